@@ -1,0 +1,284 @@
+//! Kernel constants and `bpf_attr` layouts the generator needs, written by hand from
+//! `include/uapi/linux/bpf.h` and `btf.h` (each with its C name), plus the loader ctx ABI
+//! shared with the `lskel` runtime (`runtime/src/abi.rs` holds the same numbers).
+
+// ---- struct bpf_insn ----------------------------------------------------------------------
+
+/// `BPF_LD`
+pub const BPF_LD: u8 = 0x00;
+/// `BPF_LDX`
+pub const BPF_LDX: u8 = 0x01;
+/// `BPF_ST`
+pub const BPF_ST: u8 = 0x02;
+/// `BPF_STX`
+pub const BPF_STX: u8 = 0x03;
+/// `BPF_ALU`
+pub const BPF_ALU: u8 = 0x04;
+/// `BPF_JMP`
+pub const BPF_JMP: u8 = 0x05;
+/// `BPF_JMP32`
+pub const BPF_JMP32: u8 = 0x06;
+/// `BPF_ALU64`
+pub const BPF_ALU64: u8 = 0x07;
+
+/// `BPF_W`
+pub const BPF_W: u8 = 0x00;
+/// `BPF_DW`
+pub const BPF_DW: u8 = 0x18;
+/// `BPF_IMM`
+pub const BPF_IMM: u8 = 0x00;
+/// `BPF_MEM`
+pub const BPF_MEM: u8 = 0x60;
+/// `BPF_K`
+pub const BPF_K: u8 = 0x00;
+/// `BPF_X`
+pub const BPF_X: u8 = 0x08;
+
+/// `BPF_MOV`
+pub const BPF_MOV: u8 = 0xb0;
+/// `BPF_JA`
+pub const BPF_JA: u8 = 0x00;
+/// `BPF_JEQ`
+pub const BPF_JEQ: u8 = 0x10;
+/// `BPF_JNE`
+pub const BPF_JNE: u8 = 0x50;
+/// `BPF_JSGE`
+pub const BPF_JSGE: u8 = 0x70;
+/// `BPF_JSLE`
+pub const BPF_JSLE: u8 = 0xd0;
+/// `BPF_CALL`
+pub const BPF_CALL: u8 = 0x80;
+/// `BPF_EXIT`
+pub const BPF_EXIT: u8 = 0x90;
+
+/// `BPF_PSEUDO_CALL`: `src_reg` of a bpf-to-bpf call.
+pub const BPF_PSEUDO_CALL: u8 = 1;
+/// `BPF_PSEUDO_KFUNC_CALL`
+pub const BPF_PSEUDO_KFUNC_CALL: u8 = 2;
+/// `BPF_PSEUDO_FUNC`: `ld_imm64` of a subprogram address (callbacks).
+pub const BPF_PSEUDO_FUNC: u8 = 4;
+/// `BPF_PSEUDO_MAP_IDX`: `ld_imm64` of a map, imm = index into `fd_array`.
+pub const BPF_PSEUDO_MAP_IDX: u8 = 5;
+/// `BPF_PSEUDO_MAP_IDX_VALUE`: `ld_imm64` of a map value address, imm = `fd_array` index.
+pub const BPF_PSEUDO_MAP_IDX_VALUE: u8 = 6;
+
+/// Opcode of `ld_imm64` (`BPF_LD | BPF_IMM | BPF_DW`).
+pub const LD_IMM64: u8 = BPF_LD | BPF_IMM | BPF_DW;
+/// Opcode of a call (`BPF_JMP | BPF_CALL`).
+pub const CALL: u8 = BPF_JMP | BPF_CALL;
+
+// ---- helpers used by the loader (enum bpf_func_id) ----------------------------------------
+
+/// `BPF_FUNC_copy_from_user`
+pub const FUNC_COPY_FROM_USER: i32 = 148;
+/// `BPF_FUNC_sys_bpf`
+pub const FUNC_SYS_BPF: i32 = 166;
+/// `BPF_FUNC_btf_find_by_name_kind`
+pub const FUNC_BTF_FIND_BY_NAME_KIND: i32 = 167;
+/// `BPF_FUNC_sys_close`
+pub const FUNC_SYS_CLOSE: i32 = 168;
+
+// ---- bpf(2) commands ------------------------------------------------------------------------
+
+/// `BPF_MAP_CREATE`
+pub const BPF_MAP_CREATE: i32 = 0;
+/// `BPF_MAP_UPDATE_ELEM`
+pub const BPF_MAP_UPDATE_ELEM: i32 = 2;
+/// `BPF_PROG_LOAD`
+pub const BPF_PROG_LOAD: i32 = 5;
+/// `BPF_BTF_LOAD`
+pub const BPF_BTF_LOAD: i32 = 18;
+/// `BPF_MAP_FREEZE`
+pub const BPF_MAP_FREEZE: i32 = 22;
+
+// ---- flags ------------------------------------------------------------------------------------
+
+/// `BPF_F_RDONLY_PROG`
+pub const BPF_F_RDONLY_PROG: u32 = 1 << 7;
+/// `BPF_F_MMAPABLE`
+pub const BPF_F_MMAPABLE: u32 = 1 << 10;
+/// `BPF_F_SLEEPABLE` (prog_flags)
+pub const BPF_F_SLEEPABLE: u32 = 1 << 4;
+/// `BPF_F_XDP_HAS_FRAGS` (prog_flags)
+pub const BPF_F_XDP_HAS_FRAGS: u32 = 1 << 5;
+
+// ---- map types (enum bpf_map_type) used by name in the generator ---------------------------
+
+/// `BPF_MAP_TYPE_ARRAY`
+pub const BPF_MAP_TYPE_ARRAY: u32 = 2;
+/// `BPF_MAP_TYPE_RINGBUF`
+pub const BPF_MAP_TYPE_RINGBUF: u32 = 27;
+/// `BPF_MAP_TYPE_ARENA`, the highest map type in the 6.18 uapi.
+pub const BPF_MAP_TYPE_ARENA: u32 = 33;
+
+// ---- attribute layouts ----------------------------------------------------------------------
+
+/// Offsets in the `BPF_MAP_CREATE` part of `union bpf_attr`.
+pub mod map_create {
+    /// `map_type`
+    pub const MAP_TYPE: usize = 0;
+    /// `key_size`
+    pub const KEY_SIZE: usize = 4;
+    /// `value_size`
+    pub const VALUE_SIZE: usize = 8;
+    /// `max_entries`
+    pub const MAX_ENTRIES: usize = 12;
+    /// `map_flags`
+    pub const MAP_FLAGS: usize = 16;
+    /// `inner_map_fd`
+    pub const INNER_MAP_FD: usize = 20;
+    /// `numa_node`
+    pub const NUMA_NODE: usize = 24;
+    /// `map_name[16]`
+    pub const MAP_NAME: usize = 28;
+    /// `map_ifindex`
+    pub const MAP_IFINDEX: usize = 44;
+    /// `btf_fd`
+    pub const BTF_FD: usize = 48;
+    /// `btf_key_type_id`
+    pub const BTF_KEY_TYPE_ID: usize = 52;
+    /// `btf_value_type_id`
+    pub const BTF_VALUE_TYPE_ID: usize = 56;
+    /// `btf_vmlinux_value_type_id`
+    pub const BTF_VMLINUX_VALUE_TYPE_ID: usize = 60;
+    /// `map_extra`
+    pub const MAP_EXTRA: usize = 64;
+    /// Attribute size the loader passes: up to and including `map_extra`.
+    pub const SIZE: usize = 72;
+}
+
+/// Offsets in the `BPF_MAP_*_ELEM` part of `union bpf_attr`.
+pub mod map_elem {
+    /// `map_fd`
+    pub const MAP_FD: usize = 0;
+    /// `key`
+    pub const KEY: usize = 8;
+    /// `value`
+    pub const VALUE: usize = 16;
+    /// `flags`
+    pub const FLAGS: usize = 24;
+    /// Attribute size.
+    pub const SIZE: usize = 32;
+}
+
+/// Offsets in the `BPF_MAP_FREEZE` attribute.
+pub mod map_freeze {
+    /// `map_fd`
+    pub const MAP_FD: usize = 0;
+    /// Attribute size.
+    pub const SIZE: usize = 4;
+}
+
+/// Offsets in the `BPF_BTF_LOAD` part of `union bpf_attr`.
+pub mod btf_load {
+    /// `btf`
+    pub const BTF: usize = 0;
+    /// `btf_log_buf`
+    pub const LOG_BUF: usize = 8;
+    /// `btf_size`
+    pub const BTF_SIZE: usize = 16;
+    /// `btf_log_size`
+    pub const LOG_SIZE: usize = 20;
+    /// `btf_log_level`
+    pub const LOG_LEVEL: usize = 24;
+    /// Attribute size: up to and including `btf_log_level`.
+    pub const SIZE: usize = 28;
+}
+
+/// Offsets in the `BPF_PROG_LOAD` part of `union bpf_attr`.
+pub mod prog_load {
+    /// `prog_type`
+    pub const PROG_TYPE: usize = 0;
+    /// `insn_cnt`
+    pub const INSN_CNT: usize = 4;
+    /// `insns`
+    pub const INSNS: usize = 8;
+    /// `license`
+    pub const LICENSE: usize = 16;
+    /// `log_level`
+    pub const LOG_LEVEL: usize = 24;
+    /// `log_size`
+    pub const LOG_SIZE: usize = 28;
+    /// `log_buf`
+    pub const LOG_BUF: usize = 32;
+    /// `kern_version`
+    pub const KERN_VERSION: usize = 40;
+    /// `prog_flags`
+    pub const PROG_FLAGS: usize = 44;
+    /// `prog_name[16]`
+    pub const PROG_NAME: usize = 48;
+    /// `expected_attach_type`
+    pub const EXPECTED_ATTACH_TYPE: usize = 68;
+    /// `prog_btf_fd`
+    pub const PROG_BTF_FD: usize = 72;
+    /// `func_info_rec_size`
+    pub const FUNC_INFO_REC_SIZE: usize = 76;
+    /// `func_info`
+    pub const FUNC_INFO: usize = 80;
+    /// `func_info_cnt`
+    pub const FUNC_INFO_CNT: usize = 88;
+    /// `line_info_rec_size`
+    pub const LINE_INFO_REC_SIZE: usize = 92;
+    /// `line_info`
+    pub const LINE_INFO: usize = 96;
+    /// `line_info_cnt`
+    pub const LINE_INFO_CNT: usize = 104;
+    /// `attach_btf_id`
+    pub const ATTACH_BTF_ID: usize = 108;
+    /// `attach_btf_obj_fd` / `attach_prog_fd`
+    pub const ATTACH_BTF_OBJ_FD: usize = 112;
+    /// `core_relo_cnt`
+    pub const CORE_RELO_CNT: usize = 116;
+    /// `fd_array`
+    pub const FD_ARRAY: usize = 120;
+    /// `core_relos`
+    pub const CORE_RELOS: usize = 128;
+    /// `core_relo_rec_size`
+    pub const CORE_RELO_REC_SIZE: usize = 136;
+    /// Attribute size: up to and including `core_relo_rec_size`.
+    pub const SIZE: usize = 140;
+}
+
+/// The loader ctx block handed to `BPF_PROG_TEST_RUN` (same layout as the runtime's
+/// `LoaderCtx`): a 24-byte `bpf_loader_ctx` header, one 16-byte `bpf_map_desc` per map, then
+/// one 4-byte `bpf_prog_desc` per program.
+pub mod ctx {
+    /// Size of `struct bpf_loader_ctx`.
+    pub const HEADER_SIZE: usize = 24;
+    /// `bpf_loader_ctx.log_level`
+    pub const LOG_LEVEL: usize = 8;
+    /// `bpf_loader_ctx.log_size`
+    pub const LOG_SIZE: usize = 12;
+    /// `bpf_loader_ctx.log_buf`
+    pub const LOG_BUF: usize = 16;
+    /// Size of `struct bpf_map_desc`.
+    pub const MAP_DESC_SIZE: usize = 16;
+    /// Size of `struct bpf_prog_desc`.
+    pub const PROG_DESC_SIZE: usize = 4;
+
+    /// Offset of map `i`'s `map_fd`.
+    pub fn map_fd(i: usize) -> usize {
+        HEADER_SIZE + MAP_DESC_SIZE * i
+    }
+    /// Offset of map `i`'s `max_entries`.
+    pub fn map_max_entries(i: usize) -> usize {
+        map_fd(i) + 4
+    }
+    /// Offset of map `i`'s `initial_value`.
+    pub fn map_initial_value(i: usize) -> usize {
+        map_fd(i) + 8
+    }
+    /// Offset of program `j`'s `prog_fd`, after `n_maps` map descriptors.
+    pub fn prog_fd(n_maps: usize, j: usize) -> usize {
+        HEADER_SIZE + MAP_DESC_SIZE * n_maps + PROG_DESC_SIZE * j
+    }
+    /// Size of the whole ctx block (`bpf_loader_ctx.sz`).
+    pub fn size(n_maps: usize, n_progs: usize) -> usize {
+        prog_fd(n_maps, n_progs)
+    }
+}
+
+// ---- BTF (include/uapi/linux/btf.h) -----------------------------------------------------------
+
+/// `BTF_MAGIC`
+pub const BTF_MAGIC: u16 = 0xeb9f;

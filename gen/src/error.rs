@@ -1,0 +1,104 @@
+//! The generator's error type. Every variant names what it is about (section, symbol,
+//! offset, type id), so a user can find the problem in their object.
+
+use thiserror::Error;
+
+/// Everything that can go wrong turning an object into a skeleton.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum Error {
+    /// The bytes are not an ELF file at all.
+    #[error("not an ELF file (bad magic {magic:02x?}); expected a BPF object compiled with `clang -target bpf -c`")]
+    NotElf {
+        /// The first bytes found.
+        magic: Vec<u8>,
+    },
+    /// ELF, but not a 64-bit little-endian relocatable BPF object.
+    #[error("unsupported ELF object: {what}; lskel loads 64-bit little-endian relocatable (ET_REL) EM_BPF objects built with `clang -target bpf` (or `-target bpfel`)")]
+    WrongElfKind {
+        /// What differs.
+        what: String,
+    },
+    /// The ELF structure itself is broken.
+    #[error("malformed ELF: {0}")]
+    Malformed(String),
+    /// The object has no `.BTF` section.
+    #[error("the object has no .BTF section; compile it with `clang -g` so that maps, globals and programs carry BTF")]
+    NoBtf,
+    /// `.BTF` or `.BTF.ext` could not be parsed.
+    #[error("{section}: {what}")]
+    Btf {
+        /// `.BTF` or `.BTF.ext`.
+        section: &'static str,
+        /// What is wrong and where.
+        what: String,
+    },
+    /// A section whose name lskel does not know.
+    #[error("section `{section}` (index {index}): unknown program section name; rename it to one of libbpf's conventions: {accepted}")]
+    UnknownSection {
+        /// The section name.
+        section: String,
+        /// Its ELF index.
+        index: usize,
+        /// The accepted patterns.
+        accepted: String,
+    },
+    /// A problem with a map definition in `.maps`.
+    #[error("map `{map}`: {what}")]
+    Map {
+        /// The map's name.
+        map: String,
+        /// What is wrong.
+        what: String,
+    },
+    /// A relocation lskel cannot apply.
+    #[error("section `{section}`, instruction {insn} (offset {offset:#x}): relocation against `{symbol}`: {what}")]
+    Reloc {
+        /// The section holding the instruction.
+        section: String,
+        /// The instruction index in its section.
+        insn: usize,
+        /// Byte offset in the section.
+        offset: u64,
+        /// The symbol the relocation names.
+        symbol: String,
+        /// What is wrong.
+        what: String,
+    },
+    /// A program-level problem (code layout, subprogram calls, func/line info).
+    #[error("program `{program}` (section `{section}`): {what}")]
+    Program {
+        /// The program's name.
+        program: String,
+        /// Its section.
+        section: String,
+        /// What is wrong.
+        what: String,
+    },
+    /// Something the object uses that lskel does not support yet.
+    #[error("{what} is not supported yet: {why}")]
+    Unsupported {
+        /// The feature.
+        what: String,
+        /// Why, and what to do instead.
+        why: String,
+    },
+    /// A limit of the kernel ABI was exceeded.
+    #[error("limit exceeded: {what}")]
+    Limit {
+        /// Which limit and by how much.
+        what: String,
+    },
+}
+
+/// Result alias for the generator.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Shorthand for a `.BTF` error.
+pub(crate) fn btf_err(what: impl Into<String>) -> Error {
+    Error::Btf { section: ".BTF", what: what.into() }
+}
+
+/// Shorthand for a `.BTF.ext` error.
+pub(crate) fn btf_ext_err(what: impl Into<String>) -> Error {
+    Error::Btf { section: ".BTF.ext", what: what.into() }
+}

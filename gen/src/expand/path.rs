@@ -1,0 +1,1 @@
+//! Resolving the macro argument to a file.

@@ -1,0 +1,1 @@
+//! Rust types for BTF types of global data.

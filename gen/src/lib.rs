@@ -1,0 +1,62 @@
+//! `lskel-gen`: turns a compiled BPF object into a light skeleton: a data blob, a loader
+//! program (`BPF_PROG_TYPE_SYSCALL`) that does in the kernel what libbpf's loader does in user
+//! space, and the Rust tokens of a typed API around them.
+//!
+//! Pure and deterministic: the same object gives the same bytes, and bad input gives an
+//! [`Error`] naming the section, symbol or offset, never a panic. Apart from
+//! [`generate`] and [`Skeleton`], the modules are internals shared with `lskel-macros` and the
+//! `lskel` command-line tool; they follow no semver promise.
+
+#![deny(missing_docs)]
+
+pub mod abi;
+pub mod btf;
+pub mod disasm;
+pub mod elf;
+pub mod error;
+pub mod expand;
+pub mod loader;
+pub mod maps;
+pub mod plan;
+pub mod program;
+pub mod reloc;
+pub mod section;
+
+pub use error::{Error, Result};
+pub use loader::Loader;
+pub use plan::Plan;
+
+/// A generated light skeleton.
+#[derive(Clone, Debug)]
+pub struct Skeleton {
+    /// What the object holds, linked and fixed up.
+    pub plan: Plan,
+    /// The loader program and its blob.
+    pub loader: Loader,
+}
+
+impl Skeleton {
+    /// The loader disassembly with step names, then the blob map: the snapshot format.
+    pub fn dump(&self) -> String {
+        let notes = &self.loader.notes;
+        let mut out = format!(
+            "# loader: {} insns, blob {} bytes, ctx {} bytes\n",
+            self.loader.insns.len() / 8,
+            self.loader.blob.len(),
+            self.loader.ctx_size
+        );
+        out.push_str(&disasm::disassemble(&self.loader.insns, &|i| notes.get(&i).cloned()));
+        out.push_str("# blob\n");
+        for (off, len, what) in &self.loader.blob_map {
+            out.push_str(&format!("{off:#08x} {len:>8}  {what}\n"));
+        }
+        out
+    }
+}
+
+/// Builds the skeleton of object `data`, named `name`.
+pub fn generate(data: &[u8], name: &str) -> Result<Skeleton> {
+    let plan = Plan::build(data, name)?;
+    let loader = loader::emit(&plan)?;
+    Ok(Skeleton { plan, loader })
+}

@@ -1,0 +1,341 @@
+//! Emission of the loader program and its data blob from a [`Plan`].
+//!
+//! Each step follows one recipe (after libbpf's gen_loader): fill a `bpf_attr` on the host,
+//! put it in the blob, patch at run time only what is known only then (pointers into the
+//! blob, fds, ctx overrides), call `bpf_sys_bpf`, keep the fd, and branch to the single
+//! cleanup block on error. Blob layout: the `fd_array` comes first (one slot per map,
+//! sized exactly), then the BTF fd slot, a zero key, BTF, and the per-step data.
+//! Fds live in the blob's `fd_array` (maps) and in the ctx (programs), never on the stack,
+//! so stack use does not grow with the object.
+
+pub mod blob;
+pub mod emit;
+
+use std::collections::BTreeMap;
+
+use crate::abi::{self, ctx, BPF_F_SLEEPABLE, BPF_F_XDP_HAS_FRAGS, BPF_JEQ, BPF_JSGE, BPF_JSLE};
+use crate::error::{Error, Result};
+use crate::maps::{DataKind, MapDef};
+use crate::plan::{Plan, Program};
+use blob::{Attr, Blob, BlobOff};
+use emit::{reg::*, Builder, Label, Size};
+
+/// The emitted loader.
+#[derive(Clone, Debug)]
+pub struct Loader {
+    /// Loader program instructions (raw `struct bpf_insn` bytes).
+    pub insns: Vec<u8>,
+    /// The data blob.
+    pub blob: Vec<u8>,
+    /// Step names by instruction index, for the disassembly.
+    pub notes: BTreeMap<usize, String>,
+    /// (offset, length, what) of each blob piece.
+    pub blob_map: Vec<(u32, usize, String)>,
+    /// Size of the ctx block the loader expects.
+    pub ctx_size: usize,
+}
+
+struct Gen<'p> {
+    plan: &'p Plan,
+    b: Builder,
+    blob: Blob,
+    cleanup: Label,
+    fd_array: BlobOff,
+    btf_fd: BlobOff,
+    zero_key: BlobOff,
+    license: BlobOff,
+}
+
+/// Emits the loader for `plan`.
+pub fn emit(plan: &Plan) -> Result<Loader> {
+    let n_maps = plan.maps.len();
+    if n_maps > i16::MAX as usize {
+        return Err(Error::Limit { what: format!("{n_maps} maps need {n_maps} fd_array slots, but instruction offsets address at most {}", i16::MAX) });
+    }
+    let ctx_size = ctx::size(n_maps, plan.programs.len());
+    if ctx_size > u16::MAX as usize {
+        return Err(Error::Limit {
+            what: format!("the loader ctx for {n_maps} maps and {} programs is {ctx_size} bytes; the kernel accepts at most 65535 (over by {})", plan.programs.len(), ctx_size - 65535),
+        });
+    }
+    let mut blob = Blob::default();
+    let fd_array = blob.reserve(4 * n_maps.max(1), "fd_array: one map fd per slot");
+    let btf_fd = blob.reserve(4, "BTF fd");
+    let zero_key = blob.reserve(4, "key 0");
+    let license = blob.push(&nul_terminated(&plan.license), "license");
+    let mut b = Builder::default();
+    let cleanup = b.label();
+    let mut g = Gen { plan, b, blob, cleanup, fd_array, btf_fd, zero_key, license };
+    g.prologue();
+    g.load_btf();
+    for (i, map) in plan.maps.iter().enumerate() {
+        g.map_create(i, map);
+        if map.data_kind().is_some() {
+            g.map_init(i, map);
+        }
+    }
+    for (j, prog) in plan.programs.iter().enumerate() {
+        g.prog_load(j, prog);
+    }
+    g.epilogue();
+    let Gen { b, blob, .. } = g;
+    let (insns, notes) = b.finish()?;
+    let (blob, blob_map) = blob.into_parts();
+    Ok(Loader { insns, blob, notes, blob_map, ctx_size })
+}
+
+fn nul_terminated(s: &str) -> Vec<u8> {
+    let mut v = s.as_bytes().to_vec();
+    v.push(0);
+    v
+}
+
+impl Gen<'_> {
+    fn map_slot(&self, i: usize) -> BlobOff {
+        self.fd_array.at(4 * i)
+    }
+
+    fn prologue(&mut self) {
+        self.b.note("prologue: keep ctx in r6, clear the fd slots of the ctx");
+        self.b.mov_reg(CTX, R1);
+        for i in 0..self.plan.maps.len() {
+            self.b.store_imm(Size::W, CTX, ctx::map_fd(i), 0);
+        }
+        for j in 0..self.plan.programs.len() {
+            self.b.store_imm(Size::W, CTX, ctx::prog_fd(self.plan.maps.len(), j), 0);
+        }
+    }
+
+    /// `r7 = bpf_sys_bpf(cmd, &blob[attr], size)`
+    fn sys_bpf(&mut self, cmd: i32, attr: BlobOff, size: usize) {
+        self.b.mov_imm(R1, cmd);
+        self.b.blob_addr(R2, attr);
+        self.b.mov_imm(R3, size as i32);
+        self.b.call(abi::FUNC_SYS_BPF);
+        self.b.mov_reg(RET, R0);
+    }
+
+    /// `if r7 < 0 goto cleanup`, as a short skip over a long jump.
+    fn check_err(&mut self) {
+        let ok = self.b.label();
+        self.b.jump_if(true, BPF_JSGE, RET, 0, ok);
+        self.b.goto_long(self.cleanup);
+        self.b.bind(ok);
+    }
+
+    /// With r1 = &attr: `attr.field = &blob[target]`.
+    fn set_ptr(&mut self, field: usize, target: BlobOff) {
+        self.b.blob_addr(R2, target);
+        self.b.store(Size::DW, R1, field, R2);
+    }
+
+    /// With r1 = &attr: `attr.field = fd stored at blob[slot]`.
+    fn set_fd(&mut self, field: usize, slot: BlobOff) {
+        self.b.blob_addr(R2, slot);
+        self.b.load(Size::W, R2, R2, 0);
+        self.b.store(Size::W, R1, field, R2);
+    }
+
+    /// With r1 = &attr: copy the ctx log settings into the three log fields.
+    fn set_log(&mut self, level: usize, size: usize, buf: usize) {
+        self.b.load(Size::W, R2, CTX, ctx::LOG_LEVEL);
+        self.b.store(Size::W, R1, level, R2);
+        self.b.load(Size::W, R2, CTX, ctx::LOG_SIZE);
+        self.b.store(Size::W, R1, size, R2);
+        self.b.load(Size::DW, R2, CTX, ctx::LOG_BUF);
+        self.b.store(Size::DW, R1, buf, R2);
+    }
+
+    /// Closes the fd in `r1` when it is > 0 (32-bit signed compare).
+    fn close_r1(&mut self) {
+        let skip = self.b.label();
+        self.b.jump_if(false, BPF_JSLE, R1, 0, skip);
+        self.b.call(abi::FUNC_SYS_CLOSE);
+        self.b.bind(skip);
+    }
+
+    fn close_blob_fd(&mut self, slot: BlobOff) {
+        self.b.blob_addr(R1, slot);
+        self.b.load(Size::W, R1, R1, 0);
+        self.close_r1();
+    }
+
+    fn load_btf(&mut self) {
+        use abi::btf_load as f;
+        let bytes = self.plan.btf.to_bytes();
+        let data = self.blob.push(&bytes, "BTF");
+        let mut attr = Attr::new(f::SIZE);
+        attr.u32(f::BTF_SIZE, bytes.len() as u32);
+        let attr = self.blob.push(&attr.0, "BTF_LOAD attr");
+        self.b.note(format!("load BTF ({} bytes)", bytes.len()));
+        self.b.blob_addr(R1, attr);
+        self.set_ptr(f::BTF, data);
+        self.set_log(f::LOG_LEVEL, f::LOG_SIZE, f::LOG_BUF);
+        self.sys_bpf(abi::BPF_BTF_LOAD, attr, f::SIZE);
+        self.b.blob_addr(R1, self.btf_fd);
+        self.b.store(Size::W, R1, 0, RET);
+        self.check_err();
+    }
+
+    fn map_create(&mut self, i: usize, map: &MapDef) {
+        use abi::map_create as f;
+        let mut attr = Attr::new(f::SIZE);
+        attr.u32(f::MAP_TYPE, map.map_type)
+            .u32(f::KEY_SIZE, map.key_size)
+            .u32(f::VALUE_SIZE, map.value_size)
+            .u32(f::MAX_ENTRIES, map.max_entries)
+            .u32(f::MAP_FLAGS, map.map_flags)
+            .u32(f::NUMA_NODE, map.numa_node)
+            .name(f::MAP_NAME, &map.kernel_name)
+            .u32(f::BTF_KEY_TYPE_ID, map.btf_key_type_id)
+            .u32(f::BTF_VALUE_TYPE_ID, map.btf_value_type_id)
+            .u64(f::MAP_EXTRA, map.map_extra);
+        let attr = self.blob.push(&attr.0, format!("MAP_CREATE attr of `{}`", map.name));
+        self.b.note(format!("map_create #{i} `{}`", map.name));
+        self.b.blob_addr(R1, attr);
+        if map.btf_key_type_id != 0 || map.btf_value_type_id != 0 {
+            self.set_fd(f::BTF_FD, self.btf_fd);
+        }
+        if map.data_kind().is_none() {
+            // ctx max_entries overrides the object's value when non-zero.
+            let keep = self.b.label();
+            self.b.load(Size::W, R2, CTX, ctx::map_max_entries(i));
+            self.b.jump_if(false, BPF_JEQ, R2, 0, keep);
+            self.b.store(Size::W, R1, f::MAX_ENTRIES, R2);
+            self.b.bind(keep);
+        }
+        self.sys_bpf(abi::BPF_MAP_CREATE, attr, f::SIZE);
+        self.b.blob_addr(R1, self.map_slot(i));
+        self.b.store(Size::W, R1, 0, RET);
+        self.b.store(Size::W, CTX, ctx::map_fd(i), RET);
+        self.check_err();
+    }
+
+    /// Writes a data map's initial value (the object's bytes, or the user's copy when the
+    /// ctx gives one) and freezes read-only sections.
+    fn map_init(&mut self, i: usize, map: &MapDef) {
+        let crate::maps::MapOrigin::Data { kind, init, .. } = &map.origin else { return };
+        let value = self.blob.push(init, format!("initial value of `{}`", map.name));
+        {
+            use abi::map_elem as f;
+            let attr = self.blob.push(&Attr::new(f::SIZE).0, format!("MAP_UPDATE_ELEM attr of `{}`", map.name));
+            self.b.note(format!("initial value of `{}`: the user's copy when ctx gives one", map.name));
+            let keep = self.b.label();
+            self.b.load(Size::DW, R3, CTX, ctx::map_initial_value(i));
+            self.b.jump_if(true, BPF_JEQ, R3, 0, keep);
+            self.b.blob_addr(R1, value);
+            self.b.mov_imm(R2, map.value_size as i32);
+            self.b.call(abi::FUNC_COPY_FROM_USER);
+            self.b.mov_reg(RET, R0);
+            self.check_err();
+            self.b.bind(keep);
+            self.b.note(format!("map_update_elem `{}`[0]", map.name));
+            self.b.blob_addr(R1, attr);
+            self.set_fd(f::MAP_FD, self.map_slot(i));
+            self.set_ptr(f::KEY, self.zero_key);
+            self.set_ptr(f::VALUE, value);
+            self.sys_bpf(abi::BPF_MAP_UPDATE_ELEM, attr, f::SIZE);
+            self.check_err();
+        }
+        if *kind == DataKind::Rodata {
+            use abi::map_freeze as f;
+            let attr = self.blob.push(&Attr::new(8).0, format!("MAP_FREEZE attr of `{}`", map.name));
+            self.b.note(format!("map_freeze `{}`", map.name));
+            self.b.blob_addr(R1, attr);
+            self.set_fd(f::MAP_FD, self.map_slot(i));
+            self.sys_bpf(abi::BPF_MAP_FREEZE, attr, f::SIZE);
+            self.check_err();
+        }
+    }
+
+    fn prog_load(&mut self, j: usize, prog: &Program) {
+        use abi::prog_load as f;
+        let name = &prog.def.func.name;
+        let linked = &prog.linked;
+        let insns = self.blob.push(&linked.insns, format!("insns of `{name}`"));
+        let mut flags = 0;
+        if prog.def.def.sleepable {
+            flags |= BPF_F_SLEEPABLE;
+        }
+        if prog.def.def.xdp_frags {
+            flags |= BPF_F_XDP_HAS_FRAGS;
+        }
+        let mut attr = Attr::new(f::SIZE);
+        attr.u32(f::PROG_TYPE, prog.def.def.prog_type)
+            .u32(f::INSN_CNT, (linked.insns.len() / 8) as u32)
+            .u32(f::KERN_VERSION, self.plan.kern_version)
+            .u32(f::PROG_FLAGS, flags)
+            .name(f::PROG_NAME, name)
+            .u32(f::EXPECTED_ATTACH_TYPE, prog.def.def.expected_attach_type)
+            .u32(f::FUNC_INFO_REC_SIZE, linked.func_info.rec_size)
+            .u32(f::FUNC_INFO_CNT, linked.func_info.count())
+            .u32(f::LINE_INFO_REC_SIZE, linked.line_info.rec_size)
+            .u32(f::LINE_INFO_CNT, linked.line_info.count())
+            .u32(f::CORE_RELO_CNT, linked.core_relos.count())
+            .u32(f::CORE_RELO_REC_SIZE, if linked.core_relos.count() > 0 { linked.core_relos.rec_size } else { 0 });
+        let records = [
+            (f::FUNC_INFO, &linked.func_info, "func_info"),
+            (f::LINE_INFO, &linked.line_info, "line_info"),
+            (f::CORE_RELOS, &linked.core_relos, "CO-RE relocations"),
+        ]
+        .map(|(field, recs, what)| (recs.count() > 0).then(|| (field, self.blob.push(&recs.bytes, format!("{what} of `{name}`")))));
+        let target = prog.attach_target.as_ref().map(|(t, kind)| (self.blob.push(&nul_terminated(t), format!("attach target of `{name}`")), t.len() + 1, *kind));
+        let attr = self.blob.push(&attr.0, format!("PROG_LOAD attr of `{name}`"));
+
+        if let Some((str_off, len, kind)) = target {
+            let (t, _) = prog.attach_target.as_ref().expect("target exists");
+            self.b.note(format!("attach target of `{name}`: btf_find_by_name_kind(\"{t}\", kind {kind})"));
+            self.b.blob_addr(R1, str_off);
+            self.b.mov_imm(R2, len as i32);
+            self.b.mov_imm(R3, kind as i32);
+            self.b.mov_imm(R4, 0);
+            self.b.call(abi::FUNC_BTF_FIND_BY_NAME_KIND);
+            self.b.mov_reg(RET, R0);
+            self.check_err();
+            self.b.blob_addr(R1, attr);
+            self.b.store(Size::W, R1, f::ATTACH_BTF_ID, R0);
+            self.b.rsh_imm(R0, 32);
+            self.b.store(Size::W, R1, f::ATTACH_BTF_OBJ_FD, R0);
+        }
+        self.b.note(format!("prog_load #{j} `{name}` ({} insns)", linked.insns.len() / 8));
+        self.b.blob_addr(R1, attr);
+        self.set_ptr(f::INSNS, insns);
+        self.set_ptr(f::LICENSE, self.license);
+        self.set_ptr(f::FD_ARRAY, self.fd_array);
+        for (field, off) in records.into_iter().flatten() {
+            self.set_ptr(field, off);
+        }
+        self.set_fd(f::PROG_BTF_FD, self.btf_fd);
+        self.set_log(f::LOG_LEVEL, f::LOG_SIZE, f::LOG_BUF);
+        self.sys_bpf(abi::BPF_PROG_LOAD, attr, f::SIZE);
+        self.b.store(Size::W, CTX, ctx::prog_fd(self.plan.maps.len(), j), RET);
+        if target.is_some() {
+            // A module's BTF fd came with the target: the kernel holds its own reference now.
+            self.b.blob_addr(R1, attr);
+            self.b.load(Size::W, R1, R1, f::ATTACH_BTF_OBJ_FD);
+            self.close_r1();
+        }
+        self.check_err();
+    }
+
+    fn epilogue(&mut self) {
+        self.b.note("success: close the BTF fd (maps and programs hold it), return 0");
+        self.close_blob_fd(self.btf_fd);
+        self.b.mov_imm(R0, 0);
+        self.b.exit();
+
+        self.b.note("cleanup: close every fd made so far, return the error");
+        self.b.bind(self.cleanup);
+        let n_maps = self.plan.maps.len();
+        for j in 0..self.plan.programs.len() {
+            self.b.load(Size::W, R1, CTX, ctx::prog_fd(n_maps, j));
+            self.close_r1();
+        }
+        for i in 0..n_maps {
+            self.close_blob_fd(self.map_slot(i));
+        }
+        self.close_blob_fd(self.btf_fd);
+        self.b.mov_reg(R0, RET);
+        self.b.exit();
+    }
+}

@@ -1,0 +1,98 @@
+//! The plan: everything known about an object once it is parsed, fixed up and linked,
+//! before any loader code is emitted.
+
+use crate::btf::ext::BtfExt;
+use crate::btf::Btf;
+use crate::elf::ElfObject;
+use crate::error::{btf_err, Error, Result};
+use crate::maps::{self, MapDef};
+use crate::program::{self, ProgramDef};
+use crate::reloc::{LinkedProgram, Linker};
+
+/// One entry program, linked.
+#[derive(Clone, Debug)]
+pub struct Program {
+    /// Name, section and type.
+    pub def: ProgramDef,
+    /// The linked code and records.
+    pub linked: LinkedProgram,
+    /// For programs that attach to a kernel BTF id: the name and BTF kind the loader looks
+    /// up (e.g. `btf_trace_sys_enter`, TYPEDEF).
+    pub attach_target: Option<(String, u32)>,
+}
+
+/// The whole object, ready for emission.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// The object's name (skeleton name), used for internal map names.
+    pub name: String,
+    /// The fixed-up BTF.
+    pub btf: Btf,
+    /// Maps in `fd_array` order.
+    pub maps: Vec<MapDef>,
+    /// Entry programs in ctx order.
+    pub programs: Vec<Program>,
+    /// The license string.
+    pub license: String,
+    /// The `version` section, or 0.
+    pub kern_version: u32,
+}
+
+impl Plan {
+    /// Parses, fixes up and links `data`. `name` names the object (the skeleton name).
+    pub fn build(data: &[u8], name: &str) -> Result<Plan> {
+        let obj = ElfObject::parse(data)?;
+        let btf_sec = obj.section(".BTF").ok_or(Error::NoBtf)?;
+        let mut btf = Btf::parse(btf_sec.data)?;
+        let section_size = |n: &str| obj.section(n).map(|s| s.size);
+        let symbol = |n: &str| {
+            obj.symbols
+                .iter()
+                .find(|s| s.name == n && s.shndx != 0 && s.kind == object::elf::STT_OBJECT && s.bind != object::elf::STB_LOCAL)
+                .map(|s| (s.value, s.is_hidden()))
+        };
+        btf.fixup_datasecs(&section_size, &symbol)?;
+        let ext = obj
+            .section(".BTF.ext")
+            .map(|s| BtfExt::parse(s.data, &|off| btf.name(off).map(str::to_string).map_err(|e| btf_err(e.to_string()))))
+            .transpose()?;
+        let maps = maps::collect(&obj, &btf, name)?;
+        let funcs = program::collect(&obj)?;
+        let linker = Linker { obj: &obj, funcs: &funcs, maps: &maps, ext: ext.as_ref() };
+        let mut programs = Vec::with_capacity(funcs.programs.len());
+        for def in &funcs.programs {
+            let linked = linker.link(def)?;
+            let attach_target = attach_target(def)?;
+            programs.push(Program { def: def.clone(), linked, attach_target });
+        }
+        if obj.license.is_empty() && !programs.is_empty() {
+            return Err(Error::Malformed("no `license` section; add `char LICENSE[] SEC(\"license\") = \"GPL\";`".into()));
+        }
+        Ok(Plan { name: name.to_string(), btf, maps, programs, license: obj.license.clone(), kern_version: obj.kern_version })
+    }
+}
+
+/// The kernel BTF name and kind a program's attach target is looked up by.
+fn attach_target(def: &ProgramDef) -> Result<Option<(String, u32)>> {
+    use crate::btf::kind;
+    if !def.def.attach_btf {
+        return Ok(None);
+    }
+    let missing = || Error::Program {
+        program: def.func.name.clone(),
+        section: def.func.section.clone(),
+        what: "the section names no attach target (write e.g. `tp_btf/sched_switch`)".into(),
+    };
+    let target = def.target().ok_or_else(missing)?;
+    let pattern = def.def.pattern.trim_end_matches('+');
+    let base = pattern.split('.').next().unwrap_or(pattern);
+    Ok(Some(match base {
+        "tp_btf" => (format!("btf_trace_{target}"), kind::TYPEDEF),
+        "lsm" | "lsm_cgroup" => (format!("bpf_lsm_{target}"), kind::FUNC),
+        "iter" => (format!("bpf_iter_{target}"), kind::FUNC),
+        "freplace" => {
+            return Err(Error::Unsupported { what: format!("program `{}`: freplace", def.func.name), why: "its target is another BPF program, given at run time".into() })
+        }
+        _ => (target.to_string(), kind::FUNC),
+    }))
+}

@@ -1,0 +1,210 @@
+//! libbpf's program section-name conventions: which program type, expected attach type and
+//! load flags a `SEC("...")` name implies. The table's facts (names, types, order) follow
+//! libbpf's `section_defs`; first match wins, exactly as libbpf matches.
+
+/// What a section name says about the programs in it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SecDef {
+    /// The pattern: `name` matches exactly, `name+` also matches `name/anything`, and
+    /// `name/` only matches `name/anything`.
+    pub pattern: &'static str,
+    /// `enum bpf_prog_type`
+    pub prog_type: u32,
+    /// `enum bpf_attach_type` passed as `expected_attach_type`.
+    pub expected_attach_type: u32,
+    /// Loaded with `BPF_F_SLEEPABLE`.
+    pub sleepable: bool,
+    /// Loaded with `BPF_F_XDP_HAS_FRAGS`.
+    pub xdp_frags: bool,
+    /// The attach target is a kernel BTF id resolved at load time (`tp_btf`, `fentry`, ...).
+    pub attach_btf: bool,
+}
+
+impl SecDef {
+    const fn new(
+        pattern: &'static str,
+        prog_type: u32,
+        expected_attach_type: u32,
+        sleepable: bool,
+        xdp_frags: bool,
+        attach_btf: bool,
+    ) -> SecDef {
+        SecDef { pattern, prog_type, expected_attach_type, sleepable, xdp_frags, attach_btf }
+    }
+
+    /// Whether `name` (without a leading `?`) matches this definition.
+    pub fn matches(&self, name: &str) -> bool {
+        if let Some(prefix) = self.pattern.strip_suffix('+') {
+            match name.strip_prefix(prefix) {
+                Some(rest) => rest.is_empty() || rest.starts_with('/'),
+                None => false,
+            }
+        } else if self.pattern.ends_with('/') {
+            name.starts_with(self.pattern)
+        } else {
+            name == self.pattern
+        }
+    }
+
+    /// The part of the section name after `pattern/`, e.g. `sys_enter` of `raw_tp/sys_enter`.
+    pub fn target<'a>(&self, name: &'a str) -> Option<&'a str> {
+        let prefix = self.pattern.trim_end_matches('+');
+        let prefix = prefix.strip_suffix('/').unwrap_or(prefix);
+        name.strip_prefix(prefix)?.strip_prefix('/').filter(|t| !t.is_empty())
+    }
+}
+
+/// The section definition for `name`, after stripping a leading `?`. `None` for an
+/// unknown program section.
+pub fn lookup(name: &str) -> Option<&'static SecDef> {
+    let name = name.strip_prefix('?').unwrap_or(name);
+    SECTION_DEFS.iter().find(|def| def.matches(name))
+}
+
+/// Every accepted pattern, for error messages.
+pub fn patterns() -> impl Iterator<Item = &'static str> {
+    SECTION_DEFS.iter().map(|d| d.pattern)
+}
+
+/// The table, in libbpf's matching order. Numbers are `enum bpf_prog_type` /
+/// `enum bpf_attach_type` values from the uapi header.
+#[rustfmt::skip]
+static SECTION_DEFS: &[SecDef] = &[
+    SecDef::new("socket", 1, 0, false, false, false), // SOCKET_FILTER 0
+    SecDef::new("sk_reuseport/migrate", 21, 40, false, false, false), // SK_REUSEPORT BPF_SK_REUSEPORT_SELECT_OR_MIGRATE
+    SecDef::new("sk_reuseport", 21, 39, false, false, false), // SK_REUSEPORT BPF_SK_REUSEPORT_SELECT
+    SecDef::new("kprobe+", 2, 0, false, false, false), // KPROBE 0
+    SecDef::new("uprobe+", 2, 0, false, false, false), // KPROBE 0
+    SecDef::new("uprobe.s+", 2, 0, true, false, false), // KPROBE 0
+    SecDef::new("kretprobe+", 2, 0, false, false, false), // KPROBE 0
+    SecDef::new("uretprobe+", 2, 0, false, false, false), // KPROBE 0
+    SecDef::new("uretprobe.s+", 2, 0, true, false, false), // KPROBE 0
+    SecDef::new("kprobe.multi+", 2, 42, false, false, false), // KPROBE BPF_TRACE_KPROBE_MULTI
+    SecDef::new("kretprobe.multi+", 2, 42, false, false, false), // KPROBE BPF_TRACE_KPROBE_MULTI
+    SecDef::new("kprobe.session+", 2, 56, false, false, false), // KPROBE BPF_TRACE_KPROBE_SESSION
+    SecDef::new("uprobe.multi+", 2, 48, false, false, false), // KPROBE BPF_TRACE_UPROBE_MULTI
+    SecDef::new("uretprobe.multi+", 2, 48, false, false, false), // KPROBE BPF_TRACE_UPROBE_MULTI
+    SecDef::new("uprobe.session+", 2, 57, false, false, false), // KPROBE BPF_TRACE_UPROBE_SESSION
+    SecDef::new("uprobe.multi.s+", 2, 48, true, false, false), // KPROBE BPF_TRACE_UPROBE_MULTI
+    SecDef::new("uretprobe.multi.s+", 2, 48, true, false, false), // KPROBE BPF_TRACE_UPROBE_MULTI
+    SecDef::new("uprobe.session.s+", 2, 57, true, false, false), // KPROBE BPF_TRACE_UPROBE_SESSION
+    SecDef::new("ksyscall+", 2, 0, false, false, false), // KPROBE 0
+    SecDef::new("kretsyscall+", 2, 0, false, false, false), // KPROBE 0
+    SecDef::new("usdt+", 2, 0, false, false, false), // KPROBE 0
+    SecDef::new("usdt.s+", 2, 0, true, false, false), // KPROBE 0
+    SecDef::new("tc/ingress", 3, 46, false, false, false), // SCHED_CLS BPF_TCX_INGRESS
+    SecDef::new("tc/egress", 3, 47, false, false, false), // SCHED_CLS BPF_TCX_EGRESS
+    SecDef::new("tcx/ingress", 3, 46, false, false, false), // SCHED_CLS BPF_TCX_INGRESS
+    SecDef::new("tcx/egress", 3, 47, false, false, false), // SCHED_CLS BPF_TCX_EGRESS
+    SecDef::new("tc", 3, 0, false, false, false), // SCHED_CLS 0
+    SecDef::new("classifier", 3, 0, false, false, false), // SCHED_CLS 0
+    SecDef::new("action", 4, 0, false, false, false), // SCHED_ACT 0
+    SecDef::new("netkit/primary", 3, 54, false, false, false), // SCHED_CLS BPF_NETKIT_PRIMARY
+    SecDef::new("netkit/peer", 3, 55, false, false, false), // SCHED_CLS BPF_NETKIT_PEER
+    SecDef::new("tracepoint+", 5, 0, false, false, false), // TRACEPOINT 0
+    SecDef::new("tp+", 5, 0, false, false, false), // TRACEPOINT 0
+    SecDef::new("tracepoint.s+", 5, 0, true, false, false), // TRACEPOINT 0
+    SecDef::new("tp.s+", 5, 0, true, false, false), // TRACEPOINT 0
+    SecDef::new("raw_tracepoint+", 17, 0, false, false, false), // RAW_TRACEPOINT 0
+    SecDef::new("raw_tp+", 17, 0, false, false, false), // RAW_TRACEPOINT 0
+    SecDef::new("raw_tracepoint.s+", 17, 0, true, false, false), // RAW_TRACEPOINT 0
+    SecDef::new("raw_tp.s+", 17, 0, true, false, false), // RAW_TRACEPOINT 0
+    SecDef::new("raw_tracepoint.w+", 24, 0, false, false, false), // RAW_TRACEPOINT_WRITABLE 0
+    SecDef::new("raw_tp.w+", 24, 0, false, false, false), // RAW_TRACEPOINT_WRITABLE 0
+    SecDef::new("tp_btf+", 26, 23, false, false, true), // TRACING BPF_TRACE_RAW_TP
+    SecDef::new("tp_btf.s+", 26, 23, true, false, true), // TRACING BPF_TRACE_RAW_TP
+    SecDef::new("fentry+", 26, 24, false, false, true), // TRACING BPF_TRACE_FENTRY
+    SecDef::new("fmod_ret+", 26, 26, false, false, true), // TRACING BPF_MODIFY_RETURN
+    SecDef::new("fexit+", 26, 25, false, false, true), // TRACING BPF_TRACE_FEXIT
+    SecDef::new("fentry.s+", 26, 24, true, false, true), // TRACING BPF_TRACE_FENTRY
+    SecDef::new("fmod_ret.s+", 26, 26, true, false, true), // TRACING BPF_MODIFY_RETURN
+    SecDef::new("fexit.s+", 26, 25, true, false, true), // TRACING BPF_TRACE_FEXIT
+    SecDef::new("freplace+", 28, 0, false, false, true), // EXT 0
+    SecDef::new("lsm+", 29, 27, false, false, true), // LSM BPF_LSM_MAC
+    SecDef::new("lsm.s+", 29, 27, true, false, true), // LSM BPF_LSM_MAC
+    SecDef::new("lsm_cgroup+", 29, 43, false, false, true), // LSM BPF_LSM_CGROUP
+    SecDef::new("iter+", 26, 28, false, false, true), // TRACING BPF_TRACE_ITER
+    SecDef::new("iter.s+", 26, 28, true, false, true), // TRACING BPF_TRACE_ITER
+    SecDef::new("syscall", 31, 0, true, false, false), // SYSCALL 0
+    SecDef::new("xdp.frags/devmap", 6, 33, false, true, false), // XDP BPF_XDP_DEVMAP
+    SecDef::new("xdp/devmap", 6, 33, false, false, false), // XDP BPF_XDP_DEVMAP
+    SecDef::new("xdp.frags/cpumap", 6, 35, false, true, false), // XDP BPF_XDP_CPUMAP
+    SecDef::new("xdp/cpumap", 6, 35, false, false, false), // XDP BPF_XDP_CPUMAP
+    SecDef::new("xdp.frags", 6, 37, false, true, false), // XDP BPF_XDP
+    SecDef::new("xdp", 6, 37, false, false, false), // XDP BPF_XDP
+    SecDef::new("perf_event", 7, 0, false, false, false), // PERF_EVENT 0
+    SecDef::new("lwt_in", 10, 0, false, false, false), // LWT_IN 0
+    SecDef::new("lwt_out", 11, 0, false, false, false), // LWT_OUT 0
+    SecDef::new("lwt_xmit", 12, 0, false, false, false), // LWT_XMIT 0
+    SecDef::new("lwt_seg6local", 19, 0, false, false, false), // LWT_SEG6LOCAL 0
+    SecDef::new("sockops", 13, 3, false, false, false), // SOCK_OPS BPF_CGROUP_SOCK_OPS
+    SecDef::new("sk_skb/stream_parser", 14, 4, false, false, false), // SK_SKB BPF_SK_SKB_STREAM_PARSER
+    SecDef::new("sk_skb/stream_verdict", 14, 5, false, false, false), // SK_SKB BPF_SK_SKB_STREAM_VERDICT
+    SecDef::new("sk_skb/verdict", 14, 38, false, false, false), // SK_SKB BPF_SK_SKB_VERDICT
+    SecDef::new("sk_skb", 14, 0, false, false, false), // SK_SKB 0
+    SecDef::new("sk_msg", 16, 7, false, false, false), // SK_MSG BPF_SK_MSG_VERDICT
+    SecDef::new("lirc_mode2", 20, 16, false, false, false), // LIRC_MODE2 BPF_LIRC_MODE2
+    SecDef::new("flow_dissector", 22, 17, false, false, false), // FLOW_DISSECTOR BPF_FLOW_DISSECTOR
+    SecDef::new("cgroup_skb/ingress", 8, 0, false, false, false), // CGROUP_SKB BPF_CGROUP_INET_INGRESS
+    SecDef::new("cgroup_skb/egress", 8, 1, false, false, false), // CGROUP_SKB BPF_CGROUP_INET_EGRESS
+    SecDef::new("cgroup/skb", 8, 0, false, false, false), // CGROUP_SKB 0
+    SecDef::new("cgroup/sock_create", 9, 2, false, false, false), // CGROUP_SOCK BPF_CGROUP_INET_SOCK_CREATE
+    SecDef::new("cgroup/sock_release", 9, 34, false, false, false), // CGROUP_SOCK BPF_CGROUP_INET_SOCK_RELEASE
+    SecDef::new("cgroup/sock", 9, 2, false, false, false), // CGROUP_SOCK BPF_CGROUP_INET_SOCK_CREATE
+    SecDef::new("cgroup/post_bind4", 9, 12, false, false, false), // CGROUP_SOCK BPF_CGROUP_INET4_POST_BIND
+    SecDef::new("cgroup/post_bind6", 9, 13, false, false, false), // CGROUP_SOCK BPF_CGROUP_INET6_POST_BIND
+    SecDef::new("cgroup/bind4", 18, 8, false, false, false), // CGROUP_SOCK_ADDR BPF_CGROUP_INET4_BIND
+    SecDef::new("cgroup/bind6", 18, 9, false, false, false), // CGROUP_SOCK_ADDR BPF_CGROUP_INET6_BIND
+    SecDef::new("cgroup/connect4", 18, 10, false, false, false), // CGROUP_SOCK_ADDR BPF_CGROUP_INET4_CONNECT
+    SecDef::new("cgroup/connect6", 18, 11, false, false, false), // CGROUP_SOCK_ADDR BPF_CGROUP_INET6_CONNECT
+    SecDef::new("cgroup/connect_unix", 18, 49, false, false, false), // CGROUP_SOCK_ADDR BPF_CGROUP_UNIX_CONNECT
+    SecDef::new("cgroup/sendmsg4", 18, 14, false, false, false), // CGROUP_SOCK_ADDR BPF_CGROUP_UDP4_SENDMSG
+    SecDef::new("cgroup/sendmsg6", 18, 15, false, false, false), // CGROUP_SOCK_ADDR BPF_CGROUP_UDP6_SENDMSG
+    SecDef::new("cgroup/sendmsg_unix", 18, 50, false, false, false), // CGROUP_SOCK_ADDR BPF_CGROUP_UNIX_SENDMSG
+    SecDef::new("cgroup/recvmsg4", 18, 19, false, false, false), // CGROUP_SOCK_ADDR BPF_CGROUP_UDP4_RECVMSG
+    SecDef::new("cgroup/recvmsg6", 18, 20, false, false, false), // CGROUP_SOCK_ADDR BPF_CGROUP_UDP6_RECVMSG
+    SecDef::new("cgroup/recvmsg_unix", 18, 51, false, false, false), // CGROUP_SOCK_ADDR BPF_CGROUP_UNIX_RECVMSG
+    SecDef::new("cgroup/getpeername4", 18, 29, false, false, false), // CGROUP_SOCK_ADDR BPF_CGROUP_INET4_GETPEERNAME
+    SecDef::new("cgroup/getpeername6", 18, 30, false, false, false), // CGROUP_SOCK_ADDR BPF_CGROUP_INET6_GETPEERNAME
+    SecDef::new("cgroup/getpeername_unix", 18, 52, false, false, false), // CGROUP_SOCK_ADDR BPF_CGROUP_UNIX_GETPEERNAME
+    SecDef::new("cgroup/getsockname4", 18, 31, false, false, false), // CGROUP_SOCK_ADDR BPF_CGROUP_INET4_GETSOCKNAME
+    SecDef::new("cgroup/getsockname6", 18, 32, false, false, false), // CGROUP_SOCK_ADDR BPF_CGROUP_INET6_GETSOCKNAME
+    SecDef::new("cgroup/getsockname_unix", 18, 53, false, false, false), // CGROUP_SOCK_ADDR BPF_CGROUP_UNIX_GETSOCKNAME
+    SecDef::new("cgroup/sysctl", 23, 18, false, false, false), // CGROUP_SYSCTL BPF_CGROUP_SYSCTL
+    SecDef::new("cgroup/getsockopt", 25, 21, false, false, false), // CGROUP_SOCKOPT BPF_CGROUP_GETSOCKOPT
+    SecDef::new("cgroup/setsockopt", 25, 22, false, false, false), // CGROUP_SOCKOPT BPF_CGROUP_SETSOCKOPT
+    SecDef::new("cgroup/dev", 15, 6, false, false, false), // CGROUP_DEVICE BPF_CGROUP_DEVICE
+    SecDef::new("struct_ops+", 27, 0, false, false, false), // STRUCT_OPS 0
+    SecDef::new("struct_ops.s+", 27, 0, true, false, false), // STRUCT_OPS 0
+    SecDef::new("sk_lookup", 30, 36, false, false, false), // SK_LOOKUP BPF_SK_LOOKUP
+    SecDef::new("netfilter", 32, 45, false, false, false), // NETFILTER BPF_NETFILTER
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matching_follows_libbpf_rules() {
+        assert_eq!(lookup("raw_tp/sys_enter").unwrap().prog_type, 17);
+        assert_eq!(lookup("raw_tp").unwrap().prog_type, 17);
+        assert!(lookup("raw_tpx").is_none());
+        assert_eq!(lookup("xdp").unwrap().expected_attach_type, 37);
+        assert!(lookup("xdp.frags").unwrap().xdp_frags);
+        assert!(lookup("syscall").unwrap().sleepable);
+        assert!(lookup("?tp_btf/sched_switch").unwrap().attach_btf);
+        assert_eq!(lookup("tc/ingress").unwrap().expected_attach_type, 46);
+        assert_eq!(lookup("tc").unwrap().expected_attach_type, 0);
+        assert!(lookup("lsm.s/file_open").unwrap().sleepable);
+        assert!(lookup("unknown/x").is_none());
+    }
+
+    #[test]
+    fn target_is_the_part_after_the_slash() {
+        let def = lookup("tp_btf/sched_switch").unwrap();
+        assert_eq!(def.target("tp_btf/sched_switch"), Some("sched_switch"));
+        let def = lookup("tp/syscalls/sys_enter_getpid").unwrap();
+        assert_eq!(def.target("tp/syscalls/sys_enter_getpid"), Some("syscalls/sys_enter_getpid"));
+        assert_eq!(lookup("raw_tp").unwrap().target("raw_tp"), None);
+    }
+}

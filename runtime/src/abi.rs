@@ -1,0 +1,299 @@
+//! The loader context ABI: the block of memory handed to the loader program as its `ctx`.
+//!
+//! Shared with the generator (`lskel-gen`), which keeps its own copy of these offsets: they must stay equal.
+//! Native-endian, 8-byte aligned:
+//!
+//! ```text
+//! offset 0                      struct bpf_loader_ctx { u32 sz; u32 flags; u32 log_level; u32 log_size;
+//!                                                       u64 log_buf; }                         (24 bytes)
+//! 24 + 16*i                     struct bpf_map_desc  { i32 map_fd; u32 max_entries; u64 initial_value; }
+//! 24 + 16*n_maps + 4*j          struct bpf_prog_desc { i32 prog_fd; }
+//! sz = 24 + 16*n_maps + 4*n_progs
+//! ```
+//!
+//! `sz` is passed to `BPF_PROG_TEST_RUN` as `ctx_size_in`; the kernel copies the block back after the run,
+//! which is how the loader returns the descriptors it created.
+
+use crate::sys::mem;
+
+/// `sizeof(struct bpf_loader_ctx)`: the header.
+pub const LOADER_CTX_HEADER_SIZE: usize = 24;
+/// Offset of `bpf_loader_ctx.sz`.
+pub const CTX_SZ_OFF: usize = 0;
+/// Offset of `bpf_loader_ctx.flags`.
+pub const CTX_FLAGS_OFF: usize = 4;
+/// Offset of `bpf_loader_ctx.log_level`.
+pub const CTX_LOG_LEVEL_OFF: usize = 8;
+/// Offset of `bpf_loader_ctx.log_size`.
+pub const CTX_LOG_SIZE_OFF: usize = 12;
+/// Offset of `bpf_loader_ctx.log_buf`.
+pub const CTX_LOG_BUF_OFF: usize = 16;
+
+/// `sizeof(struct bpf_map_desc)`.
+pub const MAP_DESC_SIZE: usize = 16;
+/// Offset of `bpf_map_desc.map_fd` within a map descriptor.
+pub const MAP_DESC_FD_OFF: usize = 0;
+/// Offset of `bpf_map_desc.max_entries` within a map descriptor.
+pub const MAP_DESC_MAX_ENTRIES_OFF: usize = 4;
+/// Offset of `bpf_map_desc.initial_value` within a map descriptor.
+pub const MAP_DESC_INITIAL_VALUE_OFF: usize = 8;
+
+/// `sizeof(struct bpf_prog_desc)`.
+pub const PROG_DESC_SIZE: usize = 4;
+/// Offset of `bpf_prog_desc.prog_fd` within a program descriptor.
+pub const PROG_DESC_FD_OFF: usize = 0;
+
+/// `BPF_SKEL_KERNEL` (ctx `flags` bit): the skeleton runs inside the kernel, so the loader must read initial
+/// values with `probe_read_kernel` rather than `copy_from_user`. Never set by this crate (user space only).
+pub const BPF_SKEL_KERNEL: u32 = 1;
+
+/// The largest `ctx_size_in` the kernel accepts for a `BPF_PROG_TYPE_SYSCALL` test run.
+pub const MAX_CTX_SIZE: usize = 65535;
+
+/// Offset of map descriptor `i`.
+pub const fn map_desc_off(i: usize) -> usize {
+    LOADER_CTX_HEADER_SIZE + MAP_DESC_SIZE * i
+}
+
+/// Offset of program descriptor `j` in a ctx with `n_maps` maps.
+pub const fn prog_desc_off(n_maps: usize, j: usize) -> usize {
+    LOADER_CTX_HEADER_SIZE + MAP_DESC_SIZE * n_maps + PROG_DESC_SIZE * j
+}
+
+/// The ctx size (`sz`) for `n_maps` maps and `n_progs` programs.
+pub const fn ctx_size(n_maps: usize, n_progs: usize) -> usize {
+    prog_desc_off(n_maps, n_progs)
+}
+
+/// An owned, 8-byte aligned loader context for `n_maps` maps and `n_progs` programs.
+#[derive(Clone)]
+pub struct LoaderCtx {
+    buf: Vec<u64>,
+    n_maps: usize,
+    n_progs: usize,
+}
+
+impl LoaderCtx {
+    /// A zeroed ctx with `sz` filled in.
+    ///
+    /// # Panics
+    ///
+    /// If the size exceeds [`MAX_CTX_SIZE`].
+    pub fn new(n_maps: usize, n_progs: usize) -> Self {
+        let size = ctx_size(n_maps, n_progs);
+        assert!(
+            size <= MAX_CTX_SIZE,
+            "loader ctx of {size} bytes exceeds {MAX_CTX_SIZE}"
+        );
+        let mut ctx = LoaderCtx {
+            buf: vec![0u64; size.div_ceil(8)],
+            n_maps,
+            n_progs,
+        };
+        ctx.write_u32(CTX_SZ_OFF, size as u32);
+        ctx
+    }
+
+    /// Number of map descriptors.
+    pub fn n_maps(&self) -> usize {
+        self.n_maps
+    }
+
+    /// Number of program descriptors.
+    pub fn n_progs(&self) -> usize {
+        self.n_progs
+    }
+
+    /// `sz`: the number of meaningful bytes (the buffer may be padded to 8).
+    pub fn size(&self) -> usize {
+        ctx_size(self.n_maps, self.n_progs)
+    }
+
+    /// The ctx bytes (`size()` of them).
+    pub fn as_bytes(&self) -> &[u8] {
+        &mem::u64s_as_bytes(&self.buf)[..self.size()]
+    }
+
+    /// The ctx bytes, mutably (`size()` of them).
+    pub fn as_bytes_mut(&mut self) -> &mut [u8] {
+        let size = self.size();
+        &mut mem::u64s_as_bytes_mut(&mut self.buf)[..size]
+    }
+
+    /// A pointer to the start of the ctx (8-byte aligned).
+    pub fn as_mut_ptr(&mut self) -> *mut u8 {
+        self.buf.as_mut_ptr().cast()
+    }
+
+    fn read_u32(&self, off: usize) -> u32 {
+        u32::from_ne_bytes(self.as_bytes()[off..off + 4].try_into().expect("4 bytes"))
+    }
+
+    fn read_u64(&self, off: usize) -> u64 {
+        u64::from_ne_bytes(self.as_bytes()[off..off + 8].try_into().expect("8 bytes"))
+    }
+
+    fn write_u32(&mut self, off: usize, v: u32) {
+        self.as_bytes_mut()[off..off + 4].copy_from_slice(&v.to_ne_bytes());
+    }
+
+    fn write_u64(&mut self, off: usize, v: u64) {
+        self.as_bytes_mut()[off..off + 8].copy_from_slice(&v.to_ne_bytes());
+    }
+
+    fn map_off(&self, i: usize) -> usize {
+        assert!(
+            i < self.n_maps,
+            "map index {i} out of range ({} maps)",
+            self.n_maps
+        );
+        map_desc_off(i)
+    }
+
+    fn prog_off(&self, j: usize) -> usize {
+        assert!(
+            j < self.n_progs,
+            "program index {j} out of range ({} programs)",
+            self.n_progs
+        );
+        prog_desc_off(self.n_maps, j)
+    }
+
+    /// `flags`.
+    pub fn flags(&self) -> u32 {
+        self.read_u32(CTX_FLAGS_OFF)
+    }
+
+    /// Sets `flags` (see [`BPF_SKEL_KERNEL`]).
+    pub fn set_flags(&mut self, flags: u32) {
+        self.write_u32(CTX_FLAGS_OFF, flags);
+    }
+
+    /// Sets `log_level`, `log_size` and `log_buf` (the loader passes them to its inner BTF and program loads).
+    pub fn set_log(&mut self, level: u32, size: u32, buf: u64) {
+        self.write_u32(CTX_LOG_LEVEL_OFF, level);
+        self.write_u32(CTX_LOG_SIZE_OFF, size);
+        self.write_u64(CTX_LOG_BUF_OFF, buf);
+    }
+
+    /// `(log_level, log_size, log_buf)`.
+    pub fn log(&self) -> (u32, u32, u64) {
+        (
+            self.read_u32(CTX_LOG_LEVEL_OFF),
+            self.read_u32(CTX_LOG_SIZE_OFF),
+            self.read_u64(CTX_LOG_BUF_OFF),
+        )
+    }
+
+    /// Map `i`'s `map_fd`, as the loader left it (0 before the run).
+    pub fn map_fd(&self, i: usize) -> i32 {
+        self.read_u32(self.map_off(i) + MAP_DESC_FD_OFF) as i32
+    }
+
+    /// Map `i`'s `max_entries` (0: keep the object's value).
+    pub fn max_entries(&self, i: usize) -> u32 {
+        self.read_u32(self.map_off(i) + MAP_DESC_MAX_ENTRIES_OFF)
+    }
+
+    /// Overrides map `i`'s `max_entries` (0: keep the object's value).
+    pub fn set_max_entries(&mut self, i: usize, max_entries: u32) {
+        let off = self.map_off(i) + MAP_DESC_MAX_ENTRIES_OFF;
+        self.write_u32(off, max_entries);
+    }
+
+    /// Map `i`'s `initial_value` pointer.
+    pub fn initial_value(&self, i: usize) -> u64 {
+        self.read_u64(self.map_off(i) + MAP_DESC_INITIAL_VALUE_OFF)
+    }
+
+    /// Sets map `i`'s `initial_value`: the user-space address (`ptr as u64`) the loader copies the map's
+    /// initial contents from (0: use the object's bytes). The memory must stay valid until the load ends.
+    pub fn set_initial_value(&mut self, i: usize, addr: u64) {
+        let off = self.map_off(i) + MAP_DESC_INITIAL_VALUE_OFF;
+        self.write_u64(off, addr);
+    }
+
+    /// Program `j`'s `prog_fd`, as the loader left it (0 before the run, or for a skipped program).
+    pub fn prog_fd(&self, j: usize) -> i32 {
+        self.read_u32(self.prog_off(j) + PROG_DESC_FD_OFF) as i32
+    }
+
+    /// Clears every descriptor field the loader writes (map and program fds), e.g. after taking ownership.
+    pub(crate) fn clear_fds(&mut self) {
+        for i in 0..self.n_maps {
+            let off = map_desc_off(i) + MAP_DESC_FD_OFF;
+            self.write_u32(off, 0);
+        }
+        for j in 0..self.n_progs {
+            let off = prog_desc_off(self.n_maps, j) + PROG_DESC_FD_OFF;
+            self.write_u32(off, 0);
+        }
+    }
+}
+
+impl std::fmt::Debug for LoaderCtx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let maps: Vec<_> = (0..self.n_maps)
+            .map(|i| (self.map_fd(i), self.max_entries(i), self.initial_value(i)))
+            .collect();
+        let progs: Vec<_> = (0..self.n_progs).map(|j| self.prog_fd(j)).collect();
+        f.debug_struct("LoaderCtx")
+            .field("sz", &self.size())
+            .field("flags", &self.flags())
+            .field("log", &self.log())
+            .field("maps(fd, max_entries, initial_value)", &maps)
+            .field("prog_fds", &progs)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets() {
+        assert_eq!(LOADER_CTX_HEADER_SIZE, 24);
+        assert_eq!(CTX_LOG_BUF_OFF + 8, LOADER_CTX_HEADER_SIZE);
+        assert_eq!(MAP_DESC_SIZE, 16);
+        assert_eq!(MAP_DESC_INITIAL_VALUE_OFF + 8, MAP_DESC_SIZE);
+        assert_eq!(map_desc_off(0), 24);
+        assert_eq!(map_desc_off(2), 56);
+        assert_eq!(prog_desc_off(0, 0), 24);
+        assert_eq!(prog_desc_off(2, 1), 24 + 32 + 4);
+        assert_eq!(ctx_size(3, 5), 24 + 48 + 20);
+        assert_eq!(ctx_size(0, 0), 24);
+    }
+
+    #[test]
+    fn ctx_fields_round_trip() {
+        let mut ctx = LoaderCtx::new(2, 3);
+        assert_eq!(ctx.size(), 24 + 32 + 12);
+        assert_eq!(ctx.as_bytes().len(), ctx.size());
+        assert_eq!(&ctx.as_bytes()[..4], &(ctx.size() as u32).to_ne_bytes());
+        assert_eq!(ctx.as_mut_ptr() as usize % 8, 0);
+        ctx.set_max_entries(1, 77);
+        ctx.set_initial_value(1, 0xdead_beef_0000);
+        ctx.set_log(1, 4096, 0x1000);
+        assert_eq!(ctx.max_entries(1), 77);
+        assert_eq!(ctx.max_entries(0), 0);
+        assert_eq!(ctx.initial_value(1), 0xdead_beef_0000);
+        assert_eq!(ctx.log(), (1, 4096, 0x1000));
+        assert_eq!(&ctx.as_bytes()[40 + 4..40 + 8], &77u32.to_ne_bytes());
+        // What the loader writes back:
+        let off = prog_desc_off(2, 2);
+        ctx.as_bytes_mut()[off..off + 4].copy_from_slice(&9i32.to_ne_bytes());
+        ctx.as_bytes_mut()[40..44].copy_from_slice(&5i32.to_ne_bytes());
+        assert_eq!(ctx.prog_fd(2), 9);
+        assert_eq!(ctx.map_fd(1), 5);
+        ctx.clear_fds();
+        assert_eq!((ctx.prog_fd(2), ctx.map_fd(1)), (0, 0));
+        assert_eq!(ctx.max_entries(1), 77);
+    }
+
+    #[test]
+    #[should_panic]
+    fn map_index_checked() {
+        LoaderCtx::new(1, 0).map_fd(1);
+    }
+}

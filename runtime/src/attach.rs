@@ -1,0 +1,59 @@
+//! Attaching programs: [`Link`], [`attach_raw_tp`], [`attach_link`].
+
+use std::ffi::CString;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+
+use crate::sys::bpf::{self, LinkTarget};
+use crate::{Error, Result};
+
+/// An attachment, owned through its descriptor: dropping it detaches the program.
+#[derive(Debug)]
+pub struct Link {
+    fd: OwnedFd,
+}
+
+impl Link {
+    /// Wraps a link descriptor.
+    pub fn from_fd(fd: OwnedFd) -> Self {
+        Link { fd }
+    }
+
+    /// Gives up ownership of the descriptor (the attachment lives as long as it does).
+    pub fn into_fd(self) -> OwnedFd {
+        self.fd
+    }
+}
+
+impl AsFd for Link {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+/// Attaches a program with `BPF_RAW_TRACEPOINT_OPEN`: a raw tracepoint program to tracepoint `name`
+/// (e.g. `"sys_enter"`), or, with an empty `name`, a `tp_btf` program to the target given at load time.
+pub fn attach_raw_tp(prog: BorrowedFd<'_>, name: &str) -> Result<Link> {
+    let name = if name.is_empty() {
+        None
+    } else {
+        Some(
+            CString::new(name)
+                .map_err(|_| Error::InvalidArgument("tracepoint name contains NUL"))?,
+        )
+    };
+    bpf::raw_tracepoint_open(prog, name.as_deref())
+        .map(Link::from_fd)
+        .map_err(|e| Error::syscall("BPF_RAW_TRACEPOINT_OPEN", e))
+}
+
+/// Attaches a program with `BPF_LINK_CREATE` (`attach_type`: `enum bpf_attach_type`).
+pub fn attach_link(
+    prog: BorrowedFd<'_>,
+    target: LinkTarget<'_>,
+    attach_type: u32,
+    flags: u32,
+) -> Result<Link> {
+    bpf::link_create(prog, target, attach_type, flags)
+        .map(Link::from_fd)
+        .map_err(|e| Error::syscall("BPF_LINK_CREATE", e))
+}

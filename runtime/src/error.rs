@@ -1,0 +1,362 @@
+//! Error types: [`Errno`] for a bare kernel error code, [`Error`] for a failure with its context.
+
+use std::fmt;
+
+/// An error code returned by the kernel (`errno`).
+///
+/// A transparent newtype rather than an enum, so a code this crate does not name is still a valid value.
+/// `Display` and `Debug` forward to [`std::io::Error`] (`"Invalid argument (os error 22)"`).
+#[repr(transparent)]
+#[derive(Copy, Clone, PartialEq, Eq, Hash)]
+pub struct Errno(i32);
+
+macro_rules! errno_consts {
+    ($($(#[$meta:meta])* $name:ident = $c:ident;)*) => {
+        impl Errno {
+            $(
+                #[doc = concat!("`", stringify!($c), "`")]
+                $(#[$meta])*
+                pub const $name: Errno = Errno(libc::$c);
+            )*
+
+            /// The C name of the code (`"EINVAL"`), if this crate knows it.
+            pub fn name(self) -> Option<&'static str> {
+                match self.0 {
+                    $(libc::$c => Some(stringify!($c)),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+errno_consts! {
+    PERM = EPERM;
+    NOENT = ENOENT;
+    SRCH = ESRCH;
+    INTR = EINTR;
+    IO = EIO;
+    TOOBIG = E2BIG;
+    BADF = EBADF;
+    AGAIN = EAGAIN;
+    NOMEM = ENOMEM;
+    #[doc(alias = "ACCESS")]
+    ACCES = EACCES;
+    FAULT = EFAULT;
+    BUSY = EBUSY;
+    EXIST = EEXIST;
+    NODEV = ENODEV;
+    INVAL = EINVAL;
+    MFILE = EMFILE;
+    FBIG = EFBIG;
+    NOSPC = ENOSPC;
+    RANGE = ERANGE;
+    NOSYS = ENOSYS;
+    NOTSUP = EOPNOTSUPP;
+    NOLINK = ENOLINK;
+    BADMSG = EBADMSG;
+    OVERFLOW = EOVERFLOW;
+    KEYREJECTED = EKEYREJECTED;
+}
+
+impl Errno {
+    /// `ENOTSUPP` (524): a kernel-internal code that still reaches user space from some BPF paths.
+    pub const KERNEL_NOTSUPP: Errno = Errno(524);
+
+    /// Wraps a raw positive error code.
+    #[inline]
+    pub const fn from_raw_os_error(raw: i32) -> Self {
+        Errno(raw)
+    }
+
+    /// The raw positive error code.
+    #[inline]
+    pub const fn raw_os_error(self) -> i32 {
+        self.0
+    }
+
+    /// The calling thread's current `errno`.
+    #[inline]
+    pub fn last_os_error() -> Self {
+        Errno(std::io::Error::last_os_error().raw_os_error().unwrap_or(0))
+    }
+
+    /// The `std::io::Error` for this code.
+    #[inline]
+    pub fn io_error(self) -> std::io::Error {
+        std::io::Error::from_raw_os_error(self.0)
+    }
+}
+
+impl fmt::Display for Errno {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.name() {
+            Some(name) => write!(f, "{name}: {}", self.io_error()),
+            None => fmt::Display::fmt(&self.io_error(), f),
+        }
+    }
+}
+
+impl fmt::Debug for Errno {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.name() {
+            Some(name) => write!(f, "Errno({name})"),
+            None => write!(f, "Errno({})", self.0),
+        }
+    }
+}
+
+impl std::error::Error for Errno {}
+
+impl From<Errno> for std::io::Error {
+    fn from(e: Errno) -> Self {
+        e.io_error()
+    }
+}
+
+/// Calls `f` until it returns something other than `Err(Errno::INTR)`.
+pub fn retry_on_intr<T, F: FnMut() -> Result<T, Errno>>(mut f: F) -> Result<T, Errno> {
+    loop {
+        match f() {
+            Err(Errno::INTR) => continue,
+            other => return other,
+        }
+    }
+}
+
+/// A verifier (or BTF) log, as written by the kernel.
+///
+/// `Debug` prints the text with real line breaks, so a test failure shows the log readably.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct VerifierLog(String);
+
+impl VerifierLog {
+    /// Wraps log text.
+    pub fn new(text: String) -> Self {
+        VerifierLog(text)
+    }
+
+    /// Builds a log from a kernel-filled buffer: text up to the first NUL, lossily decoded.
+    pub fn from_buf(buf: &[u8]) -> Self {
+        let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+        VerifierLog(String::from_utf8_lossy(&buf[..end]).into_owned())
+    }
+
+    /// The log text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether the log holds no text.
+    pub fn is_empty(&self) -> bool {
+        self.0.trim().is_empty()
+    }
+}
+
+impl fmt::Debug for VerifierLog {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("VerifierLog(\n")?;
+        f.write_str(&self.0)?;
+        f.write_str("\n)")
+    }
+}
+
+impl fmt::Display for VerifierLog {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A failure of an lskel operation, with what was being done.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// A system call failed. `op` names it, e.g. `"BPF_MAP_CREATE(__loader.map)"`.
+    Syscall {
+        /// The operation, e.g. `"BPF_PROG_TEST_RUN"`.
+        op: &'static str,
+        /// The kernel's error code.
+        errno: Errno,
+    },
+    /// The loader program ran and returned `-errno`: creating a map, loading BTF or a program failed.
+    Loader {
+        /// The error code the loader returned.
+        errno: Errno,
+        /// The verifier/BTF log the kernel wrote for the failing step, if a log level was set.
+        log: Option<VerifierLog>,
+    },
+    /// The kernel refused to load the loader program itself.
+    LoaderVerifier {
+        /// The error code of `BPF_PROG_LOAD`.
+        errno: Errno,
+        /// The verifier log (empty if no log level was set).
+        log: VerifierLog,
+    },
+    /// `mmap` of a map failed.
+    Mmap {
+        /// The length that was asked for.
+        len: usize,
+        /// The kernel's error code.
+        errno: Errno,
+    },
+    /// A map's value is smaller than the Rust type meant to view it.
+    ValueSize {
+        /// The map's value size.
+        value_size: usize,
+        /// The size the caller needs.
+        needed: usize,
+    },
+    /// A key or value buffer has the wrong length for the map.
+    BufferSize {
+        /// `"key"`, `"value"` or `"next_key"`.
+        what: &'static str,
+        /// The length the map needs.
+        expected: usize,
+        /// The length that was passed.
+        actual: usize,
+    },
+    /// An argument was refused before any system call.
+    InvalidArgument(&'static str),
+    /// Reading a system file (such as `/sys/devices/system/cpu/possible`) failed.
+    Io {
+        /// The file.
+        path: &'static str,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// Shorthand for [`Error::Syscall`].
+    pub fn syscall(op: &'static str, errno: Errno) -> Self {
+        Error::Syscall { op, errno }
+    }
+
+    /// The kernel error code behind this error, if there is one.
+    pub fn errno(&self) -> Option<Errno> {
+        match self {
+            Error::Syscall { errno, .. }
+            | Error::Loader { errno, .. }
+            | Error::LoaderVerifier { errno, .. }
+            | Error::Mmap { errno, .. } => Some(*errno),
+            Error::Io { source, .. } => source.raw_os_error().map(Errno::from_raw_os_error),
+            _ => None,
+        }
+    }
+
+    /// The verifier log carried by the error, if any.
+    pub fn log(&self) -> Option<&VerifierLog> {
+        match self {
+            Error::Loader { log, .. } => log.as_ref(),
+            Error::LoaderVerifier { log, .. } => Some(log),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Syscall { op, errno } => write!(f, "{op} failed: {errno}"),
+            Error::Loader { errno, log } => {
+                write!(f, "the loader program failed: {errno}")?;
+                match log {
+                    Some(log) if !log.is_empty() => write!(f, "\nkernel log:\n{log}"),
+                    _ => Ok(()),
+                }
+            }
+            Error::LoaderVerifier { errno, log } => {
+                write!(f, "the kernel refused the loader program: {errno}")?;
+                if !log.is_empty() {
+                    write!(f, "\nverifier log:\n{log}")?;
+                }
+                Ok(())
+            }
+            Error::Mmap { len, errno } => write!(f, "mmap of {len} bytes failed: {errno}"),
+            Error::ValueSize { value_size, needed } => write!(
+                f,
+                "map value size {value_size} is smaller than the {needed} bytes needed"
+            ),
+            Error::BufferSize {
+                what,
+                expected,
+                actual,
+            } => write!(
+                f,
+                "{what} buffer is {actual} bytes, the map needs {expected}"
+            ),
+            Error::InvalidArgument(why) => write!(f, "invalid argument: {why}"),
+            Error::Io { path, source } => write!(f, "reading {path} failed: {source}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Syscall { errno, .. }
+            | Error::Loader { errno, .. }
+            | Error::LoaderVerifier { errno, .. }
+            | Error::Mmap { errno, .. } => Some(errno),
+            Error::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+/// `Result` with [`Error`] as the default error type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errno_display_names_the_code() {
+        let s = Errno::INVAL.to_string();
+        assert!(s.starts_with("EINVAL: "), "{s}");
+        assert!(s.contains("os error 22"), "{s}");
+        assert_eq!(format!("{:?}", Errno::PERM), "Errno(EPERM)");
+        assert_eq!(
+            format!("{:?}", Errno::from_raw_os_error(4242)),
+            "Errno(4242)"
+        );
+    }
+
+    #[test]
+    fn error_display_says_what_failed() {
+        let e = Error::syscall("BPF_MAP_CREATE(__loader.map)", Errno::PERM);
+        let s = e.to_string();
+        assert!(
+            s.contains("BPF_MAP_CREATE(__loader.map)") && s.contains("EPERM"),
+            "{s}"
+        );
+        let e = Error::Loader {
+            errno: Errno::INVAL,
+            log: Some(VerifierLog::new("line1\nline2".into())),
+        };
+        let s = e.to_string();
+        assert!(s.contains("EINVAL") && s.contains("line2"), "{s}");
+    }
+
+    #[test]
+    fn verifier_log_debug_has_real_newlines() {
+        let log = VerifierLog::from_buf(b"a\nb\0junk");
+        assert_eq!(log.as_str(), "a\nb");
+        assert!(format!("{log:?}").contains("a\nb"));
+    }
+
+    #[test]
+    fn retry_on_intr_retries() {
+        let mut n = 0;
+        let r = retry_on_intr(|| {
+            n += 1;
+            if n < 3 {
+                Err(Errno::INTR)
+            } else {
+                Ok(n)
+            }
+        });
+        assert_eq!(r, Ok(3));
+    }
+}

@@ -1,0 +1,54 @@
+//! Runtime of lskel: loads eBPF *light skeletons* from Rust, with no libbpf and no ELF parsing at run time.
+//!
+//! A light skeleton is a data blob plus a loader program, both produced at compile time by `lskel-gen`
+//! and embedded by the `bpf_skeleton!` macro. At run time [`bpf_load_and_run`] hands them to the kernel:
+//! the loader program, run once with `BPF_PROG_TEST_RUN`, creates the object's maps and loads its programs
+//! and returns their descriptors in a [`LoaderCtx`](abi::LoaderCtx). The rest of this crate owns those
+//! descriptors and makes them usable: [`MappedData`] for global variables, [`Map`] for map elements,
+//! [`RingBuffer`] for ring buffers, [`Link`] for attachments.
+//!
+//! ```no_run
+//! use lskel::{abi::LoaderCtx, bpf_load_and_run, LoadOptions};
+//! # let (data, insns): (&[u8], &[u8]) = (&[], &[]);
+//! let mut ctx = LoaderCtx::new(1, 1);
+//! ctx.set_max_entries(0, 1024);
+//! let fds = bpf_load_and_run(&mut ctx, data, insns, &LoadOptions::default())?;
+//! # Ok::<(), lskel::Error>(())
+//! ```
+//!
+//! All `unsafe` code lives in [`sys`].
+#![deny(unsafe_code, missing_docs)]
+
+pub mod abi;
+pub mod attach;
+mod error;
+mod load;
+pub mod map;
+pub mod ringbuf;
+pub mod sys;
+
+pub use attach::{attach_link, attach_raw_tp, Link};
+pub use error::{retry_on_intr, Errno, Error, Result, VerifierLog};
+pub use load::{
+    bpf_load_and_run, probe_kernel, LoadOptions, LoadedFds, DEFAULT_LOG_SIZE, LOADER_LICENSE,
+    LOADER_MAP_NAME, LOADER_PROG_NAME,
+};
+pub use map::{possible_cpus, Map};
+pub use ringbuf::RingBuffer;
+pub use sys::mmap::{MappedData, MappedRoData, Pod};
+
+// TODO(lead): enable once lskel-macros exports the macro.
+// pub use lskel_macros::bpf_skeleton;
+
+/// What generated skeletons use. Not a public API: it may change in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::abi::{self, LoaderCtx};
+    pub use crate::attach::{attach_raw_tp, Link};
+    pub use crate::load::{bpf_load_and_run, LoadOptions, LoadedFds};
+    pub use crate::sys::bpf;
+    pub use crate::sys::mmap::{array_mmap_len, page_size, MappedData, MappedRoData, Pod};
+    pub use crate::{Errno, Error, Result};
+    pub use libc;
+    pub use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+}

@@ -1,0 +1,175 @@
+//! Running a light skeleton's loader program: [`bpf_load_and_run`].
+
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+
+use crate::abi::LoaderCtx;
+use crate::sys::bpf::{self, flags, map_type, prog_type};
+use crate::{Errno, Error, Result, VerifierLog};
+
+/// Name of the map holding the data blob.
+pub const LOADER_MAP_NAME: &str = "__loader.map";
+/// Name of the loader program.
+pub const LOADER_PROG_NAME: &str = "__loader.prog";
+/// License of the loader program.
+pub const LOADER_LICENSE: &std::ffi::CStr = c"Dual BSD/GPL";
+/// Log buffer size used when [`LoadOptions::log_size`] is 0 but a log level is set: 16 MiB.
+pub const DEFAULT_LOG_SIZE: u32 = 16 << 20;
+
+/// Options of [`bpf_load_and_run`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Verifier log level for the loader program and every BTF/program load it performs (0: no log).
+    pub log_level: u32,
+    /// Log buffer size in bytes (0: [`DEFAULT_LOG_SIZE`]). Ignored when `log_level` is 0.
+    pub log_size: u32,
+}
+
+/// The descriptors a successful load returned, in object order.
+///
+/// A slot is `None` when the loader left it at 0 (a program that was not loaded).
+#[derive(Debug, Default)]
+pub struct LoadedFds {
+    /// One per map descriptor of the ctx.
+    pub maps: Vec<Option<OwnedFd>>,
+    /// One per program descriptor of the ctx.
+    pub progs: Vec<Option<OwnedFd>>,
+}
+
+/// Loads a light skeleton: creates the loader map holding `data`, loads the loader program `insns` (raw
+/// `struct bpf_insn` bytes) and runs it once over `ctx`.
+///
+/// The steps: (1) `BPF_MAP_CREATE` of an ARRAY `"__loader.map"` with one `data.len()`-byte value;
+/// (2) `BPF_MAP_UPDATE_ELEM` of key 0 with `data`, then `BPF_MAP_FREEZE`; (3) `BPF_PROG_LOAD` of a sleepable
+/// `BPF_PROG_TYPE_SYSCALL` program `"__loader.prog"` with `fd_array = [loader map]`; (4)
+/// `BPF_PROG_TEST_RUN` with the ctx as `ctx_in`; (5) the loader map and program are closed on return.
+///
+/// On success every map and program descriptor the loader stored in the ctx is returned as an `OwnedFd`.
+/// A negative loader return value is reported as [`Error::Loader`] (the loader closed what it created),
+/// a refused loader program as [`Error::LoaderVerifier`].
+///
+/// When `opts.log_level > 0`, a log buffer is allocated and also written into the ctx header, so the
+/// loader's inner loads log there and the failing step's log comes back in the error.
+pub fn bpf_load_and_run(
+    ctx: &mut LoaderCtx,
+    data: &[u8],
+    insns: &[u8],
+    opts: &LoadOptions,
+) -> Result<LoadedFds> {
+    if insns.is_empty() || insns.len() % 8 != 0 {
+        return Err(Error::InvalidArgument(
+            "loader insns must be a non-empty multiple of 8 bytes",
+        ));
+    }
+    if data.is_empty() {
+        return Err(Error::InvalidArgument("loader data blob is empty"));
+    }
+    let value_size = u32::try_from(data.len())
+        .map_err(|_| Error::InvalidArgument("loader data blob exceeds 4 GiB"))?;
+
+    // 1. The loader map.
+    let map = bpf::map_create(&bpf::MapCreateAttr {
+        map_type: map_type::BPF_MAP_TYPE_ARRAY,
+        key_size: 4,
+        value_size,
+        max_entries: 1,
+        name: LOADER_MAP_NAME,
+        ..Default::default()
+    })
+    .map_err(|e| Error::syscall("BPF_MAP_CREATE(__loader.map)", e))?;
+
+    // 2. The blob, then freeze.
+    let sized = bpf::SizedMap::new(map.as_fd())?;
+    sized
+        .update(&0u32.to_ne_bytes(), data, flags::BPF_ANY)
+        .map_err(|e| rename(e, "BPF_MAP_UPDATE_ELEM(__loader.map)"))?;
+    bpf::map_freeze(map.as_fd()).map_err(|e| Error::syscall("BPF_MAP_FREEZE(__loader.map)", e))?;
+
+    // 3. The loader program.
+    let mut log = if opts.log_level > 0 {
+        let size = if opts.log_size == 0 {
+            DEFAULT_LOG_SIZE
+        } else {
+            opts.log_size
+        };
+        vec![0u8; size as usize]
+    } else {
+        Vec::new()
+    };
+    let fd_array = [map.as_raw_fd()];
+    let mut attr = bpf::ProgLoadAttr {
+        prog_type: prog_type::BPF_PROG_TYPE_SYSCALL,
+        insns,
+        license: Some(LOADER_LICENSE),
+        log_level: opts.log_level,
+        log_buf: if log.is_empty() {
+            None
+        } else {
+            Some(&mut log[..])
+        },
+        prog_flags: flags::BPF_F_SLEEPABLE,
+        name: LOADER_PROG_NAME,
+        fd_array: &fd_array,
+        ..Default::default()
+    };
+    let prog = match bpf::prog_load(&mut attr) {
+        Ok(fd) => fd,
+        Err(errno) => {
+            return Err(Error::LoaderVerifier {
+                errno,
+                log: VerifierLog::from_buf(&log),
+            })
+        }
+    };
+
+    // 4. Run it over the ctx. The inner loads log into the same buffer, emptied first.
+    if let Some(b) = log.first_mut() {
+        *b = 0;
+    }
+    let saved_log = ctx.log();
+    if !log.is_empty() {
+        ctx.set_log(opts.log_level, log.len() as u32, log.as_mut_ptr() as u64);
+    }
+    ctx.clear_fds();
+    let run = bpf::prog_test_run(
+        prog.as_fd(),
+        bpf::TestRunAttr {
+            ctx_in: Some(ctx.as_bytes_mut()),
+            ..Default::default()
+        },
+    );
+    // The log buffer dies with this function: do not leave its address in the ctx.
+    ctx.set_log(saved_log.0, saved_log.1, saved_log.2);
+    let out = run.map_err(|e| Error::syscall("BPF_PROG_TEST_RUN(__loader.prog)", e))?;
+    let ret = out.retval as i32;
+    if ret < 0 {
+        return Err(Error::Loader {
+            errno: Errno::from_raw_os_error(-ret),
+            log: (opts.log_level > 0).then(|| VerifierLog::from_buf(&log)),
+        });
+    }
+
+    // 5. Take the descriptors; the loader map and program close when `map`/`prog` drop.
+    let (maps, progs) = bpf::take_loader_fds(ctx);
+    Ok(LoadedFds { maps, progs })
+}
+
+fn rename(e: Error, op: &'static str) -> Error {
+    match e {
+        Error::Syscall { errno, .. } => Error::syscall(op, errno),
+        other => other,
+    }
+}
+
+/// Checks that the `bpf(2)` system call is usable: creates and drops a one-entry array map.
+pub fn probe_kernel() -> Result<()> {
+    bpf::map_create(&bpf::MapCreateAttr {
+        map_type: map_type::BPF_MAP_TYPE_ARRAY,
+        key_size: 4,
+        value_size: 4,
+        max_entries: 1,
+        name: "lskel_probe",
+        ..Default::default()
+    })
+    .map(drop)
+    .map_err(|e| Error::syscall("BPF_MAP_CREATE(lskel_probe)", e))
+}

@@ -1,0 +1,20 @@
+//! Byte views of `u64` buffers (used for the 8-byte aligned loader ctx).
+//!
+//! # Safety
+//!
+//! Viewing `[u64]` as `[u8]` is sound: `u8` has alignment 1, every byte of a `u64` is initialized, every
+//! byte pattern is a valid `u64`, and the length in bytes is exactly `8 * len`.
+#![allow(unsafe_code)]
+
+/// `&[u64]` as its bytes.
+pub(crate) fn u64s_as_bytes(words: &[u64]) -> &[u8] {
+    // SAFETY: see the module docs; the returned slice borrows `words` and covers exactly its memory.
+    unsafe { std::slice::from_raw_parts(words.as_ptr().cast::<u8>(), std::mem::size_of_val(words)) }
+}
+
+/// `&mut [u64]` as its bytes.
+pub(crate) fn u64s_as_bytes_mut(words: &mut [u64]) -> &mut [u8] {
+    let len = std::mem::size_of_val(words);
+    // SAFETY: see the module docs; the returned slice uniquely borrows `words` and covers exactly its memory.
+    unsafe { std::slice::from_raw_parts_mut(words.as_mut_ptr().cast::<u8>(), len) }
+}

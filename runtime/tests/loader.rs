@@ -1,0 +1,248 @@
+//! `bpf_load_and_run` with hand-assembled loader programs on the real kernel.
+
+mod common;
+
+use std::os::fd::{AsFd, AsRawFd, IntoRawFd};
+use std::time::Duration;
+
+use common::*;
+use lskel::abi::{map_desc_off, prog_desc_off, LoaderCtx};
+use lskel::sys::bpf::{self, map_type, MapCreateAttr};
+use lskel::{bpf_load_and_run, Errno, Error, LoadOptions};
+
+/// Names of live maps and programs, to check that the loader's own objects are gone after a load.
+fn loader_objects() -> (usize, usize) {
+    let name_count = |ids: Vec<u32>, is_map: bool| {
+        ids.into_iter()
+            .filter(|&id| {
+                let name = if is_map {
+                    bpf::map_get_fd_by_id(id)
+                        .ok()
+                        .and_then(|fd| bpf::map_info(fd.as_fd()).ok())
+                        .map(|i| i.name)
+                } else {
+                    bpf::prog_get_fd_by_id(id)
+                        .ok()
+                        .and_then(|fd| bpf::prog_info(fd.as_fd()).ok())
+                        .map(|i| i.name)
+                };
+                name.is_some_and(|n| n.starts_with("__loader"))
+            })
+            .count()
+    };
+    (
+        name_count(bpf::all_ids(bpf::map_get_next_id).unwrap(), true),
+        name_count(bpf::all_ids(bpf::prog_get_next_id).unwrap(), false),
+    )
+}
+
+/// Waits (the kernel frees ids after an RCU grace period) until no `__loader*` object is left.
+fn assert_no_loader_objects_left() {
+    for _ in 0..100 {
+        if loader_objects() == (0, 0) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("loader objects left behind: {:?}", loader_objects());
+}
+
+const DATA: &[u8] = &[0u8; 8];
+
+#[test]
+fn leak_check_sees_loader_named_objects() {
+    if !require_kernel() {
+        return;
+    }
+    let _g = serial();
+    assert_no_loader_objects_left();
+    let fake = bpf::map_create(&MapCreateAttr {
+        map_type: map_type::BPF_MAP_TYPE_ARRAY,
+        key_size: 4,
+        value_size: 4,
+        max_entries: 1,
+        name: lskel::LOADER_MAP_NAME,
+        ..Default::default()
+    })
+    .unwrap();
+    assert_eq!(loader_objects(), (1, 0));
+    drop(fake);
+    assert_no_loader_objects_left();
+}
+
+#[test]
+fn loader_round_trips_max_entries() {
+    if !require_kernel() {
+        return;
+    }
+    let _g = serial();
+    // r2 = ctx->maps[0].max_entries; r2 += 1; ctx->maps[0].max_entries = r2; return 0
+    let off = (map_desc_off(0) + 4) as i16;
+    let insns = Asm::new()
+        .ldx_w(R2, R1, off)
+        .add64_imm(R2, 1)
+        .stx_w(R1, R2, off)
+        .ret(0);
+    let mut ctx = LoaderCtx::new(1, 0);
+    ctx.set_max_entries(0, 41);
+    let fds = bpf_load_and_run(&mut ctx, DATA, &insns.0, &LoadOptions::default()).unwrap();
+    assert_eq!(ctx.max_entries(0), 42);
+    assert_eq!(ctx.map_fd(0), 0);
+    assert_eq!(fds.maps.len(), 1);
+    assert!(fds.maps[0].is_none());
+    assert!(fds.progs.is_empty());
+    assert_eq!(ctx.log(), (0, 0, 0));
+    assert_no_loader_objects_left();
+}
+
+#[test]
+fn loader_reads_the_blob_through_fd_array() {
+    if !require_kernel() {
+        return;
+    }
+    let _g = serial();
+    let mut data = [0u8; 16];
+    data[8..12].copy_from_slice(&0x00C0_FFEEu32.to_ne_bytes());
+    // r2 = &loader_map.value + 8 (fd_array[0]); r3 = *(u32 *)r2; ctx->maps[0].max_entries = r3; return 0
+    let insns = Asm::new()
+        .ld_imm64(R2, PSEUDO_MAP_IDX_VALUE, 0, 8)
+        .ldx_w(R3, R2, 0)
+        .stx_w(R1, R3, (map_desc_off(0) + 4) as i16)
+        .ret(0);
+    let mut ctx = LoaderCtx::new(1, 0);
+    bpf_load_and_run(&mut ctx, &data, &insns.0, &LoadOptions::default()).unwrap();
+    assert_eq!(ctx.max_entries(0), 0x00C0_FFEE);
+    assert_no_loader_objects_left();
+}
+
+#[test]
+fn loader_error_is_reported_as_errno() {
+    if !require_kernel() {
+        return;
+    }
+    let _g = serial();
+    let insns = Asm::new().ret(-22);
+    let mut ctx = LoaderCtx::new(0, 0);
+    let err = bpf_load_and_run(&mut ctx, DATA, &insns.0, &LoadOptions::default()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Loader {
+                errno: Errno::INVAL,
+                log: None
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("EINVAL"), "{err}");
+
+    // With a log level, the (here empty) inner log comes back.
+    let opts = LoadOptions {
+        log_level: 1,
+        log_size: 64 * 1024,
+    };
+    let err = bpf_load_and_run(&mut ctx, DATA, &insns.0, &opts).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Loader {
+                errno: Errno::INVAL,
+                log: Some(_)
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(ctx.log(), (0, 0, 0));
+    assert_no_loader_objects_left();
+}
+
+#[test]
+fn rejected_loader_comes_with_the_verifier_log() {
+    if !require_kernel() {
+        return;
+    }
+    let _g = serial();
+    // `exit` without setting r0.
+    let insns = Asm::new().exit();
+    let mut ctx = LoaderCtx::new(0, 0);
+    let opts = LoadOptions {
+        log_level: 1,
+        log_size: 0,
+    };
+    let err = bpf_load_and_run(&mut ctx, DATA, &insns.0, &opts).unwrap_err();
+    let Error::LoaderVerifier { errno, log } = &err else {
+        panic!("expected LoaderVerifier, got {err:?}");
+    };
+    assert_eq!(*errno, Errno::ACCES);
+    assert!(!log.is_empty(), "{err:?}");
+    assert!(log.as_str().contains("R0"), "{log:?}");
+    assert!(err.to_string().contains("verifier log"), "{err}");
+
+    // Without a log level there is no log, but still the errno.
+    let err = bpf_load_and_run(&mut ctx, DATA, &insns.0, &LoadOptions::default()).unwrap_err();
+    assert!(
+        matches!(&err, Error::LoaderVerifier { log, .. } if log.is_empty()),
+        "{err:?}"
+    );
+    assert_no_loader_objects_left();
+}
+
+#[test]
+fn returned_fds_become_owned() {
+    if !require_kernel() {
+        return;
+    }
+    let _g = serial();
+    // A map whose descriptor number we hand to the "loader" (through max_entries) to return: this stands
+    // for a map the loader created. Ownership of the number passes to LoadedFds.
+    let map = bpf::map_create(&MapCreateAttr {
+        map_type: map_type::BPF_MAP_TYPE_ARRAY,
+        key_size: 4,
+        value_size: 4,
+        max_entries: 1,
+        name: "lskel_ret",
+        ..Default::default()
+    })
+    .unwrap();
+    let id = bpf::map_info(map.as_fd()).unwrap().id;
+    let raw = map.into_raw_fd();
+    // maps[0].map_fd = maps[0].max_entries; progs[0].prog_fd = same number (a duplicate: must be dropped).
+    let insns = Asm::new()
+        .ldx_w(R2, R1, (map_desc_off(0) + 4) as i16)
+        .stx_w(R1, R2, map_desc_off(0) as i16)
+        .stx_w(R1, R2, prog_desc_off(1, 0) as i16)
+        .ret(0);
+    let mut ctx = LoaderCtx::new(1, 1);
+    ctx.set_max_entries(0, raw as u32);
+    let fds = bpf_load_and_run(&mut ctx, DATA, &insns.0, &LoadOptions::default()).unwrap();
+    let owned = fds.maps[0].as_ref().expect("map fd taken");
+    assert_eq!(owned.as_raw_fd(), raw);
+    assert_eq!(bpf::map_info(owned.as_fd()).unwrap().id, id);
+    assert!(
+        fds.progs[0].is_none(),
+        "a duplicate number must not be owned twice"
+    );
+    drop(fds);
+    // Closed by LoadedFds: the map is gone.
+    for _ in 0..100 {
+        if !bpf::all_ids(bpf::map_get_next_id).unwrap().contains(&id) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("map {id} still alive after LoadedFds was dropped");
+}
+
+#[test]
+fn bad_arguments_are_refused_before_any_syscall() {
+    let mut ctx = LoaderCtx::new(0, 0);
+    let opts = LoadOptions::default();
+    assert!(matches!(
+        bpf_load_and_run(&mut ctx, DATA, &[0u8; 7], &opts),
+        Err(Error::InvalidArgument(_))
+    ));
+    assert!(matches!(
+        bpf_load_and_run(&mut ctx, &[], &Asm::new().ret(0).0, &opts),
+        Err(Error::InvalidArgument(_))
+    ));
+}
