@@ -92,35 +92,64 @@ impl<'a> ElfObject<'a> {
     /// Parses an object after checking it is a BPF relocatable object.
     pub fn parse(data: &'a [u8]) -> Result<ElfObject<'a>> {
         check_ident(data)?;
-        let header = elf::FileHeader64::<LE>::parse(data).map_err(|e| Error::Malformed(format!("ELF header: {e}")))?;
+        let header = elf::FileHeader64::<LE>::parse(data)
+            .map_err(|e| Error::Malformed(format!("ELF header: {e}")))?;
         let e = LE;
         if header.e_machine(e) != elf::EM_BPF {
-            return Err(Error::WrongElfKind { what: format!("e_machine is {} ({}), not EM_BPF (247)", header.e_machine(e), machine_name(header.e_machine(e))) });
+            return Err(Error::WrongElfKind {
+                what: format!(
+                    "e_machine is {} ({}), not EM_BPF (247)",
+                    header.e_machine(e),
+                    machine_name(header.e_machine(e))
+                ),
+            });
         }
         if header.e_type(e) != elf::ET_REL {
-            return Err(Error::WrongElfKind { what: format!("e_type is {}, not ET_REL (1)", header.e_type(e)) });
+            return Err(Error::WrongElfKind {
+                what: format!("e_type is {}, not ET_REL (1)", header.e_type(e)),
+            });
         }
-        let table = header.sections(e, data).map_err(|err| Error::Malformed(format!("section table: {err}")))?;
+        let table = header
+            .sections(e, data)
+            .map_err(|err| Error::Malformed(format!("section table: {err}")))?;
         let mut sections = Vec::with_capacity(table.len());
         for (index, sh) in table.iter().enumerate() {
-            let name = table.section_name(e, sh).map_err(|err| Error::Malformed(format!("section {index}: name: {err}")))?;
+            let name = table
+                .section_name(e, sh)
+                .map_err(|err| Error::Malformed(format!("section {index}: name: {err}")))?;
             let name = String::from_utf8_lossy(name).into_owned();
             let sh_type = sh.sh_type(e);
             let section_data = if sh_type == elf::SHT_NOBITS {
                 &[][..]
             } else {
-                sh.data(e, data).map_err(|err| Error::Malformed(format!("section {index} `{name}`: data: {err}")))?
+                sh.data(e, data).map_err(|err| {
+                    Error::Malformed(format!("section {index} `{name}`: data: {err}"))
+                })?
             };
-            sections.push(Section { index, name, sh_type, flags: sh.sh_flags(e), size: sh.sh_size(e), data: section_data, relocs: Vec::new() });
+            sections.push(Section {
+                index,
+                name,
+                sh_type,
+                flags: sh.sh_flags(e),
+                size: sh.sh_size(e),
+                data: section_data,
+                relocs: Vec::new(),
+            });
         }
 
-        let symtab = table.symbols(e, data, elf::SHT_SYMTAB).map_err(|err| Error::Malformed(format!("symbol table: {err}")))?;
+        let symtab = table
+            .symbols(e, data, elf::SHT_SYMTAB)
+            .map_err(|err| Error::Malformed(format!("symbol table: {err}")))?;
         if symtab.is_empty() {
-            return Err(Error::Malformed("no symbol table (was the object stripped?)".into()));
+            return Err(Error::Malformed(
+                "no symbol table (was the object stripped?)".into(),
+            ));
         }
         let mut symbols = Vec::with_capacity(symtab.len());
         for (i, sym) in symtab.iter().enumerate() {
-            let name = symtab.symbol_name(e, sym).map_err(|err| Error::Malformed(format!("symbol {i}: name: {err}")))?;
+            let name = symtab
+                .symbol_name(e, sym)
+                .map_err(|err| Error::Malformed(format!("symbol {i}: name: {err}")))?;
             symbols.push(Symbol {
                 name: String::from_utf8_lossy(name).into_owned(),
                 value: sym.st_value(e),
@@ -134,20 +163,38 @@ impl<'a> ElfObject<'a> {
 
         for (index, sh) in table.iter().enumerate() {
             if sh.sh_type(e) == elf::SHT_RELA {
-                return Err(Error::WrongElfKind { what: format!("section {index} `{}` holds RELA relocations; BPF objects use REL", sections[index].name) });
+                return Err(Error::WrongElfKind {
+                    what: format!(
+                        "section {index} `{}` holds RELA relocations; BPF objects use REL",
+                        sections[index].name
+                    ),
+                });
             }
-            let Some((rels, _symtab)) = sh.rel(e, data).map_err(|err| Error::Malformed(format!("section {index}: relocations: {err}")))? else { continue };
+            let Some((rels, _symtab)) = sh
+                .rel(e, data)
+                .map_err(|err| Error::Malformed(format!("section {index}: relocations: {err}")))?
+            else {
+                continue;
+            };
             // sh_info names the section the relocations apply to.
             let target = sh.sh_info(e) as usize;
             if target >= sections.len() {
-                return Err(Error::Malformed(format!("relocation section {index} targets missing section {target}")));
+                return Err(Error::Malformed(format!(
+                    "relocation section {index} targets missing section {target}"
+                )));
             }
             for rel in rels {
                 let sym = rel.r_sym(e) as usize;
                 if sym >= symbols.len() {
-                    return Err(Error::Malformed(format!("relocation section {index} names missing symbol {sym}")));
+                    return Err(Error::Malformed(format!(
+                        "relocation section {index} names missing symbol {sym}"
+                    )));
                 }
-                sections[target].relocs.push(Reloc { offset: rel.r_offset(e), sym, r_type: rel.r_type(e) });
+                sections[target].relocs.push(Reloc {
+                    offset: rel.r_offset(e),
+                    sym,
+                    r_type: rel.r_type(e),
+                });
             }
         }
 
@@ -160,11 +207,19 @@ impl<'a> ElfObject<'a> {
             .find(|s| s.name == "version")
             .map(|s| match s.data {
                 [a, b, c, d] => Ok(u32::from_le_bytes([*a, *b, *c, *d])),
-                other => Err(Error::Malformed(format!("section `version` is {} bytes, expected 4", other.len()))),
+                other => Err(Error::Malformed(format!(
+                    "section `version` is {} bytes, expected 4",
+                    other.len()
+                ))),
             })
             .transpose()?
             .unwrap_or(0);
-        Ok(ElfObject { sections, symbols, license: license.unwrap_or_default(), kern_version })
+        Ok(ElfObject {
+            sections,
+            symbols,
+            license: license.unwrap_or_default(),
+            kern_version,
+        })
     }
 
     /// The section named `name`.
@@ -174,22 +229,32 @@ impl<'a> ElfObject<'a> {
 
     /// The name of section `index` ("<none>" when out of range).
     pub fn section_name(&self, index: usize) -> &str {
-        self.sections.get(index).map_or("<none>", |s| s.name.as_str())
+        self.sections
+            .get(index)
+            .map_or("<none>", |s| s.name.as_str())
     }
 }
 
 /// Checks magic, class and data encoding so the error says exactly what is wrong.
 fn check_ident(data: &[u8]) -> Result<()> {
     if data.len() < 16 || data[..4] != elf::ELFMAG {
-        return Err(Error::NotElf { magic: data.iter().take(4).copied().collect() });
+        return Err(Error::NotElf {
+            magic: data.iter().take(4).copied().collect(),
+        });
     }
     if data[4] != elf::ELFCLASS64 {
-        return Err(Error::WrongElfKind { what: format!("ELF class {} is not 64-bit", data[4]) });
+        return Err(Error::WrongElfKind {
+            what: format!("ELF class {} is not 64-bit", data[4]),
+        });
     }
     match data[5] {
         elf::ELFDATA2LSB => Ok(()),
-        elf::ELFDATA2MSB => Err(Error::WrongElfKind { what: "the object is big-endian (built with -target bpfeb)".into() }),
-        other => Err(Error::WrongElfKind { what: format!("unknown ELF data encoding {other}") }),
+        elf::ELFDATA2MSB => Err(Error::WrongElfKind {
+            what: "the object is big-endian (built with -target bpfeb)".into(),
+        }),
+        other => Err(Error::WrongElfKind {
+            what: format!("unknown ELF data encoding {other}"),
+        }),
     }
 }
 
@@ -212,15 +277,24 @@ mod tests {
 
     #[test]
     fn rejects_non_elf_and_other_machines() {
-        assert!(matches!(ElfObject::parse(b"hello world, not elf"), Err(Error::NotElf { .. })));
+        assert!(matches!(
+            ElfObject::parse(b"hello world, not elf"),
+            Err(Error::NotElf { .. })
+        ));
         let mut hdr = vec![0u8; 64];
         hdr[..4].copy_from_slice(&elf::ELFMAG);
         hdr[4] = elf::ELFCLASS32;
         hdr[5] = elf::ELFDATA2LSB;
-        assert!(ElfObject::parse(&hdr).unwrap_err().to_string().contains("not 64-bit"));
+        assert!(ElfObject::parse(&hdr)
+            .unwrap_err()
+            .to_string()
+            .contains("not 64-bit"));
         hdr[4] = elf::ELFCLASS64;
         hdr[5] = elf::ELFDATA2MSB;
-        assert!(ElfObject::parse(&hdr).unwrap_err().to_string().contains("big-endian"));
+        assert!(ElfObject::parse(&hdr)
+            .unwrap_err()
+            .to_string()
+            .contains("big-endian"));
         hdr[5] = elf::ELFDATA2LSB;
         hdr[6] = 1;
         hdr[18] = 62; // EM_X86_64

@@ -95,10 +95,16 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Shorthand for a `.BTF` error.
 pub(crate) fn btf_err(what: impl Into<String>) -> Error {
-    Error::Btf { section: ".BTF", what: what.into() }
+    Error::Btf {
+        section: ".BTF",
+        what: what.into(),
+    }
 }
 
 /// Shorthand for a `.BTF.ext` error.
 pub(crate) fn btf_ext_err(what: impl Into<String>) -> Error {
-    Error::Btf { section: ".BTF.ext", what: what.into() }
+    Error::Btf {
+        section: ".BTF.ext",
+        what: what.into(),
+    }
 }

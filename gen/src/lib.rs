@@ -45,7 +45,9 @@ impl Skeleton {
             self.loader.blob.len(),
             self.loader.ctx_size
         );
-        out.push_str(&disasm::disassemble(&self.loader.insns, &|i| notes.get(&i).cloned()));
+        out.push_str(&disasm::disassemble(&self.loader.insns, &|i| {
+            notes.get(&i).cloned()
+        }));
         out.push_str("# blob\n");
         for (off, len, what) in &self.loader.blob_map {
             out.push_str(&format!("{off:#08x} {len:>8}  {what}\n"));

@@ -86,7 +86,12 @@ impl MapDef {
 /// The data-section kind of a section name, as libbpf classifies it.
 pub fn data_kind_of(section: &Section<'_>) -> Option<DataKind> {
     let name = section.name.as_str();
-    let is = |base: &str| name == base || name.strip_prefix(base).is_some_and(|rest| rest.starts_with('.'));
+    let is = |base: &str| {
+        name == base
+            || name
+                .strip_prefix(base)
+                .is_some_and(|rest| rest.starts_with('.'))
+    };
     if section.sh_type == object::elf::SHT_NOBITS {
         return is(".bss").then_some(DataKind::Bss);
     }
@@ -107,11 +112,23 @@ pub fn data_kind_of(section: &Section<'_>) -> Option<DataKind> {
 /// (libbpf's naming, so tools that look maps up by name find the same ones).
 pub fn internal_map_name(obj_name: &str, section: &str) -> String {
     const NAME_LEN: usize = 16;
-    let sfx_len = section.len().max(7).min(NAME_LEN - 1);
-    let pfx_len = if section.get(1..).is_some_and(|s| s.contains('.')) { 0 } else { (NAME_LEN - sfx_len - 1).min(obj_name.len()) };
+    let sfx_len = section.len().clamp(7, NAME_LEN - 1);
+    let pfx_len = if section.get(1..).is_some_and(|s| s.contains('.')) {
+        0
+    } else {
+        (NAME_LEN - sfx_len - 1).min(obj_name.len())
+    };
     let mut name: String = obj_name.chars().take(pfx_len).collect();
     name.extend(section.chars().take(sfx_len));
-    name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '.' { c } else { '_' }).collect()
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 /// Truncates to the kernel's 15-byte object name limit.
@@ -126,17 +143,30 @@ pub fn collect(obj: &ElfObject<'_>, btf: &Btf, obj_name: &str) -> Result<Vec<Map
         maps.extend(btf_maps(btf, maps_sec)?);
     }
     for section in &obj.sections {
-        let Some(kind) = data_kind_of(section) else { continue };
+        let Some(kind) = data_kind_of(section) else {
+            continue;
+        };
         if section.size == 0 {
             continue;
         }
-        let value_size = u32::try_from(section.size).map_err(|_| Error::Map { map: section.name.clone(), what: "section is larger than 4 GiB".into() })?;
+        let value_size = u32::try_from(section.size).map_err(|_| Error::Map {
+            map: section.name.clone(),
+            what: "section is larger than 4 GiB".into(),
+        })?;
         let datasec = btf.find(&section.name, kind::DATASEC);
-        let mut flags = if kind == DataKind::Rodata { BPF_F_RDONLY_PROG } else { 0 };
+        let mut flags = if kind == DataKind::Rodata {
+            BPF_F_RDONLY_PROG
+        } else {
+            0
+        };
         if datasec.is_some_and(|id| has_global_var(btf, id)) {
             flags |= BPF_F_MMAPABLE;
         }
-        let init = if kind == DataKind::Bss { vec![0; value_size as usize] } else { section.data.to_vec() };
+        let init = if kind == DataKind::Bss {
+            vec![0; value_size as usize]
+        } else {
+            section.data.to_vec()
+        };
         maps.push(MapDef {
             name: section.name.clone(),
             kernel_name: internal_map_name(obj_name, &section.name),
@@ -149,7 +179,12 @@ pub fn collect(obj: &ElfObject<'_>, btf: &Btf, obj_name: &str) -> Result<Vec<Map
             map_extra: 0,
             btf_key_type_id: 0,
             btf_value_type_id: datasec.unwrap_or(0),
-            origin: MapOrigin::Data { kind, section_index: section.index, init, datasec },
+            origin: MapOrigin::Data {
+                kind,
+                section_index: section.index,
+                init,
+                datasec,
+            },
         });
     }
     Ok(maps)
@@ -157,8 +192,13 @@ pub fn collect(obj: &ElfObject<'_>, btf: &Btf, obj_name: &str) -> Result<Vec<Map
 
 /// Whether a DATASEC holds at least one non-static VAR (libbpf then makes it mmapable).
 fn has_global_var(btf: &Btf, datasec: u32) -> bool {
-    let Ok(t) = btf.get(datasec) else { return false };
-    t.secinfos().any(|(var, _, _)| btf.get(var).is_ok_and(|v| v.kind() == kind::VAR && v.extra.first() != Some(&VAR_STATIC)))
+    let Ok(t) = btf.get(datasec) else {
+        return false;
+    };
+    t.secinfos().any(|(var, _, _)| {
+        btf.get(var)
+            .is_ok_and(|v| v.kind() == kind::VAR && v.extra.first() != Some(&VAR_STATIC))
+    })
 }
 
 /// Parses the `.maps` DATASEC: one map per VAR, each a struct of `__uint`/`__type` fields.
@@ -169,20 +209,41 @@ fn btf_maps(btf: &Btf, maps_sec: &Section<'_>) -> Result<Vec<MapDef>> {
         let var = btf.get(var_id)?;
         let name = btf.name(var.name_off)?.to_string();
         if var.kind() != kind::VAR {
-            return Err(Error::Map { map: name, what: format!("`.maps` entry is BTF kind {}, not a variable", var.kind()) });
+            return Err(Error::Map {
+                map: name,
+                what: format!("`.maps` entry is BTF kind {}, not a variable", var.kind()),
+            });
         }
         let def = parse_map_struct(btf, &name, var.size_or_type)?;
         if u64::from(offset) >= maps_sec.size.max(1) {
-            return Err(Error::Map { map: name, what: format!("offset {offset} is beyond `.maps` ({} bytes)", maps_sec.size) });
+            return Err(Error::Map {
+                map: name,
+                what: format!(
+                    "offset {offset} is beyond `.maps` ({} bytes)",
+                    maps_sec.size
+                ),
+            });
         }
-        maps.push(MapDef { kernel_name: kernel_name(&name), name, origin: MapOrigin::Btf { offset: u64::from(offset) }, ..def });
+        maps.push(MapDef {
+            kernel_name: kernel_name(&name),
+            name,
+            origin: MapOrigin::Btf {
+                offset: u64::from(offset),
+            },
+            ..def
+        });
     }
     Ok(maps)
 }
 
 /// Reads `__uint(field, N)`: a pointer to an array of N elements.
 fn uint_field(btf: &Btf, map: &str, field: &str, ty: u32) -> Result<u32> {
-    let err = || Error::Map { map: map.into(), what: format!("field `{field}` must be declared with __uint(), i.e. as `int (*{field})[N]`") };
+    let err = || Error::Map {
+        map: map.into(),
+        what: format!(
+            "field `{field}` must be declared with __uint(), i.e. as `int (*{field})[N]`"
+        ),
+    };
     let ptr = btf.get(btf.skip_mods_and_typedefs(ty)?)?;
     if ptr.kind() != kind::PTR {
         return Err(err());
@@ -195,11 +256,20 @@ fn uint_field(btf: &Btf, map: &str, field: &str, ty: u32) -> Result<u32> {
 fn type_field(btf: &Btf, map: &str, field: &str, ty: u32) -> Result<(u32, u32)> {
     let ptr = btf.get(btf.skip_mods_and_typedefs(ty)?)?;
     if ptr.kind() != kind::PTR {
-        return Err(Error::Map { map: map.into(), what: format!("field `{field}` must be declared with __type(), i.e. as `T *{field}`") });
+        return Err(Error::Map {
+            map: map.into(),
+            what: format!("field `{field}` must be declared with __type(), i.e. as `T *{field}`"),
+        });
     }
     let target = ptr.size_or_type;
-    let size = btf.size_of(target).map_err(|e| Error::Map { map: map.into(), what: format!("field `{field}`: {e}") })?;
-    let size = u32::try_from(size).map_err(|_| Error::Map { map: map.into(), what: format!("`{field}` type is larger than 4 GiB") })?;
+    let size = btf.size_of(target).map_err(|e| Error::Map {
+        map: map.into(),
+        what: format!("field `{field}`: {e}"),
+    })?;
+    let size = u32::try_from(size).map_err(|_| Error::Map {
+        map: map.into(),
+        what: format!("`{field}` type is larger than 4 GiB"),
+    })?;
     Ok((target, size))
 }
 
@@ -255,7 +325,10 @@ fn parse_map_struct(btf: &Btf, name: &str, ty: u32) -> Result<MapDef> {
             other => return Err(Error::Map { map: name.into(), what: format!("unknown map definition field `{other}`; known: type, max_entries, map_flags, numa_node, map_extra, key, key_size, value, value_size, pinning") }),
         }
     }
-    for (what, explicit, from_type) in [("key", key_size, &mut def.key_size), ("value", value_size, &mut def.value_size)] {
+    for (what, explicit, from_type) in [
+        ("key", key_size, &mut def.key_size),
+        ("value", value_size, &mut def.value_size),
+    ] {
         if let Some(size) = explicit {
             if *from_type != 0 && *from_type != size {
                 return Err(Error::Map { map: name.into(), what: format!("{what}_size {size} disagrees with the size {from_type} of its __type({what}, ...)") });
@@ -264,13 +337,25 @@ fn parse_map_struct(btf: &Btf, name: &str, ty: u32) -> Result<MapDef> {
         }
     }
     if def.map_type == 0 || def.map_type > BPF_MAP_TYPE_ARENA {
-        return Err(Error::Map { map: name.into(), what: format!("map type {} is missing or unknown (valid: 1..={BPF_MAP_TYPE_ARENA})", def.map_type) });
+        return Err(Error::Map {
+            map: name.into(),
+            what: format!(
+                "map type {} is missing or unknown (valid: 1..={BPF_MAP_TYPE_ARENA})",
+                def.map_type
+            ),
+        });
     }
     if matches!(def.map_type, 12 | 13) {
-        return Err(Error::Unsupported { what: format!("map `{name}`: map-in-map (type {})", def.map_type), why: "inner map definitions come in a later version".into() });
+        return Err(Error::Unsupported {
+            what: format!("map `{name}`: map-in-map (type {})", def.map_type),
+            why: "inner map definitions come in a later version".into(),
+        });
     }
     // libbpf creates these map types without BTF key/value types: the kernel refuses them.
-    if matches!(def.map_type, 4 | 8 | 7 | 12 | 13 | 14 | 16 | 17 | 15 | 18 | 22 | 23 | 25 | 33) {
+    if matches!(
+        def.map_type,
+        4 | 8 | 7 | 12 | 13 | 14 | 16 | 17 | 15 | 18 | 22 | 23 | 25 | 33
+    ) {
         def.btf_key_type_id = 0;
         def.btf_value_type_id = 0;
     }
@@ -283,11 +368,20 @@ mod tests {
 
     #[test]
     fn internal_names_follow_libbpf() {
-        assert_eq!(internal_map_name("my_object_name", ".rodata"), "my_objec.rodata");
+        assert_eq!(
+            internal_map_name("my_object_name", ".rodata"),
+            "my_objec.rodata"
+        );
         assert_eq!(internal_map_name("my_object_name", ".bss"), "my_objec.bss");
-        assert_eq!(internal_map_name("my_object_name", ".kconfig"), "my_obje.kconfig");
+        assert_eq!(
+            internal_map_name("my_object_name", ".kconfig"),
+            "my_obje.kconfig"
+        );
         assert_eq!(internal_map_name("obj", ".data.custom"), ".data.custom");
-        assert_eq!(internal_map_name("obj", ".rodata.abracadabra"), ".rodata.abracad");
+        assert_eq!(
+            internal_map_name("obj", ".rodata.abracadabra"),
+            ".rodata.abracad"
+        );
         assert_eq!(internal_map_name("a-b", ".bss"), "a_b.bss");
     }
 }

@@ -48,27 +48,56 @@ impl Plan {
         let symbol = |n: &str| {
             obj.symbols
                 .iter()
-                .find(|s| s.name == n && s.shndx != 0 && s.kind == object::elf::STT_OBJECT && s.bind != object::elf::STB_LOCAL)
+                .find(|s| {
+                    s.name == n
+                        && s.shndx != 0
+                        && s.kind == object::elf::STT_OBJECT
+                        && s.bind != object::elf::STB_LOCAL
+                })
                 .map(|s| (s.value, s.is_hidden()))
         };
         btf.fixup_datasecs(&section_size, &symbol)?;
         let ext = obj
             .section(".BTF.ext")
-            .map(|s| BtfExt::parse(s.data, &|off| btf.name(off).map(str::to_string).map_err(|e| btf_err(e.to_string()))))
+            .map(|s| {
+                BtfExt::parse(s.data, &|off| {
+                    btf.name(off)
+                        .map(str::to_string)
+                        .map_err(|e| btf_err(e.to_string()))
+                })
+            })
             .transpose()?;
         let maps = maps::collect(&obj, &btf, name)?;
         let funcs = program::collect(&obj)?;
-        let linker = Linker { obj: &obj, funcs: &funcs, maps: &maps, ext: ext.as_ref() };
+        let linker = Linker {
+            obj: &obj,
+            funcs: &funcs,
+            maps: &maps,
+            ext: ext.as_ref(),
+        };
         let mut programs = Vec::with_capacity(funcs.programs.len());
         for def in &funcs.programs {
             let linked = linker.link(def)?;
             let attach_target = attach_target(def)?;
-            programs.push(Program { def: def.clone(), linked, attach_target });
+            programs.push(Program {
+                def: def.clone(),
+                linked,
+                attach_target,
+            });
         }
         if obj.license.is_empty() && !programs.is_empty() {
-            return Err(Error::Malformed("no `license` section; add `char LICENSE[] SEC(\"license\") = \"GPL\";`".into()));
+            return Err(Error::Malformed(
+                "no `license` section; add `char LICENSE[] SEC(\"license\") = \"GPL\";`".into(),
+            ));
         }
-        Ok(Plan { name: name.to_string(), btf, maps, programs, license: obj.license.clone(), kern_version: obj.kern_version })
+        Ok(Plan {
+            name: name.to_string(),
+            btf,
+            maps,
+            programs,
+            license: obj.license.clone(),
+            kern_version: obj.kern_version,
+        })
     }
 }
 
@@ -91,7 +120,10 @@ fn attach_target(def: &ProgramDef) -> Result<Option<(String, u32)>> {
         "lsm" | "lsm_cgroup" => (format!("bpf_lsm_{target}"), kind::FUNC),
         "iter" => (format!("bpf_iter_{target}"), kind::FUNC),
         "freplace" => {
-            return Err(Error::Unsupported { what: format!("program `{}`: freplace", def.func.name), why: "its target is another BPF program, given at run time".into() })
+            return Err(Error::Unsupported {
+                what: format!("program `{}`: freplace", def.func.name),
+                why: "its target is another BPF program, given at run time".into(),
+            })
         }
         _ => (target.to_string(), kind::FUNC),
     }))

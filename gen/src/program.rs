@@ -37,7 +37,11 @@ pub struct ProgramDef {
 impl ProgramDef {
     /// The attach target named in the section (`sys_enter` of `tp_btf/sys_enter`).
     pub fn target(&self) -> Option<&str> {
-        let name = self.func.section.strip_prefix('?').unwrap_or(&self.func.section);
+        let name = self
+            .func
+            .section
+            .strip_prefix('?')
+            .unwrap_or(&self.func.section);
         self.def.target(name)
     }
 }
@@ -54,25 +58,45 @@ pub struct Functions {
 /// Collects every function of every code section.
 pub fn collect(obj: &ElfObject<'_>) -> Result<Functions> {
     let mut out = Functions::default();
-    for section in obj.sections.iter().filter(|s| s.is_code() && !s.data.is_empty()) {
+    for section in obj
+        .sections
+        .iter()
+        .filter(|s| s.is_code() && !s.data.is_empty())
+    {
         if section.data.len() % INSN_SIZE != 0 {
-            return Err(Error::Malformed(format!("code section `{}` is {} bytes, not a multiple of 8", section.name, section.data.len())));
+            return Err(Error::Malformed(format!(
+                "code section `{}` is {} bytes, not a multiple of 8",
+                section.name,
+                section.data.len()
+            )));
         }
         let is_text = section.name == ".text";
         let def = if is_text {
             None
         } else {
-            Some(section::lookup(&section.name).ok_or_else(|| Error::UnknownSection {
-                section: section.name.clone(),
-                index: section.index,
-                accepted: section::patterns().collect::<Vec<_>>().join(", "),
-            })?)
+            Some(
+                section::lookup(&section.name).ok_or_else(|| Error::UnknownSection {
+                    section: section.name.clone(),
+                    index: section.index,
+                    accepted: section::patterns().collect::<Vec<_>>().join(", "),
+                })?,
+            )
         };
-        let mut funcs: Vec<_> = obj.symbols.iter().filter(|s| s.is_func() && usize::from(s.shndx) == section.index).collect();
+        let mut funcs: Vec<_> = obj
+            .symbols
+            .iter()
+            .filter(|s| s.is_func() && usize::from(s.shndx) == section.index)
+            .collect();
         funcs.sort_by_key(|s| s.value);
         for sym in funcs {
             let (start, size) = (sym.value as usize, sym.size as usize);
-            if start % INSN_SIZE != 0 || size % INSN_SIZE != 0 || size == 0 || start.checked_add(size).is_none_or(|end| end > section.data.len()) {
+            if start % INSN_SIZE != 0
+                || size % INSN_SIZE != 0
+                || size == 0
+                || start
+                    .checked_add(size)
+                    .is_none_or(|end| end > section.data.len())
+            {
                 return Err(Error::Malformed(format!(
                     "function `{}` in `{}` spans {:#x}+{:#x}, outside the {}-byte section or not instruction-aligned",
                     sym.name,
@@ -82,15 +106,29 @@ pub fn collect(obj: &ElfObject<'_>) -> Result<Functions> {
                     section.data.len()
                 )));
             }
-            let func = Function { name: sym.name.clone(), section_index: section.index, section: section.name.clone(), start: start / INSN_SIZE, len: size / INSN_SIZE };
+            let func = Function {
+                name: sym.name.clone(),
+                section_index: section.index,
+                section: section.name.clone(),
+                start: start / INSN_SIZE,
+                len: size / INSN_SIZE,
+            };
             match def {
                 None => out.subprograms.push(func),
                 Some(def) => {
                     if sym.bind == object::elf::STB_LOCAL {
-                        return Err(Error::Program { program: func.name, section: func.section, what: "entry programs must not be `static`".into() });
+                        return Err(Error::Program {
+                            program: func.name,
+                            section: func.section,
+                            what: "entry programs must not be `static`".into(),
+                        });
                     }
                     let autoload_off = section.name.starts_with('?');
-                    out.programs.push(ProgramDef { func, def, autoload_off });
+                    out.programs.push(ProgramDef {
+                        func,
+                        def,
+                        autoload_off,
+                    });
                 }
             }
         }

@@ -5,7 +5,9 @@
 
 use std::collections::HashMap;
 
-use crate::abi::{BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC, BPF_PSEUDO_MAP_IDX, BPF_PSEUDO_MAP_IDX_VALUE, CALL, LD_IMM64};
+use crate::abi::{
+    BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC, BPF_PSEUDO_MAP_IDX, BPF_PSEUDO_MAP_IDX_VALUE, CALL, LD_IMM64,
+};
 use crate::btf::ext::{BtfExt, InfoKind};
 use crate::elf::{ElfObject, Reloc, Symbol};
 use crate::error::{Error, Result};
@@ -102,11 +104,20 @@ impl Linker<'_, '_> {
         };
         self.append(&mut st, &prog.func)?;
         self.relocate(&mut st, &prog.func, 0)?;
-        Ok(LinkedProgram { insns: st.insns.concat(), func_info: st.func_info, line_info: st.line_info, core_relos: st.core_relos })
+        Ok(LinkedProgram {
+            insns: st.insns.concat(),
+            func_info: st.func_info,
+            line_info: st.line_info,
+            core_relos: st.core_relos,
+        })
     }
 
     fn err(&self, st: &Linking<'_>, what: String) -> Error {
-        Error::Program { program: st.prog.func.name.clone(), section: st.prog.func.section.clone(), what }
+        Error::Program {
+            program: st.prog.func.name.clone(),
+            section: st.prog.func.section.clone(),
+            what,
+        }
     }
 
     /// Appends `func`'s code and its .BTF.ext records at the end of the program.
@@ -114,7 +125,10 @@ impl Linker<'_, '_> {
         let at = st.insns.len();
         let data = self.obj.sections[func.section_index].data;
         let code = &data[func.start * INSN_SIZE..(func.start + func.len) * INSN_SIZE];
-        st.insns.extend(code.chunks_exact(INSN_SIZE).map(|c| <[u8; 8]>::try_from(c).unwrap_or_default()));
+        st.insns.extend(
+            code.chunks_exact(INSN_SIZE)
+                .map(|c| <[u8; 8]>::try_from(c).unwrap_or_default()),
+        );
         if let Some(ext) = self.ext {
             let is_main = at == 0;
             if st.want_func_info {
@@ -143,7 +157,12 @@ impl Linker<'_, '_> {
     fn relocate(&self, st: &mut Linking<'_>, func: &Function, at: usize) -> Result<()> {
         let section = &self.obj.sections[func.section_index];
         let range = func.start * INSN_SIZE..(func.start + func.len) * INSN_SIZE;
-        let relocs: HashMap<usize, &Reloc> = section.relocs.iter().filter(|r| range.contains(&(r.offset as usize))).map(|r| (r.offset as usize / INSN_SIZE - func.start, r)).collect();
+        let relocs: HashMap<usize, &Reloc> = section
+            .relocs
+            .iter()
+            .filter(|r| range.contains(&(r.offset as usize)))
+            .map(|r| (r.offset as usize / INSN_SIZE - func.start, r))
+            .collect();
         for i in 0..func.len {
             let insn = st.insns[at + i];
             let reloc = relocs.get(&i).copied();
@@ -153,19 +172,33 @@ impl Linker<'_, '_> {
                 section: section.name.clone(),
                 insn: func.start + i,
                 offset: ((func.start + i) * INSN_SIZE) as u64,
-                symbol: if sym.name.is_empty() { self.obj.section_name(sym.shndx.into()).to_string() } else { sym.name.clone() },
+                symbol: if sym.name.is_empty() {
+                    self.obj.section_name(sym.shndx.into()).to_string()
+                } else {
+                    sym.name.clone()
+                },
                 what,
             };
             if let Some(r) = reloc {
                 let sym = &self.obj.symbols[r.sym];
                 if sym.shndx == 0 {
-                    return Err(Error::Unsupported { what: format!("extern `{}` (kfunc, ksym or .kconfig) used in `{}`", sym.name, func.name), why: "kernel symbols are resolved starting with the next version".into() });
+                    return Err(Error::Unsupported {
+                        what: format!(
+                            "extern `{}` (kfunc, ksym or .kconfig) used in `{}`",
+                            sym.name, func.name
+                        ),
+                        why: "kernel symbols are resolved starting with the next version".into(),
+                    });
                 }
                 if insn[0] != CALL && insn[0] != LD_IMM64 {
                     return Err(reloc_err(sym, format!("relocation on instruction with opcode {:#04x}; only calls and 64-bit immediate loads can be relocated", insn[0])));
                 }
                 let target_section = self.obj.section_name(sym.shndx.into());
-                let into_code = self.obj.sections.get(usize::from(sym.shndx)).is_some_and(|s| s.is_code());
+                let into_code = self
+                    .obj
+                    .sections
+                    .get(usize::from(sym.shndx))
+                    .is_some_and(|s| s.is_code());
                 if is_call || (insn[0] == LD_IMM64 && into_code) {
                     if insn[0] == CALL && !is_call {
                         return Err(reloc_err(sym, "call relocation on a helper call".into()));
@@ -174,7 +207,11 @@ impl Linker<'_, '_> {
                         return Err(reloc_err(sym, format!("calls and callbacks must target functions in .text, not `{target_section}`")));
                     }
                     let byte = sym.value as i64;
-                    let target = if is_call { byte / 8 + i64::from(imm(&insn)) + 1 } else { (byte + i64::from(imm(&insn))) / 8 };
+                    let target = if is_call {
+                        byte / 8 + i64::from(imm(&insn)) + 1
+                    } else {
+                        (byte + i64::from(imm(&insn))) / 8
+                    };
                     if sym.value % 8 != 0 || (!is_call && imm(&insn) % 8 != 0) {
                         return Err(reloc_err(sym, "target is not instruction-aligned".into()));
                     }
@@ -188,17 +225,37 @@ impl Linker<'_, '_> {
                 continue;
             }
             if is_func_addr {
-                return Err(self.err(st, format!("callback address at instruction {} has no relocation", func.start + i)));
+                return Err(self.err(
+                    st,
+                    format!(
+                        "callback address at instruction {} has no relocation",
+                        func.start + i
+                    ),
+                ));
             }
             if is_call {
                 // A call to a static function in the same section needs no relocation:
                 // imm is relative to the call's place in the section.
                 if section.name != ".text" {
-                    return Err(self.err(st, format!("call at instruction {} has no relocation and does not target .text", func.start + i)));
+                    return Err(self.err(
+                        st,
+                        format!(
+                            "call at instruction {} has no relocation and does not target .text",
+                            func.start + i
+                        ),
+                    ));
                 }
                 let target = (func.start + i) as i64 + i64::from(imm(&insn)) + 1;
-                let (program, section, name) = (st.prog.func.name.clone(), st.prog.func.section.clone(), func.name.clone());
-                self.call_into(st, at + i, target, &|w| Error::Program { program: program.clone(), section: section.clone(), what: format!("in `{name}`: {w}") })?;
+                let (program, section, name) = (
+                    st.prog.func.name.clone(),
+                    st.prog.func.section.clone(),
+                    func.name.clone(),
+                );
+                self.call_into(st, at + i, target, &|w| Error::Program {
+                    program: program.clone(),
+                    section: section.clone(),
+                    what: format!("in `{name}`: {w}"),
+                })?;
             }
         }
         Ok(())
@@ -206,8 +263,19 @@ impl Linker<'_, '_> {
 
     /// Points the call (or callback load) at `site` to the `.text` function starting at
     /// section instruction `target`, appending that function first if needed.
-    fn call_into(&self, st: &mut Linking<'_>, site: usize, target: i64, err: &dyn Fn(String) -> Error) -> Result<()> {
-        let idx = self.funcs.subprograms.iter().position(|f| f.start as i64 == target).ok_or_else(|| err(format!("no function starts at .text instruction {target}")))?;
+    fn call_into(
+        &self,
+        st: &mut Linking<'_>,
+        site: usize,
+        target: i64,
+        err: &dyn Fn(String) -> Error,
+    ) -> Result<()> {
+        let idx = self
+            .funcs
+            .subprograms
+            .iter()
+            .position(|f| f.start as i64 == target)
+            .ok_or_else(|| err(format!("no function starts at .text instruction {target}")))?;
         let placed = match st.placed.get(&idx) {
             Some(&p) => p,
             None => {
@@ -219,18 +287,32 @@ impl Linker<'_, '_> {
             }
         };
         let rel = placed as i64 - site as i64 - 1;
-        set_imm(&mut st.insns[site], i32::try_from(rel).map_err(|_| err("program is too large for a 32-bit call offset".into()))?);
+        set_imm(
+            &mut st.insns[site],
+            i32::try_from(rel)
+                .map_err(|_| err("program is too large for a 32-bit call offset".into()))?,
+        );
         Ok(())
     }
 
     /// A map reference (`.maps` symbol) or a global-data address (data section symbol).
-    fn relocate_data(&self, st: &mut Linking<'_>, site: usize, sym: &Symbol, err: &dyn Fn(String) -> Error) -> Result<()> {
+    fn relocate_data(
+        &self,
+        st: &mut Linking<'_>,
+        site: usize,
+        sym: &Symbol,
+        err: &dyn Fn(String) -> Error,
+    ) -> Result<()> {
         if st.insns[site][0] != LD_IMM64 || site + 1 >= st.insns.len() {
-            return Err(err("map or data relocation on something other than a 64-bit immediate load".into()));
+            return Err(err(
+                "map or data relocation on something other than a 64-bit immediate load".into(),
+            ));
         }
         let shndx = usize::from(sym.shndx);
         let found = self.maps.iter().enumerate().find(|(_, m)| match &m.origin {
-            MapOrigin::Btf { offset } => self.obj.section_name(shndx) == ".maps" && *offset == sym.value,
+            MapOrigin::Btf { offset } => {
+                self.obj.section_name(shndx) == ".maps" && *offset == sym.value
+            }
             MapOrigin::Data { section_index, .. } => *section_index == shndx,
         });
         let Some((idx, map)) = found else {
@@ -258,7 +340,13 @@ impl Linker<'_, '_> {
 
 /// Copies the records of `func` from `info` into `out`, rebased to `at`. Returns whether any
 /// were found. `bytes_offsets` keeps `insn_off` in bytes (CO-RE) instead of instructions.
-fn rebase(info: &InfoKind, func: &Function, at: usize, byte_offsets: bool, out: &mut Records) -> bool {
+fn rebase(
+    info: &InfoKind,
+    func: &Function,
+    at: usize,
+    byte_offsets: bool,
+    out: &mut Records,
+) -> bool {
     let mut found = false;
     for rec in info.for_section(&func.section) {
         let off = u32::from_le_bytes([rec[0], rec[1], rec[2], rec[3]]) as usize / INSN_SIZE;
@@ -267,7 +355,11 @@ fn rebase(info: &InfoKind, func: &Function, at: usize, byte_offsets: bool, out: 
         }
         found = true;
         let new = (off - func.start + at) as u32;
-        let new = if byte_offsets { new * INSN_SIZE as u32 } else { new };
+        let new = if byte_offsets {
+            new * INSN_SIZE as u32
+        } else {
+            new
+        };
         out.rec_size = info.rec_size;
         out.bytes.extend_from_slice(&new.to_le_bytes());
         out.bytes.extend_from_slice(&rec[4..]);

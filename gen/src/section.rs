@@ -29,7 +29,14 @@ impl SecDef {
         xdp_frags: bool,
         attach_btf: bool,
     ) -> SecDef {
-        SecDef { pattern, prog_type, expected_attach_type, sleepable, xdp_frags, attach_btf }
+        SecDef {
+            pattern,
+            prog_type,
+            expected_attach_type,
+            sleepable,
+            xdp_frags,
+            attach_btf,
+        }
     }
 
     /// Whether `name` (without a leading `?`) matches this definition.
@@ -50,7 +57,9 @@ impl SecDef {
     pub fn target<'a>(&self, name: &'a str) -> Option<&'a str> {
         let prefix = self.pattern.trim_end_matches('+');
         let prefix = prefix.strip_suffix('/').unwrap_or(prefix);
-        name.strip_prefix(prefix)?.strip_prefix('/').filter(|t| !t.is_empty())
+        name.strip_prefix(prefix)?
+            .strip_prefix('/')
+            .filter(|t| !t.is_empty())
     }
 }
 
@@ -204,7 +213,10 @@ mod tests {
         let def = lookup("tp_btf/sched_switch").unwrap();
         assert_eq!(def.target("tp_btf/sched_switch"), Some("sched_switch"));
         let def = lookup("tp/syscalls/sys_enter_getpid").unwrap();
-        assert_eq!(def.target("tp/syscalls/sys_enter_getpid"), Some("syscalls/sys_enter_getpid"));
+        assert_eq!(
+            def.target("tp/syscalls/sys_enter_getpid"),
+            Some("syscalls/sys_enter_getpid")
+        );
         assert_eq!(lookup("raw_tp").unwrap().target("raw_tp"), None);
     }
 }

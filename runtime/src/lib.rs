@@ -25,6 +25,7 @@ mod error;
 mod load;
 pub mod map;
 pub mod ringbuf;
+pub mod skel;
 pub mod sys;
 
 pub use attach::{attach_link, attach_raw_tp, Link};
@@ -37,16 +38,20 @@ pub use map::{possible_cpus, Map};
 pub use ringbuf::RingBuffer;
 pub use sys::mmap::{MappedData, MappedRoData, Pod};
 
-// TODO(lead): enable once lskel-macros exports the macro.
-// pub use lskel_macros::bpf_skeleton;
+pub use lskel_macros::bpf_skeleton;
+pub use skel::OpenMap;
 
 /// What generated skeletons use. Not a public API: it may change in any release.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::abi::{self, LoaderCtx};
-    pub use crate::attach::{attach_raw_tp, Link};
+    pub use crate::attach::{attach_link, attach_raw_tp, Link};
     pub use crate::load::{bpf_load_and_run, LoadOptions, LoadedFds};
+    pub use crate::map::Map;
+    pub use crate::ringbuf::RingBuffer;
+    pub use crate::skel::{load, OpenMap, SkelFds, SkelSpec};
     pub use crate::sys::bpf;
+    pub use crate::sys::mem::{addr_of, pod_read};
     pub use crate::sys::mmap::{array_mmap_len, page_size, MappedData, MappedRoData, Pod};
     pub use crate::{Errno, Error, Result};
     pub use libc;

@@ -29,7 +29,9 @@ macro_rules! require_kernel {
 
 /// Path of a fixture object under `tests/bpf/`.
 pub fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("bpf").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("bpf")
+        .join(name)
 }
 
 /// All fixture objects.

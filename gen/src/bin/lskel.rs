@@ -13,7 +13,11 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            let stem = std::path::Path::new(path).file_name().and_then(|n| n.to_str()).and_then(|n| n.split('.').next()).unwrap_or("obj");
+            let stem = std::path::Path::new(path)
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.split('.').next())
+                .unwrap_or("obj");
             let name = rest.first().map_or(stem, String::as_str);
             match lskel_gen::generate(&data, name) {
                 Ok(skel) => {

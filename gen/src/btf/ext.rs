@@ -24,7 +24,11 @@ pub struct InfoKind {
 impl InfoKind {
     /// The records of `section`, if any.
     pub fn for_section(&self, section: &str) -> &[Vec<u8>] {
-        self.sections.iter().find(|s| s.section == section).map(|s| s.records.as_slice()).unwrap_or(&[])
+        self.sections
+            .iter()
+            .find(|s| s.section == section)
+            .map(|s| s.records.as_slice())
+            .unwrap_or(&[])
     }
 }
 
@@ -40,18 +44,24 @@ pub struct BtfExt {
 }
 
 fn u32_at(data: &[u8], off: usize) -> Option<u32> {
-    data.get(off..off.checked_add(4)?).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    data.get(off..off.checked_add(4)?)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
 }
 
 impl BtfExt {
     /// Parses `.BTF.ext`; `name` resolves a `.BTF` string offset.
     pub fn parse(data: &[u8], name: &dyn Fn(u32) -> Result<String>) -> Result<BtfExt> {
         if data.len() < 8 || data[0..2] != [0x9f, 0xeb] {
-            return Err(btf_ext_err("bad header or magic (expected little-endian 0xeb9f)"));
+            return Err(btf_ext_err(
+                "bad header or magic (expected little-endian 0xeb9f)",
+            ));
         }
         let hdr_len = u32_at(data, 4).unwrap_or(0) as usize;
         if hdr_len < 24 || hdr_len > data.len() {
-            return Err(btf_ext_err(format!("header length {hdr_len} is invalid for a {}-byte section", data.len())));
+            return Err(btf_ext_err(format!(
+                "header length {hdr_len} is invalid for a {}-byte section",
+                data.len()
+            )));
         }
         let body = &data[hdr_len..];
         let word = |off: usize| u32_at(data, off).unwrap_or(0) as usize;
@@ -63,7 +73,12 @@ impl BtfExt {
             if len == 0 {
                 return Ok(InfoKind::default());
             }
-            let sub = off.checked_add(len).and_then(|end| body.get(off..end)).ok_or_else(|| btf_ext_err(format!("{what} {off:#x}+{len:#x} beyond the section")))?;
+            let sub = off
+                .checked_add(len)
+                .and_then(|end| body.get(off..end))
+                .ok_or_else(|| {
+                    btf_ext_err(format!("{what} {off:#x}+{len:#x} beyond the section"))
+                })?;
             parse_info(sub, what, min_rec, name)
         };
         Ok(BtfExt {
@@ -74,22 +89,44 @@ impl BtfExt {
     }
 }
 
-fn parse_info(data: &[u8], what: &str, min_rec: u32, name: &dyn Fn(u32) -> Result<String>) -> Result<InfoKind> {
+fn parse_info(
+    data: &[u8],
+    what: &str,
+    min_rec: u32,
+    name: &dyn Fn(u32) -> Result<String>,
+) -> Result<InfoKind> {
     let rec_size = u32_at(data, 0).ok_or_else(|| btf_ext_err(format!("{what}: truncated")))?;
     if rec_size < min_rec || rec_size % 4 != 0 {
-        return Err(btf_ext_err(format!("{what}: record size {rec_size} is invalid (minimum {min_rec})")));
+        return Err(btf_ext_err(format!(
+            "{what}: record size {rec_size} is invalid (minimum {min_rec})"
+        )));
     }
     let mut sections = Vec::new();
     let mut off = 4;
     while off < data.len() {
         let (name_off, num) = match (u32_at(data, off), u32_at(data, off + 4)) {
             (Some(a), Some(b)) => (a, b as usize),
-            _ => return Err(btf_ext_err(format!("{what}: section header at {off:#x} is truncated"))),
+            _ => {
+                return Err(btf_ext_err(format!(
+                    "{what}: section header at {off:#x} is truncated"
+                )))
+            }
         };
         off += 8;
-        let bytes = num.checked_mul(rec_size as usize).filter(|&n| off + n <= data.len()).ok_or_else(|| btf_ext_err(format!("{what}: {num} records at {off:#x} run past the end")))?;
-        let section = name(name_off).map_err(|e| btf_ext_err(format!("{what}: section name: {e}")))?;
-        let records = data[off..off + bytes].chunks_exact(rec_size as usize).map(<[u8]>::to_vec).collect();
+        let bytes = num
+            .checked_mul(rec_size as usize)
+            .filter(|&n| off + n <= data.len())
+            .ok_or_else(|| {
+                btf_ext_err(format!(
+                    "{what}: {num} records at {off:#x} run past the end"
+                ))
+            })?;
+        let section =
+            name(name_off).map_err(|e| btf_ext_err(format!("{what}: section name: {e}")))?;
+        let records = data[off..off + bytes]
+            .chunks_exact(rec_size as usize)
+            .map(<[u8]>::to_vec)
+            .collect();
         sections.push(SectionRecords { section, records });
         off += bytes;
     }

@@ -71,7 +71,8 @@ impl Type {
     }
     /// For an ARRAY: `(elem type, index type, nelems)`.
     pub fn array(&self) -> Option<(u32, u32, u32)> {
-        (self.kind() == kind::ARRAY && self.extra.len() == 3).then(|| (self.extra[0], self.extra[1], self.extra[2]))
+        (self.kind() == kind::ARRAY && self.extra.len() == 3)
+            .then(|| (self.extra[0], self.extra[1], self.extra[2]))
     }
 }
 
@@ -97,11 +98,13 @@ pub struct Btf {
 }
 
 fn read_u32(data: &[u8], off: usize) -> Option<u32> {
-    data.get(off..off.checked_add(4)?).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    data.get(off..off.checked_add(4)?)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
 }
 
 fn read_u16(data: &[u8], off: usize) -> Option<u16> {
-    data.get(off..off.checked_add(2)?).map(|b| u16::from_le_bytes([b[0], b[1]]))
+    data.get(off..off.checked_add(2)?)
+        .map(|b| u16::from_le_bytes([b[0], b[1]]))
 }
 
 /// Upper bound on type count, so a corrupt header cannot make us allocate without bound.
@@ -112,29 +115,51 @@ impl Btf {
     pub fn parse(data: &[u8]) -> Result<Btf> {
         let magic = read_u16(data, 0).ok_or_else(|| btf_err("section shorter than its header"))?;
         if magic != BTF_MAGIC {
-            return Err(btf_err(format!("bad magic {magic:#06x}, expected {BTF_MAGIC:#06x} (little-endian BTF)")));
+            return Err(btf_err(format!(
+                "bad magic {magic:#06x}, expected {BTF_MAGIC:#06x} (little-endian BTF)"
+            )));
         }
         if data.get(2) != Some(&1) {
             return Err(btf_err(format!("unsupported version {:?}", data.get(2))));
         }
         let hdr = |off| read_u32(data, off).ok_or_else(|| btf_err("truncated header"));
         let hdr_len = hdr(4)? as usize;
-        let (type_off, type_len, str_off, str_len) = (hdr(8)? as usize, hdr(12)? as usize, hdr(16)? as usize, hdr(20)? as usize);
+        let (type_off, type_len, str_off, str_len) = (
+            hdr(8)? as usize,
+            hdr(12)? as usize,
+            hdr(16)? as usize,
+            hdr(20)? as usize,
+        );
         if hdr_len < 24 {
             return Err(btf_err(format!("header length {hdr_len} is below 24")));
         }
-        let body = data.get(hdr_len..).ok_or_else(|| btf_err(format!("header length {hdr_len} beyond the section ({} bytes)", data.len())))?;
+        let body = data.get(hdr_len..).ok_or_else(|| {
+            btf_err(format!(
+                "header length {hdr_len} beyond the section ({} bytes)",
+                data.len()
+            ))
+        })?;
         let range = |off: usize, len: usize, what: &str| {
             off.checked_add(len)
                 .and_then(|end| body.get(off..end))
-                .ok_or_else(|| btf_err(format!("{what} section {off:#x}+{len:#x} beyond the data ({} bytes)", body.len())))
+                .ok_or_else(|| {
+                    btf_err(format!(
+                        "{what} section {off:#x}+{len:#x} beyond the data ({} bytes)",
+                        body.len()
+                    ))
+                })
         };
         let type_data = range(type_off, type_len, "type")?;
         let strings = range(str_off, str_len, "string")?.to_vec();
         if strings.first().is_some_and(|&b| b != 0) {
             return Err(btf_err("string section does not start with a NUL byte"));
         }
-        let mut types = vec![Type { name_off: 0, info: 0, size_or_type: 0, extra: Vec::new() }];
+        let mut types = vec![Type {
+            name_off: 0,
+            info: 0,
+            size_or_type: 0,
+            extra: Vec::new(),
+        }];
         let mut off = 0;
         while off < type_data.len() {
             let id = types.len();
@@ -142,11 +167,24 @@ impl Btf {
                 return Err(btf_err(format!("more than {MAX_TYPES} types")));
             }
             let start = off;
-            let word = |o: usize| read_u32(type_data, o).ok_or_else(|| btf_err(format!("type [{id}] at offset {start:#x} is truncated")));
+            let word = |o: usize| {
+                read_u32(type_data, o).ok_or_else(|| {
+                    btf_err(format!("type [{id}] at offset {start:#x} is truncated"))
+                })
+            };
             let (name_off, info, size_or_type) = (word(off)?, word(off + 4)?, word(off + 8)?);
-            let mut t = Type { name_off, info, size_or_type, extra: Vec::new() };
-            let n = extra_words(t.kind(), t.vlen())
-                .ok_or_else(|| btf_err(format!("type [{id}] at offset {start:#x} has unknown kind {}", t.kind())))?;
+            let mut t = Type {
+                name_off,
+                info,
+                size_or_type,
+                extra: Vec::new(),
+            };
+            let n = extra_words(t.kind(), t.vlen()).ok_or_else(|| {
+                btf_err(format!(
+                    "type [{id}] at offset {start:#x} has unknown kind {}",
+                    t.kind()
+                ))
+            })?;
             for i in 0..n {
                 t.extra.push(word(start + 12 + 4 * i)?);
             }
@@ -162,16 +200,28 @@ impl Btf {
     /// only fail for semantic reasons.
     fn validate(&self) -> Result<()> {
         for (id, t) in self.types.iter().enumerate().skip(1) {
-            self.name(t.name_off).map_err(|e| btf_err(format!("type [{id}]: {e}")))?;
+            self.name(t.name_off)
+                .map_err(|e| btf_err(format!("type [{id}]: {e}")))?;
             let check = |tid: u32| {
                 if (tid as usize) < self.types.len() {
                     Ok(())
                 } else {
-                    Err(btf_err(format!("type [{id}] refers to missing type [{tid}]")))
+                    Err(btf_err(format!(
+                        "type [{id}] refers to missing type [{tid}]"
+                    )))
                 }
             };
             match t.kind() {
-                kind::PTR | kind::TYPEDEF | kind::VOLATILE | kind::CONST | kind::RESTRICT | kind::FUNC | kind::VAR | kind::TYPE_TAG | kind::DECL_TAG | kind::FUNC_PROTO => check(t.size_or_type)?,
+                kind::PTR
+                | kind::TYPEDEF
+                | kind::VOLATILE
+                | kind::CONST
+                | kind::RESTRICT
+                | kind::FUNC
+                | kind::VAR
+                | kind::TYPE_TAG
+                | kind::DECL_TAG
+                | kind::FUNC_PROTO => check(t.size_or_type)?,
                 _ => {}
             }
             match t.kind() {
@@ -181,7 +231,8 @@ impl Btf {
                 }
                 kind::STRUCT | kind::UNION => {
                     for (name_off, ty, _) in t.members() {
-                        self.name(name_off).map_err(|e| btf_err(format!("type [{id}] member: {e}")))?;
+                        self.name(name_off)
+                            .map_err(|e| btf_err(format!("type [{id}] member: {e}")))?;
                         check(ty)?;
                     }
                 }
@@ -213,19 +264,30 @@ impl Btf {
 
     /// Type `id`.
     pub fn get(&self, id: u32) -> Result<&Type> {
-        self.types.get(id as usize).ok_or_else(|| btf_err(format!("no type [{id}]")))
+        self.types
+            .get(id as usize)
+            .ok_or_else(|| btf_err(format!("no type [{id}]")))
     }
 
     /// Mutable type `id`.
     pub fn get_mut(&mut self, id: u32) -> Result<&mut Type> {
-        self.types.get_mut(id as usize).ok_or_else(|| btf_err(format!("no type [{id}]")))
+        self.types
+            .get_mut(id as usize)
+            .ok_or_else(|| btf_err(format!("no type [{id}]")))
     }
 
     /// The NUL-terminated string at `off`.
     pub fn name(&self, off: u32) -> Result<&str> {
-        let rest = self.strings.get(off as usize..).ok_or_else(|| btf_err(format!("string offset {off} beyond the string section")))?;
-        let end = rest.iter().position(|&b| b == 0).ok_or_else(|| btf_err(format!("string at {off} is not NUL-terminated")))?;
-        std::str::from_utf8(&rest[..end]).map_err(|_| btf_err(format!("string at {off} is not UTF-8")))
+        let rest = self
+            .strings
+            .get(off as usize..)
+            .ok_or_else(|| btf_err(format!("string offset {off} beyond the string section")))?;
+        let end = rest
+            .iter()
+            .position(|&b| b == 0)
+            .ok_or_else(|| btf_err(format!("string at {off} is not NUL-terminated")))?;
+        std::str::from_utf8(&rest[..end])
+            .map_err(|_| btf_err(format!("string at {off} is not UTF-8")))
     }
 
     /// The name of type `id` ("" when anonymous).
@@ -251,11 +313,15 @@ impl Btf {
         for _ in 0..64 {
             let t = self.get(id)?;
             match t.kind() {
-                kind::TYPEDEF | kind::VOLATILE | kind::CONST | kind::RESTRICT | kind::TYPE_TAG => id = t.size_or_type,
+                kind::TYPEDEF | kind::VOLATILE | kind::CONST | kind::RESTRICT | kind::TYPE_TAG => {
+                    id = t.size_or_type
+                }
                 _ => return Ok(id),
             }
         }
-        Err(btf_err(format!("type chain at [{id}] is too deep or cyclic")))
+        Err(btf_err(format!(
+            "type chain at [{id}] is too deep or cyclic"
+        )))
     }
 
     /// Size in bytes of type `id`.
@@ -270,11 +336,19 @@ impl Btf {
         let id = self.skip_mods_and_typedefs(id)?;
         let t = self.get(id)?;
         Ok(match t.kind() {
-            kind::INT | kind::STRUCT | kind::UNION | kind::ENUM | kind::ENUM64 | kind::DATASEC | kind::FLOAT => t.size_or_type as u64,
+            kind::INT
+            | kind::STRUCT
+            | kind::UNION
+            | kind::ENUM
+            | kind::ENUM64
+            | kind::DATASEC
+            | kind::FLOAT => t.size_or_type as u64,
             kind::PTR => 8,
             kind::ARRAY => {
                 let (elem, _, n) = t.array().unwrap_or_default();
-                self.size_of_depth(elem, depth + 1)?.checked_mul(n as u64).ok_or_else(|| btf_err(format!("array [{id}] size overflows")))?
+                self.size_of_depth(elem, depth + 1)?
+                    .checked_mul(n as u64)
+                    .ok_or_else(|| btf_err(format!("array [{id}] size overflows")))?
             }
             kind::VAR => self.size_of_depth(t.size_or_type, depth + 1)?,
             k => return Err(btf_err(format!("type [{id}] of kind {k} has no size"))),
@@ -293,7 +367,9 @@ impl Btf {
         let id = self.skip_mods_and_typedefs(id)?;
         let t = self.get(id)?;
         Ok(match t.kind() {
-            kind::INT | kind::ENUM | kind::ENUM64 | kind::FLOAT => (t.size_or_type as u64).clamp(1, 8),
+            kind::INT | kind::ENUM | kind::ENUM64 | kind::FLOAT => {
+                (t.size_or_type as u64).clamp(1, 8)
+            }
             kind::PTR => 8,
             kind::ARRAY => self.align_of_depth(t.array().unwrap_or_default().0, depth + 1)?,
             kind::STRUCT | kind::UNION => {
@@ -326,7 +402,13 @@ impl Btf {
         let mut out = Vec::with_capacity(24 + types.len() + self.strings.len());
         out.extend_from_slice(&BTF_MAGIC.to_le_bytes());
         out.extend_from_slice(&[1, 0]);
-        for w in [24u32, 0, types.len() as u32, types.len() as u32, self.strings.len() as u32] {
+        for w in [
+            24u32,
+            0,
+            types.len() as u32,
+            types.len() as u32,
+            self.strings.len() as u32,
+        ] {
             out.extend_from_slice(&w.to_le_bytes());
         }
         out.extend_from_slice(&types);
@@ -338,7 +420,11 @@ impl Btf {
     /// from the ELF section sizes and symbol values, VARs of hidden symbols become static,
     /// and each DATASEC's entries are sorted by offset. `.ksyms`/`.kconfig` are extern-only
     /// and keep what they have.
-    pub fn fixup_datasecs(&mut self, section_size: &dyn Fn(&str) -> Option<u64>, symbol: &dyn Fn(&str) -> Option<(u64, bool)>) -> Result<()> {
+    pub fn fixup_datasecs(
+        &mut self,
+        section_size: &dyn Fn(&str) -> Option<u64>,
+        symbol: &dyn Fn(&str) -> Option<(u64, bool)>,
+    ) -> Result<()> {
         for id in 1..self.types.len() as u32 {
             if self.types[id as usize].kind() != kind::DATASEC {
                 continue;
@@ -350,22 +436,33 @@ impl Btf {
             }
             let mut fix_offsets = false;
             if self.types[id as usize].size_or_type == 0 {
-                let size = section_size(&sec_name).filter(|&s| s > 0).ok_or_else(|| btf_err(format!("DATASEC `{sec_name}` [{id}]: no ELF section of that name gives its size")))?;
-                self.types[id as usize].size_or_type = u32::try_from(size).map_err(|_| btf_err(format!("DATASEC `{sec_name}` is larger than 4 GiB")))?;
+                let size = section_size(&sec_name).filter(|&s| s > 0).ok_or_else(|| {
+                    btf_err(format!(
+                        "DATASEC `{sec_name}` [{id}]: no ELF section of that name gives its size"
+                    ))
+                })?;
+                self.types[id as usize].size_or_type = u32::try_from(size)
+                    .map_err(|_| btf_err(format!("DATASEC `{sec_name}` is larger than 4 GiB")))?;
                 fix_offsets = true;
             }
             for i in 0..self.types[id as usize].vlen() {
                 let var_id = self.types[id as usize].extra[3 * i];
                 let var = self.get(var_id)?;
                 if var.kind() != kind::VAR {
-                    return Err(btf_err(format!("DATASEC `{sec_name}` [{id}] entry {i} is type [{var_id}], not a VAR")));
+                    return Err(btf_err(format!(
+                        "DATASEC `{sec_name}` [{id}] entry {i} is type [{var_id}], not a VAR"
+                    )));
                 }
                 let linkage = var.extra[0];
                 if linkage == VAR_STATIC || linkage == VAR_GLOBAL_EXTERN {
                     continue;
                 }
                 let var_name = self.name(var.name_off)?.to_string();
-                let (value, hidden) = symbol(&var_name).ok_or_else(|| btf_err(format!("DATASEC `{sec_name}`: no ELF symbol for VAR `{var_name}`")))?;
+                let (value, hidden) = symbol(&var_name).ok_or_else(|| {
+                    btf_err(format!(
+                        "DATASEC `{sec_name}`: no ELF symbol for VAR `{var_name}`"
+                    ))
+                })?;
                 if fix_offsets {
                     self.types[id as usize].extra[3 * i + 1] = value as u32;
                 }
@@ -380,7 +477,11 @@ impl Btf {
 
     fn sort_secinfos(&mut self, id: u32) {
         let t = &mut self.types[id as usize];
-        let mut entries: Vec<[u32; 3]> = t.extra.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect();
+        let mut entries: Vec<[u32; 3]> = t
+            .extra
+            .chunks_exact(3)
+            .map(|c| [c[0], c[1], c[2]])
+            .collect();
         entries.sort_by_key(|e| e[1]);
         t.extra = entries.concat();
     }
@@ -399,7 +500,13 @@ pub(crate) mod tests {
             }
         }
         let mut out = vec![0x9f, 0xeb, 1, 0];
-        for w in [24u32, 0, t.len() as u32, t.len() as u32, strings.len() as u32] {
+        for w in [
+            24u32,
+            0,
+            t.len() as u32,
+            t.len() as u32,
+            strings.len() as u32,
+        ] {
             out.extend_from_slice(&w.to_le_bytes());
         }
         out.extend(t);
@@ -439,8 +546,14 @@ pub(crate) mod tests {
         }
         let mut bad = raw.clone();
         bad[24 + 7] = 0x1f; // info byte 3: kind 31
-        assert!(Btf::parse(&bad).unwrap_err().to_string().contains("unknown kind"));
+        assert!(Btf::parse(&bad)
+            .unwrap_err()
+            .to_string()
+            .contains("unknown kind"));
         let dangling = raw_btf(&[(0, info(kind::PTR, 0), 9, vec![])], b"\0");
-        assert!(Btf::parse(&dangling).unwrap_err().to_string().contains("missing type [9]"));
+        assert!(Btf::parse(&dangling)
+            .unwrap_err()
+            .to_string()
+            .contains("missing type [9]"));
     }
 }

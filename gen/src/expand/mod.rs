@@ -10,7 +10,10 @@ use crate::plan::Plan;
 
 /// A human-readable summary of the plan: maps, programs and their relocation records.
 pub fn describe(plan: &Plan) -> String {
-    let mut out = format!("# object `{}`: license {:?}, kern_version {:#x}\n# maps\n", plan.name, plan.license, plan.kern_version);
+    let mut out = format!(
+        "# object `{}`: license {:?}, kern_version {:#x}\n# maps\n",
+        plan.name, plan.license, plan.kern_version
+    );
     for (i, m) in plan.maps.iter().enumerate() {
         out.push_str(&format!(
             "{i:>3} {:<20} type {:>2} key {:>4} value {:>8} max_entries {:>8} flags {:#06x} btf {}/{} kernel name {:?}\n",

@@ -1,1 +1,52 @@
-//! Resolving the macro argument to a file.
+//! Resolving the macro's path argument: relative to the crate's `CARGO_MANIFEST_DIR`, or to
+//! `OUT_DIR` with a `$OUT_DIR/` prefix (objects built by build.rs). Absolute paths are
+//! refused: they do not work on other machines.
+
+use std::path::{Path, PathBuf};
+
+/// Where the object is, or why it cannot be used.
+pub fn resolve(
+    arg: &str,
+    manifest_dir: Option<&Path>,
+    out_dir: Option<&Path>,
+) -> std::result::Result<PathBuf, String> {
+    if arg.is_empty() {
+        return Err("the object path is empty".into());
+    }
+    let path = if let Some(rest) = arg.strip_prefix("$OUT_DIR/") {
+        let out = out_dir.ok_or(
+            "`$OUT_DIR/` needs OUT_DIR, which cargo sets only for crates with a build script",
+        )?;
+        out.join(rest)
+    } else if Path::new(arg).is_absolute() {
+        return Err(format!("`{arg}` is absolute; give a path relative to the crate root (CARGO_MANIFEST_DIR) or starting with `$OUT_DIR/`"));
+    } else {
+        let base = manifest_dir.ok_or("CARGO_MANIFEST_DIR is not set; build with cargo")?;
+        base.join(arg)
+    };
+    path.canonicalize()
+        .map_err(|e| format!("cannot open {}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolves_and_refuses() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+        assert!(resolve("Cargo.toml", Some(dir), None)
+            .unwrap()
+            .ends_with("gen/Cargo.toml"));
+        assert!(resolve("/etc/passwd", Some(dir), None)
+            .unwrap_err()
+            .contains("absolute"));
+        assert!(resolve("missing.o", Some(dir), None)
+            .unwrap_err()
+            .contains("missing.o"));
+        assert!(resolve("$OUT_DIR/x.o", Some(dir), None)
+            .unwrap_err()
+            .contains("OUT_DIR"));
+        assert!(resolve("Cargo.toml", Some(Path::new("/nonexistent")), None).is_err());
+    }
+}

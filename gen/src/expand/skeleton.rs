@@ -1,1 +1,234 @@
-//! The generated skeleton module.
+//! The generated skeleton module: embedded loader, typed global data, open skeleton (settings
+//! before load) and loaded skeleton (fds by name, mmaped globals).
+
+use proc_macro2::{Ident, Literal, TokenStream};
+use quote::{format_ident, quote};
+
+use super::types::{ident, section_field_name, section_type_name, TypeGen};
+use crate::maps::{DataKind, MapOrigin};
+use crate::Result;
+use crate::Skeleton;
+
+/// A data section exposed with a typed struct.
+struct DataSec {
+    map_index: usize,
+    field: Ident,
+    ty: Ident,
+    readonly: bool,
+    value_size: u32,
+    init_off: usize,
+}
+
+/// Generates `pub mod #name { ... }` for `skel`. `object_path`, when given, is embedded with
+/// `include_bytes!` so cargo rebuilds when the object changes.
+pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Result<TokenStream> {
+    let plan = &skel.plan;
+    let mut types = TypeGen::new(&plan.btf);
+    let mut datasecs = Vec::new();
+    let mut sec_defs = Vec::new();
+    for (i, map) in plan.maps.iter().enumerate() {
+        let MapOrigin::Data {
+            kind,
+            datasec: Some(datasec),
+            ..
+        } = &map.origin
+        else {
+            continue;
+        };
+        if !map.is_mmapable() {
+            continue;
+        }
+        let ty = section_type_name(&map.name);
+        sec_defs.push(types.datasec_struct(*datasec, &ty)?);
+        datasecs.push(DataSec {
+            map_index: i,
+            field: section_field_name(&map.name),
+            ty,
+            readonly: *kind == DataKind::Rodata,
+            value_size: map.value_size,
+            init_off: skel.loader.data_init[i].unwrap_or(0) as usize,
+        });
+    }
+    let type_defs = types.definitions();
+
+    let data = Literal::byte_string(&skel.loader.blob);
+    let insns = Literal::byte_string(&skel.loader.insns);
+    let (n_maps, n_progs) = (plan.maps.len(), plan.programs.len());
+    let obj_name = &plan.name;
+    let include = object_path.map(|p| {
+        quote!(
+            const _: &[u8] = include_bytes!(#p);
+        )
+    });
+
+    // Open skeleton: typed copies of globals and per-map settings.
+    let open_fields = datasecs.iter().map(|d| {
+        let (f, t) = (&d.field, &d.ty);
+        let doc = format!(
+            "Initial value of `{}`, written to the map at load.",
+            plan.maps[d.map_index].name
+        );
+        quote!(#[doc = #doc] pub #f: ::std::boxed::Box<#t>,)
+    });
+    let open_inits = datasecs.iter().map(|d| {
+        let (f, t, off, size) = (&d.field, &d.ty, d.init_off, d.value_size as usize);
+        quote!(#f: ::std::boxed::Box::new(__lskel::pod_read::<#t>(&DATA[#off..#off + #size])),)
+    });
+    let user_maps: Vec<(usize, Ident, u32)> = plan
+        .maps
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| m.data_kind().is_none())
+        .map(|(i, m)| (i, ident(&m.name), m.max_entries))
+        .collect();
+    let open_map_fields = user_maps.iter().map(|(_, f, _)| {
+        let doc = format!("Settings of map `{f}` before load.");
+        quote!(#[doc = #doc] pub #f: __lskel::OpenMap,)
+    });
+    let open_map_inits = user_maps
+        .iter()
+        .map(|(_, f, n)| quote!(#f: __lskel::OpenMap::new(#n),));
+    let max_entries = user_maps
+        .iter()
+        .map(|(i, f, _)| quote!((#i, self.maps.#f.max_entries()),));
+    let initial = datasecs.iter().map(|d| {
+        let (i, f) = (d.map_index, &d.field);
+        quote!((#i, __lskel::addr_of(&*self.#f)),)
+    });
+
+    // Loaded skeleton.
+    let mmap_fields = datasecs.iter().map(|d| {
+        let (f, t) = (&d.field, &d.ty);
+        if d.readonly {
+            quote!(#f: __lskel::MappedRoData<#t>,)
+        } else {
+            quote!(#f: __lskel::MappedData<#t>,)
+        }
+    });
+    let mmap_inits = datasecs.iter().map(|d| {
+        let (f, t, i, size) = (&d.field, &d.ty, d.map_index, d.value_size);
+        if d.readonly {
+            quote!(#f: __lskel::MappedRoData::<#t>::new(__lskel::AsFd::as_fd(&fds.maps[#i]), #size)?,)
+        } else {
+            quote!(#f: __lskel::MappedData::<#t>::new(__lskel::AsFd::as_fd(&fds.maps[#i]), #size)?,)
+        }
+    });
+    let data_accessors = datasecs.iter().map(|d| {
+        let (f, t) = (&d.field, &d.ty);
+        let sec = &plan.maps[d.map_index].name;
+        let doc = format!("`{sec}`, mapped from the kernel's map.");
+        if d.readonly {
+            quote!(#[doc = #doc] pub fn #f(&self) -> &#t { self.#f.get() })
+        } else {
+            let f_mut = format_ident!("{}_mut", f.to_string().trim_start_matches("r#"));
+            let doc_mut = format!("`{sec}`, writable: changes are seen by the programs.");
+            quote! {
+                #[doc = #doc] pub fn #f(&self) -> &#t { self.#f.get() }
+                #[doc = #doc_mut] pub fn #f_mut(&mut self) -> &mut #t { self.#f.get_mut() }
+            }
+        }
+    });
+    let map_accessors = plan.maps.iter().enumerate().map(|(i, m)| {
+        let f = ident(&m.name);
+        let doc = format!("Map `{}`.", m.name);
+        if m.data_kind().is_some() {
+            let f = section_field_name(&m.name);
+            return quote!(#[doc = #doc] pub fn #f(&self) -> __lskel::BorrowedFd<'a> { __lskel::AsFd::as_fd(&self.0.maps[#i]) });
+        }
+        quote!(#[doc = #doc] pub fn #f(&self) -> __lskel::BorrowedFd<'a> { __lskel::AsFd::as_fd(&self.0.maps[#i]) })
+    });
+    let prog_accessors = plan.programs.iter().enumerate().map(|(j, p)| {
+        let f = ident(&p.def.func.name);
+        let doc = format!("Program `{}` (section `{}`).", p.def.func.name, p.def.func.section);
+        quote!(#[doc = #doc] pub fn #f(&self) -> __lskel::BorrowedFd<'a> { __lskel::AsFd::as_fd(&self.0.progs[#j]) })
+    });
+    let mod_doc =
+        format!("Light skeleton of BPF object `{obj_name}`: {n_maps} maps, {n_progs} programs.");
+
+    Ok(quote! {
+        #[doc = #mod_doc]
+        #[allow(non_camel_case_types, non_snake_case, dead_code, unused_imports, clippy::all, clippy::pedantic)]
+        pub mod #name {
+            use ::lskel::__private as __lskel;
+            #include
+
+            /// The loader's data blob.
+            static DATA: &[u8] = #data;
+            /// The loader program.
+            static INSNS: &[u8] = #insns;
+            static SPEC: __lskel::SkelSpec = __lskel::SkelSpec { name: #obj_name, data: DATA, insns: INSNS, n_maps: #n_maps, n_progs: #n_progs };
+
+            /// C types used by the global data.
+            pub mod types {
+                use ::lskel::__private as __lskel;
+                #(#type_defs)*
+            }
+
+            #(#sec_defs)*
+
+            /// The skeleton before load: set global data and map sizes, then `load()`.
+            pub struct OpenSkel {
+                #(#open_fields)*
+                /// Per-map settings.
+                pub maps: OpenMaps,
+            }
+
+            /// Settings of each map before load.
+            pub struct OpenMaps {
+                #(#open_map_fields)*
+            }
+
+            /// Opens the skeleton: global data starts as the object's initial values.
+            pub fn open() -> OpenSkel {
+                OpenSkel {
+                    #(#open_inits)*
+                    maps: OpenMaps { #(#open_map_inits)* },
+                }
+            }
+
+            impl OpenSkel {
+                /// Loads maps and programs into the kernel.
+                pub fn load(self) -> __lskel::Result<Skel> {
+                    self.load_with(&__lskel::LoadOptions::default())
+                }
+
+                /// Loads with options (e.g. a verifier log level).
+                pub fn load_with(self, opts: &__lskel::LoadOptions) -> __lskel::Result<Skel> {
+                    let fds = __lskel::load(&SPEC, &[#(#max_entries)*], &[#(#initial)*], opts)?;
+                    Ok(Skel {
+                        #(#mmap_inits)*
+                        maps: fds.maps,
+                        progs: fds.progs,
+                    })
+                }
+            }
+
+            /// The loaded skeleton. Dropping it closes every map and program fd it owns.
+            pub struct Skel {
+                #(#mmap_fields)*
+                maps: ::std::vec::Vec<__lskel::OwnedFd>,
+                progs: ::std::vec::Vec<__lskel::OwnedFd>,
+            }
+
+            impl Skel {
+                /// The maps, by name.
+                pub fn maps(&self) -> Maps<'_> { Maps(self) }
+                /// The programs, by name.
+                pub fn progs(&self) -> Progs<'_> { Progs(self) }
+                #(#data_accessors)*
+            }
+
+            /// Map fds of a loaded skeleton.
+            pub struct Maps<'a>(&'a Skel);
+            impl<'a> Maps<'a> {
+                #(#map_accessors)*
+            }
+
+            /// Program fds of a loaded skeleton.
+            pub struct Progs<'a>(&'a Skel);
+            impl<'a> Progs<'a> {
+                #(#prog_accessors)*
+            }
+        }
+    })
+}

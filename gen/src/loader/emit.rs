@@ -83,10 +83,13 @@ impl Builder {
     /// Names the step that starts here, for the disassembly.
     pub fn note(&mut self, text: impl Into<String>) {
         let text = text.into();
-        self.notes.entry(self.pos()).and_modify(|n| {
-            n.push('\n');
-            n.push_str(&text);
-        }).or_insert(text);
+        self.notes
+            .entry(self.pos())
+            .and_modify(|n| {
+                n.push('\n');
+                n.push_str(&text);
+            })
+            .or_insert(text);
     }
 
     fn raw(&mut self, code: u8, dst: u8, src: u8, off: i16, imm: i32) {
@@ -168,16 +171,22 @@ impl Builder {
     /// Resolves jumps; returns the instruction bytes and the notes.
     pub fn finish(mut self) -> Result<(Vec<u8>, BTreeMap<usize, String>)> {
         for &(site, label, kind) in &self.jumps {
-            let target = self.labels[label.0].ok_or_else(|| Error::Limit { what: "internal: jump to an unplaced label".into() })?;
+            let target = self.labels[label.0].ok_or_else(|| Error::Limit {
+                what: "internal: jump to an unplaced label".into(),
+            })?;
             let rel = target as i64 - site as i64 - 1;
             let insn = &mut self.insns[site];
             match kind {
                 JumpKind::Short => {
-                    let off = i16::try_from(rel).map_err(|_| Error::Limit { what: format!("loader jump of {rel} instructions does not fit 16 bits") })?;
+                    let off = i16::try_from(rel).map_err(|_| Error::Limit {
+                        what: format!("loader jump of {rel} instructions does not fit 16 bits"),
+                    })?;
                     insn[2..4].copy_from_slice(&off.to_le_bytes());
                 }
                 JumpKind::Long => {
-                    let imm = i32::try_from(rel).map_err(|_| Error::Limit { what: format!("loader jump of {rel} instructions does not fit 32 bits") })?;
+                    let imm = i32::try_from(rel).map_err(|_| Error::Limit {
+                        what: format!("loader jump of {rel} instructions does not fit 32 bits"),
+                    })?;
                     insn[4..8].copy_from_slice(&imm.to_le_bytes());
                 }
             }

@@ -33,6 +33,8 @@ pub struct Loader {
     pub blob_map: Vec<(u32, usize, String)>,
     /// Size of the ctx block the loader expects.
     pub ctx_size: usize,
+    /// Per map: blob offset of a data map's initial value (`None` for other maps).
+    pub data_init: Vec<Option<u32>>,
 }
 
 struct Gen<'p> {
@@ -44,6 +46,7 @@ struct Gen<'p> {
     btf_fd: BlobOff,
     zero_key: BlobOff,
     license: BlobOff,
+    data_init: Vec<Option<u32>>,
 }
 
 /// Emits the loader for `plan`.
@@ -65,7 +68,17 @@ pub fn emit(plan: &Plan) -> Result<Loader> {
     let license = blob.push(&nul_terminated(&plan.license), "license");
     let mut b = Builder::default();
     let cleanup = b.label();
-    let mut g = Gen { plan, b, blob, cleanup, fd_array, btf_fd, zero_key, license };
+    let mut g = Gen {
+        plan,
+        b,
+        blob,
+        cleanup,
+        fd_array,
+        btf_fd,
+        zero_key,
+        license,
+        data_init: vec![None; n_maps],
+    };
     g.prologue();
     g.load_btf();
     for (i, map) in plan.maps.iter().enumerate() {
@@ -78,10 +91,19 @@ pub fn emit(plan: &Plan) -> Result<Loader> {
         g.prog_load(j, prog);
     }
     g.epilogue();
-    let Gen { b, blob, .. } = g;
+    let Gen {
+        b, blob, data_init, ..
+    } = g;
     let (insns, notes) = b.finish()?;
     let (blob, blob_map) = blob.into_parts();
-    Ok(Loader { insns, blob, notes, blob_map, ctx_size })
+    Ok(Loader {
+        insns,
+        blob,
+        notes,
+        blob_map,
+        ctx_size,
+        data_init,
+    })
 }
 
 fn nul_terminated(s: &str) -> Vec<u8> {
@@ -96,13 +118,15 @@ impl Gen<'_> {
     }
 
     fn prologue(&mut self) {
-        self.b.note("prologue: keep ctx in r6, clear the fd slots of the ctx");
+        self.b
+            .note("prologue: keep ctx in r6, clear the fd slots of the ctx");
         self.b.mov_reg(CTX, R1);
         for i in 0..self.plan.maps.len() {
             self.b.store_imm(Size::W, CTX, ctx::map_fd(i), 0);
         }
         for j in 0..self.plan.programs.len() {
-            self.b.store_imm(Size::W, CTX, ctx::prog_fd(self.plan.maps.len(), j), 0);
+            self.b
+                .store_imm(Size::W, CTX, ctx::prog_fd(self.plan.maps.len(), j), 0);
         }
     }
 
@@ -190,7 +214,9 @@ impl Gen<'_> {
             .u32(f::BTF_KEY_TYPE_ID, map.btf_key_type_id)
             .u32(f::BTF_VALUE_TYPE_ID, map.btf_value_type_id)
             .u64(f::MAP_EXTRA, map.map_extra);
-        let attr = self.blob.push(&attr.0, format!("MAP_CREATE attr of `{}`", map.name));
+        let attr = self
+            .blob
+            .push(&attr.0, format!("MAP_CREATE attr of `{}`", map.name));
         self.b.note(format!("map_create #{i} `{}`", map.name));
         self.b.blob_addr(R1, attr);
         if map.btf_key_type_id != 0 || map.btf_value_type_id != 0 {
@@ -214,12 +240,23 @@ impl Gen<'_> {
     /// Writes a data map's initial value (the object's bytes, or the user's copy when the
     /// ctx gives one) and freezes read-only sections.
     fn map_init(&mut self, i: usize, map: &MapDef) {
-        let crate::maps::MapOrigin::Data { kind, init, .. } = &map.origin else { return };
-        let value = self.blob.push(init, format!("initial value of `{}`", map.name));
+        let crate::maps::MapOrigin::Data { kind, init, .. } = &map.origin else {
+            return;
+        };
+        let value = self
+            .blob
+            .push(init, format!("initial value of `{}`", map.name));
+        self.data_init[i] = Some(value.0);
         {
             use abi::map_elem as f;
-            let attr = self.blob.push(&Attr::new(f::SIZE).0, format!("MAP_UPDATE_ELEM attr of `{}`", map.name));
-            self.b.note(format!("initial value of `{}`: the user's copy when ctx gives one", map.name));
+            let attr = self.blob.push(
+                &Attr::new(f::SIZE).0,
+                format!("MAP_UPDATE_ELEM attr of `{}`", map.name),
+            );
+            self.b.note(format!(
+                "initial value of `{}`: the user's copy when ctx gives one",
+                map.name
+            ));
             let keep = self.b.label();
             self.b.load(Size::DW, R3, CTX, ctx::map_initial_value(i));
             self.b.jump_if(true, BPF_JEQ, R3, 0, keep);
@@ -239,7 +276,10 @@ impl Gen<'_> {
         }
         if *kind == DataKind::Rodata {
             use abi::map_freeze as f;
-            let attr = self.blob.push(&Attr::new(8).0, format!("MAP_FREEZE attr of `{}`", map.name));
+            let attr = self.blob.push(
+                &Attr::new(8).0,
+                format!("MAP_FREEZE attr of `{}`", map.name),
+            );
             self.b.note(format!("map_freeze `{}`", map.name));
             self.b.blob_addr(R1, attr);
             self.set_fd(f::MAP_FD, self.map_slot(i));
@@ -272,19 +312,44 @@ impl Gen<'_> {
             .u32(f::LINE_INFO_REC_SIZE, linked.line_info.rec_size)
             .u32(f::LINE_INFO_CNT, linked.line_info.count())
             .u32(f::CORE_RELO_CNT, linked.core_relos.count())
-            .u32(f::CORE_RELO_REC_SIZE, if linked.core_relos.count() > 0 { linked.core_relos.rec_size } else { 0 });
+            .u32(
+                f::CORE_RELO_REC_SIZE,
+                if linked.core_relos.count() > 0 {
+                    linked.core_relos.rec_size
+                } else {
+                    0
+                },
+            );
         let records = [
             (f::FUNC_INFO, &linked.func_info, "func_info"),
             (f::LINE_INFO, &linked.line_info, "line_info"),
             (f::CORE_RELOS, &linked.core_relos, "CO-RE relocations"),
         ]
-        .map(|(field, recs, what)| (recs.count() > 0).then(|| (field, self.blob.push(&recs.bytes, format!("{what} of `{name}`")))));
-        let target = prog.attach_target.as_ref().map(|(t, kind)| (self.blob.push(&nul_terminated(t), format!("attach target of `{name}`")), t.len() + 1, *kind));
-        let attr = self.blob.push(&attr.0, format!("PROG_LOAD attr of `{name}`"));
+        .map(|(field, recs, what)| {
+            (recs.count() > 0).then(|| {
+                (
+                    field,
+                    self.blob.push(&recs.bytes, format!("{what} of `{name}`")),
+                )
+            })
+        });
+        let target = prog.attach_target.as_ref().map(|(t, kind)| {
+            (
+                self.blob
+                    .push(&nul_terminated(t), format!("attach target of `{name}`")),
+                t.len() + 1,
+                *kind,
+            )
+        });
+        let attr = self
+            .blob
+            .push(&attr.0, format!("PROG_LOAD attr of `{name}`"));
 
         if let Some((str_off, len, kind)) = target {
             let (t, _) = prog.attach_target.as_ref().expect("target exists");
-            self.b.note(format!("attach target of `{name}`: btf_find_by_name_kind(\"{t}\", kind {kind})"));
+            self.b.note(format!(
+                "attach target of `{name}`: btf_find_by_name_kind(\"{t}\", kind {kind})"
+            ));
             self.b.blob_addr(R1, str_off);
             self.b.mov_imm(R2, len as i32);
             self.b.mov_imm(R3, kind as i32);
@@ -297,7 +362,10 @@ impl Gen<'_> {
             self.b.rsh_imm(R0, 32);
             self.b.store(Size::W, R1, f::ATTACH_BTF_OBJ_FD, R0);
         }
-        self.b.note(format!("prog_load #{j} `{name}` ({} insns)", linked.insns.len() / 8));
+        self.b.note(format!(
+            "prog_load #{j} `{name}` ({} insns)",
+            linked.insns.len() / 8
+        ));
         self.b.blob_addr(R1, attr);
         self.set_ptr(f::INSNS, insns);
         self.set_ptr(f::LICENSE, self.license);
@@ -308,7 +376,8 @@ impl Gen<'_> {
         self.set_fd(f::PROG_BTF_FD, self.btf_fd);
         self.set_log(f::LOG_LEVEL, f::LOG_SIZE, f::LOG_BUF);
         self.sys_bpf(abi::BPF_PROG_LOAD, attr, f::SIZE);
-        self.b.store(Size::W, CTX, ctx::prog_fd(self.plan.maps.len(), j), RET);
+        self.b
+            .store(Size::W, CTX, ctx::prog_fd(self.plan.maps.len(), j), RET);
         if target.is_some() {
             // A module's BTF fd came with the target: the kernel holds its own reference now.
             self.b.blob_addr(R1, attr);
@@ -319,12 +388,14 @@ impl Gen<'_> {
     }
 
     fn epilogue(&mut self) {
-        self.b.note("success: close the BTF fd (maps and programs hold it), return 0");
+        self.b
+            .note("success: close the BTF fd (maps and programs hold it), return 0");
         self.close_blob_fd(self.btf_fd);
         self.b.mov_imm(R0, 0);
         self.b.exit();
 
-        self.b.note("cleanup: close every fd made so far, return the error");
+        self.b
+            .note("cleanup: close every fd made so far, return the error");
         self.b.bind(self.cleanup);
         let n_maps = self.plan.maps.len();
         for j in 0..self.plan.programs.len() {

@@ -12,7 +12,7 @@
 //! the kernel never reaches outside a live borrow; where the kernel's access size comes from the map itself
 //! (element operations), the function is `unsafe` and states what the caller must guarantee, and
 //! [`SizedMap`] offers the checked, safe form. New descriptors become `OwnedFd`s only through
-//! [`ret_owned_fd`](super::ret_owned_fd).
+//! `ret_owned_fd`.
 //!
 //! # References
 //!

@@ -2,7 +2,7 @@
 //!
 //! # Safety
 //!
-//! The epoll descriptor is created through [`ret_owned_fd`](super::ret_owned_fd). `epoll_ctl` gets a pointer
+//! The epoll descriptor is created through `ret_owned_fd`. `epoll_ctl` gets a pointer
 //! to a live `epoll_event`; `epoll_wait` gets a pointer to a buffer together with its exact length, so the
 //! kernel writes only inside it.
 #![allow(unsafe_code)]

@@ -18,3 +18,23 @@ pub(crate) fn u64s_as_bytes_mut(words: &mut [u64]) -> &mut [u8] {
     // SAFETY: see the module docs; the returned slice uniquely borrows `words` and covers exactly its memory.
     unsafe { std::slice::from_raw_parts_mut(words.as_mut_ptr().cast::<u8>(), len) }
 }
+
+/// Reads a plain-old-data value from the start of `bytes` (the object's initial value of a
+/// global data section). Panics when `bytes` is shorter than `T`: generated code passes
+/// slices whose length it checked at compile time.
+pub fn pod_read<T: crate::Pod>(bytes: &[u8]) -> T {
+    assert!(
+        bytes.len() >= std::mem::size_of::<T>(),
+        "initial value is {} bytes, type needs {}",
+        bytes.len(),
+        std::mem::size_of::<T>()
+    );
+    // SAFETY: the length is checked above, `read_unaligned` has no alignment requirement, and
+    // `T: Pod` means every bit pattern is a valid `T`.
+    unsafe { std::ptr::read_unaligned(bytes.as_ptr().cast::<T>()) }
+}
+
+/// The address of a value, as the ctx's `initial_value` field wants it.
+pub fn addr_of<T>(value: &T) -> u64 {
+    std::ptr::from_ref(value) as u64
+}

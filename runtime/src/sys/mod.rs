@@ -8,7 +8,7 @@
 pub mod bpf;
 pub mod epoll;
 mod fd;
-pub(crate) mod mem;
+pub mod mem;
 pub mod mmap;
 
 pub(crate) use fd::ret_owned_fd;

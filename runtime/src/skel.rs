@@ -1,0 +1,83 @@
+//! What generated skeletons are built from: the open-time map settings and the load step
+//! that turns the loader's ctx into owned fds.
+
+use std::os::fd::OwnedFd;
+
+use crate::abi::LoaderCtx;
+use crate::load::{bpf_load_and_run, LoadOptions};
+use crate::{Error, Result};
+
+/// A map of an open skeleton: settings that can change before load.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OpenMap {
+    max_entries: u32,
+}
+
+impl OpenMap {
+    /// A map whose object declares `max_entries`.
+    pub const fn new(max_entries: u32) -> OpenMap {
+        OpenMap { max_entries }
+    }
+
+    /// The `max_entries` the map will be created with.
+    pub fn max_entries(&self) -> u32 {
+        self.max_entries
+    }
+
+    /// Creates the map with `max_entries` instead of the object's value. 0 keeps the object's.
+    pub fn set_max_entries(&mut self, max_entries: u32) -> &mut OpenMap {
+        self.max_entries = max_entries;
+        self
+    }
+}
+
+/// The compile-time half of a skeleton.
+#[derive(Debug)]
+pub struct SkelSpec {
+    /// The object's name.
+    pub name: &'static str,
+    /// The loader's data blob.
+    pub data: &'static [u8],
+    /// The loader program.
+    pub insns: &'static [u8],
+    /// Number of maps (ctx map descriptors).
+    pub n_maps: usize,
+    /// Number of programs (ctx program descriptors).
+    pub n_progs: usize,
+}
+
+/// The fds of a loaded skeleton, in object order.
+#[derive(Debug)]
+pub struct SkelFds {
+    /// One per map.
+    pub maps: Vec<OwnedFd>,
+    /// One per program.
+    pub progs: Vec<OwnedFd>,
+}
+
+/// Runs the loader of `spec` with the open skeleton's settings: `max_entries` per map index,
+/// and the address of the user's copy of each global data section.
+pub fn load(
+    spec: &SkelSpec,
+    max_entries: &[(usize, u32)],
+    initial: &[(usize, u64)],
+    opts: &LoadOptions,
+) -> Result<SkelFds> {
+    let mut ctx = LoaderCtx::new(spec.n_maps, spec.n_progs);
+    for &(i, n) in max_entries {
+        ctx.set_max_entries(i, n);
+    }
+    for &(i, addr) in initial {
+        ctx.set_initial_value(i, addr);
+    }
+    let fds = bpf_load_and_run(&mut ctx, spec.data, spec.insns, opts)?;
+    let all = |v: Vec<Option<OwnedFd>>, what: &'static str| -> Result<Vec<OwnedFd>> {
+        v.into_iter()
+            .collect::<Option<Vec<_>>>()
+            .ok_or(Error::InvalidArgument(what))
+    };
+    Ok(SkelFds {
+        maps: all(fds.maps, "the loader returned no fd for a map")?,
+        progs: all(fds.progs, "the loader returned no fd for a program")?,
+    })
+}
