@@ -48,12 +48,22 @@ impl Skeleton {
         out.push_str(&disasm::disassemble(&self.loader.insns, &|i| {
             notes.get(&i).cloned()
         }));
-        out.push_str("# blob\n");
+        out.push_str(&format!(
+            "# blob (FNV-1a 64 of its bytes: {:016x})\n",
+            fnv1a64(&self.loader.blob)
+        ));
         for (off, len, what) in &self.loader.blob_map {
             out.push_str(&format!("{off:#08x} {len:>8}  {what}\n"));
         }
         out
     }
+}
+
+/// FNV-1a, 64-bit: a stable fingerprint of the blob bytes for snapshots.
+fn fnv1a64(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 /// Builds the skeleton of object `data`, named `name`.

@@ -83,6 +83,10 @@ impl MapDef {
     }
 }
 
+/// Largest data section accepted (1 GiB): far above what the kernel can create as one array
+/// value, low enough that a corrupt `sh_size` cannot make the generator allocate without bound.
+pub const MAX_DATA_SECTION: u64 = 1 << 30;
+
 /// The data-section kind of a section name, as libbpf classifies it.
 pub fn data_kind_of(section: &Section<'_>) -> Option<DataKind> {
     let name = section.name.as_str();

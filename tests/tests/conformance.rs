@@ -1,0 +1,378 @@
+//! Conformance with libbpf: every fixture object is loaded twice, once through lskel (generated loader
+//! program) and once by libbpf (`bpftool prog loadall`), and for every program the kernel's translated
+//! instructions (`BPF_OBJ_GET_INFO_BY_FD` xlated insns) must be identical once map ids are normalised.
+//!
+//! What is compared, per fixture:
+//! - the set of program names loaded by each side;
+//! - per program: prog type, attach BTF id, number of maps used (`map_ids`), and the xlated instructions
+//!   byte for byte, after each map id in an `ld_imm64` of src_reg `BPF_PSEUDO_MAP_FD` (1) or
+//!   `BPF_PSEUDO_MAP_VALUE` (2) is replaced by its index in order of first appearance in that program.
+//!
+//! Needs root and `bpftool` (libbpf) with bpffs at `/sys/fs/bpf`. Without the kernel the test skips (fails
+//! under `LSKEL_REQUIRE_KERNEL=1`); without bpftool likewise.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ffi::CString;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use lskel::abi::LoaderCtx;
+use lskel::sys::bpf::{map_get_fd_by_id, map_info, obj_get, prog_info, ProgInfo};
+use lskel::{bpf_load_and_run, LoadOptions};
+use lskel_tests::{fixtures, require_kernel};
+
+const BPFFS: &str = "/sys/fs/bpf";
+const LD_IMM64: u8 = 0x18;
+const BPF_PSEUDO_MAP_FD: u8 = 1;
+const BPF_PSEUDO_MAP_VALUE: u8 = 2;
+
+fn require_kernel_var() -> bool {
+    std::env::var("LSKEL_REQUIRE_KERNEL").as_deref() == Ok("1")
+}
+
+/// Whether `bpftool` runs. Under `LSKEL_REQUIRE_KERNEL=1` its absence is a failure, otherwise a skip.
+fn bpftool_available() -> bool {
+    match Command::new("bpftool").arg("version").output() {
+        Ok(out) if out.status.success() => true,
+        Ok(out) => {
+            let why = format!(
+                "`bpftool version` failed ({}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+            no_bpftool(&why)
+        }
+        Err(e) => no_bpftool(&format!("cannot run `bpftool`: {e}")),
+    }
+}
+
+fn no_bpftool(why: &str) -> bool {
+    if require_kernel_var() {
+        panic!("LSKEL_REQUIRE_KERNEL=1 but {why}; the libbpf conformance test needs bpftool");
+    }
+    eprintln!("skipping: {why}; install bpftool to compare with libbpf");
+    false
+}
+
+/// A pin directory in bpffs, removed (with everything pinned in it) on drop, panics included.
+struct PinDir(PathBuf);
+
+impl PinDir {
+    fn new(stem: &str) -> PinDir {
+        // bpffs refuses names with a '.', so the stem and pid only.
+        let name: String = format!("lskel_conformance_{}_{stem}", std::process::id())
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let dir = Path::new(BPFFS).join(name);
+        let _ = std::fs::remove_dir_all(&dir);
+        PinDir(dir)
+    }
+}
+
+impl Drop for PinDir {
+    fn drop(&mut self) {
+        if self.0.exists() {
+            if let Err(e) = std::fs::remove_dir_all(&self.0) {
+                eprintln!("warning: could not remove {}: {e}", self.0.display());
+            }
+        }
+    }
+}
+
+/// Loads `obj` with libbpf (`bpftool prog loadall`), pinning every program in `pins`; returns the program
+/// fds by name (pin file names are program names).
+fn load_with_libbpf(obj: &Path, pins: &PinDir) -> Result<BTreeMap<String, OwnedFd>, String> {
+    let out = Command::new("bpftool")
+        .arg("prog")
+        .arg("loadall")
+        .arg(obj)
+        .arg(&pins.0)
+        .output()
+        .map_err(|e| format!("cannot run bpftool: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "`bpftool prog loadall {} {}` failed ({}):\n{}",
+            obj.display(),
+            pins.0.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let mut progs = BTreeMap::new();
+    let entries = std::fs::read_dir(&pins.0).map_err(|e| format!("{}: {e}", pins.0.display()))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| format!("{}: {e}", pins.0.display()))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let path = CString::new(entry.path().into_os_string().into_encoded_bytes())
+            .map_err(|e| format!("pin path: {e}"))?;
+        let fd = obj_get(&path).map_err(|e| format!("BPF_OBJ_GET {name}: {e}"))?;
+        progs.insert(name, fd);
+    }
+    Ok(progs)
+}
+
+/// Loads `obj` through lskel; returns the program fds by name.
+fn load_with_lskel(data: &[u8], stem: &str) -> Result<BTreeMap<String, OwnedFd>, String> {
+    let skel = lskel_gen::generate(data, stem).map_err(|e| format!("generate: {e}"))?;
+    let mut ctx = LoaderCtx::new(skel.plan.maps.len(), skel.plan.programs.len());
+    let opts = LoadOptions {
+        log_level: 1,
+        log_size: 0,
+    };
+    let fds = bpf_load_and_run(&mut ctx, &skel.loader.blob, &skel.loader.insns, &opts)
+        .map_err(|e| format!("lskel load: {e}\n{e:?}"))?;
+    let mut progs = BTreeMap::new();
+    for (p, fd) in skel.plan.programs.iter().zip(fds.progs) {
+        let name = p.def.func.name.clone();
+        let fd = fd.ok_or_else(|| format!("lskel returned no fd for program `{name}`"))?;
+        progs.insert(name, fd);
+    }
+    Ok(progs)
+}
+
+/// The xlated instructions with every map id replaced by its index in order of first appearance.
+fn normalise_map_ids(xlated: &[u8]) -> Vec<u8> {
+    let mut out = xlated.to_vec();
+    let mut ids: HashMap<u32, u32> = HashMap::new();
+    let mut k = 0;
+    while k + 16 <= out.len() {
+        let insn = &mut out[k..k + 8];
+        let src = insn[1] >> 4;
+        if insn[0] == LD_IMM64 {
+            if src == BPF_PSEUDO_MAP_FD || src == BPF_PSEUDO_MAP_VALUE {
+                let id = u32::from_le_bytes(insn[4..8].try_into().expect("4 bytes"));
+                let next = ids.len() as u32;
+                let idx = *ids.entry(id).or_insert(next);
+                insn[4..8].copy_from_slice(&idx.to_le_bytes());
+            }
+            k += 16;
+        } else {
+            k += 8;
+        }
+    }
+    out
+}
+
+/// The first differing lines of two disassemblies, with a little context, for a failure message.
+fn disasm_diff(lskel: &[u8], libbpf: &[u8]) -> String {
+    let a = lskel_gen::disasm::disassemble(lskel, &|_| None);
+    let b = lskel_gen::disasm::disassemble(libbpf, &|_| None);
+    let a: Vec<&str> = a.lines().collect();
+    let b: Vec<&str> = b.lines().collect();
+    let Some(first) = (0..a.len().max(b.len())).find(|&i| a.get(i) != b.get(i)) else {
+        return "(disassemblies are identical: the difference is in bits the disassembler does not show)\n"
+            .to_string();
+    };
+    let mut out = format!(
+        "lskel: {} lines, libbpf: {} lines; first difference at line {}\n",
+        a.len(),
+        b.len(),
+        first + 1
+    );
+    let start = first.saturating_sub(3);
+    let mut shown = 0;
+    for i in start..a.len().max(b.len()) {
+        let (x, y) = (a.get(i).copied(), b.get(i).copied());
+        if x == y {
+            if i < first || shown < 20 {
+                out.push_str(&format!("   {}\n", x.unwrap_or("")));
+            }
+        } else {
+            if let Some(x) = x {
+                out.push_str(&format!(" - {x}    (lskel)\n"));
+            }
+            if let Some(y) = y {
+                out.push_str(&format!(" + {y}    (libbpf)\n"));
+            }
+            shown += 1;
+        }
+        if shown >= 20 || i >= first + 30 {
+            out.push_str("   ...\n");
+            break;
+        }
+    }
+    out
+}
+
+/// The kernel names of maps `ids`, for messages.
+fn map_names(ids: &[u32]) -> Vec<String> {
+    ids.iter()
+        .map(
+            |&id| match map_get_fd_by_id(id).and_then(|fd| map_info(fd.as_fd())) {
+                Ok(info) => info.name,
+                Err(e) => format!("#{id} ({e})"),
+            },
+        )
+        .collect()
+}
+
+/// Compares the maps two loads of program `name` use (`map_ids`), by kernel map name.
+///
+/// The counts must match, with one documented exception: after each program load libbpf (not its
+/// gen_loader) binds the object's `.rodata` map to the program with `BPF_PROG_BIND_MAP` (libbpf.c,
+/// `bpf_object_load_prog`: "Don't fail hard if can't bind rodata"; libbpf >= 0.2, there to keep
+/// `bpf_metadata_*` readable), so a program that does not read `.rodata` has one map more on the libbpf
+/// side. A light-skeleton loader cannot do that (`bpf_sys_bpf` refuses `BPF_PROG_BIND_MAP`), so that one
+/// extra `<obj>.rodata` map is accepted on the libbpf side and nothing else is.
+fn compare_maps(name: &str, ours: &[u32], theirs: &[u32]) -> Vec<String> {
+    let (a, b) = (map_names(ours), map_names(theirs));
+    let mut only_theirs = b.clone();
+    let mut only_ours = Vec::new();
+    for n in &a {
+        match only_theirs.iter().position(|m| m == n) {
+            Some(k) => {
+                only_theirs.remove(k);
+            }
+            None => only_ours.push(n.clone()),
+        }
+    }
+    let bound_rodata = only_theirs.len() == 1 && only_theirs[0].ends_with(".rodata");
+    if only_ours.is_empty() && (only_theirs.is_empty() || bound_rodata) {
+        return Vec::new();
+    }
+    vec![format!(
+        "program `{name}`: uses {} maps {a:?} (lskel) != {} maps {b:?} (libbpf); \
+         only lskel: {only_ours:?}, only libbpf: {only_theirs:?}",
+        a.len(),
+        b.len()
+    )]
+}
+
+/// Compares one program loaded by both sides; returns the differences found.
+fn compare_prog(name: &str, ours: &ProgInfo, theirs: &ProgInfo) -> Vec<String> {
+    let mut problems = Vec::new();
+    if ours.prog_type != theirs.prog_type {
+        problems.push(format!(
+            "program `{name}`: prog type {} (lskel) != {} (libbpf)",
+            ours.prog_type, theirs.prog_type
+        ));
+    }
+    if ours.attach_btf_id != theirs.attach_btf_id {
+        problems.push(format!(
+            "program `{name}`: attach_btf_id {} (lskel) != {} (libbpf)",
+            ours.attach_btf_id, theirs.attach_btf_id
+        ));
+    }
+    problems.extend(compare_maps(name, &ours.map_ids, &theirs.map_ids));
+    if ours.xlated_insns.is_empty() || theirs.xlated_insns.is_empty() {
+        problems.push(format!(
+            "program `{name}`: the kernel gave no xlated insns (lskel {} bytes, libbpf {} bytes)",
+            ours.xlated_insns.len(),
+            theirs.xlated_insns.len()
+        ));
+        return problems;
+    }
+    let a = normalise_map_ids(&ours.xlated_insns);
+    let b = normalise_map_ids(&theirs.xlated_insns);
+    if a != b {
+        problems.push(format!(
+            "program `{name}`: xlated insns differ (lskel {} insns, libbpf {} insns, map ids normalised)\n{}",
+            a.len() / 8,
+            b.len() / 8,
+            disasm_diff(&a, &b)
+        ));
+    }
+    problems
+}
+
+/// Loads one fixture both ways and compares; returns the differences found.
+fn check_fixture(path: &Path) -> Vec<String> {
+    let file = path.file_name().unwrap().to_string_lossy().into_owned();
+    let stem = file.split('.').next().unwrap().to_string();
+    let data = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+
+    let ours = match load_with_lskel(&data, &stem) {
+        Ok(p) => p,
+        Err(e) => return vec![format!("{file}: {e}")],
+    };
+    let pins = PinDir::new(&stem);
+    let theirs = match load_with_libbpf(path, &pins) {
+        Ok(p) => p,
+        Err(e) => return vec![format!("{file}: {e}")],
+    };
+
+    let mut problems = Vec::new();
+    let our_names: BTreeSet<&String> = ours.keys().collect();
+    let their_names: BTreeSet<&String> = theirs.keys().collect();
+    if our_names != their_names {
+        problems.push(format!(
+            "{file}: program names differ: lskel {our_names:?}, libbpf {their_names:?}"
+        ));
+    }
+    assert!(!ours.is_empty(), "{file}: no programs loaded");
+    for (name, fd) in &ours {
+        let Some(lib_fd) = theirs.get(name) else {
+            continue;
+        };
+        let a = prog_info(fd.as_fd()).unwrap_or_else(|e| panic!("{file}: prog_info {name}: {e}"));
+        let b =
+            prog_info(lib_fd.as_fd()).unwrap_or_else(|e| panic!("{file}: prog_info {name}: {e}"));
+        problems.extend(
+            compare_prog(name, &a, &b)
+                .into_iter()
+                .map(|p| format!("{file}: {p}")),
+        );
+    }
+    problems
+}
+
+#[test]
+fn xlated_insns_match_libbpf() {
+    require_kernel!();
+    if !bpftool_available() {
+        return;
+    }
+    let all = fixtures();
+    assert!(!all.is_empty(), "no fixture objects in tests/bpf");
+    let mut problems = Vec::new();
+    for path in &all {
+        problems.extend(check_fixture(path));
+    }
+    assert!(
+        problems.is_empty(),
+        "{} conformance difference(s) with libbpf:\n\n{}",
+        problems.len(),
+        problems.join("\n\n")
+    );
+}
+
+#[test]
+fn normalisation_numbers_maps_by_first_use() {
+    // Two ld_imm64 map references (ids 77, then 42 as a map value), a plain ld_imm64 and 77 again.
+    let mut prog = Vec::new();
+    let ld = |src: u8, imm: u32| {
+        let mut v = vec![LD_IMM64, 1 | (src << 4), 0, 0];
+        v.extend_from_slice(&imm.to_le_bytes());
+        v.extend_from_slice(&[0, 0, 0, 0, 8, 0, 0, 0]);
+        v
+    };
+    prog.extend(ld(BPF_PSEUDO_MAP_FD, 77));
+    prog.extend(ld(BPF_PSEUDO_MAP_VALUE, 42));
+    prog.extend(ld(0, 77));
+    prog.extend(ld(BPF_PSEUDO_MAP_FD, 77));
+    let n = normalise_map_ids(&prog);
+    let imm = |k: usize| u32::from_le_bytes(n[k * 16 + 4..k * 16 + 8].try_into().unwrap());
+    assert_eq!([imm(0), imm(1), imm(2), imm(3)], [0, 1, 77, 0]);
+    // Second slot (the value offset of a MAP_VALUE) is untouched.
+    assert_eq!(&n[16 + 12..16 + 16], &[8, 0, 0, 0]);
+}
+
+#[test]
+fn disasm_diff_shows_first_difference() {
+    // r0 = 0; exit  vs  r0 = 1; exit
+    let a = [0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0];
+    let mut b = a;
+    b[4] = 1;
+    let d = disasm_diff(&a, &b);
+    assert!(d.contains("first difference at line 1"), "{d}");
+    assert!(d.contains(" - ") && d.contains("(lskel)"), "{d}");
+    assert!(d.contains(" + ") && d.contains("(libbpf)"), "{d}");
+}
