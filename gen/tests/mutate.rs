@@ -86,7 +86,7 @@ fn mutated_objects_never_panic() {
     let cases: usize = std::env::var("LSKEL_MUTATIONS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(1500);
+        .unwrap_or(3000);
     let (mut ok, mut err, mut slowest) = (0usize, 0usize, Duration::ZERO);
     for (f, path) in fixtures().iter().enumerate() {
         let orig = std::fs::read(path).unwrap();

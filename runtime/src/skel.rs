@@ -1,10 +1,11 @@
 //! What generated skeletons are built from: the open-time map settings and the load step
 //! that turns the loader's ctx into owned fds.
 
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 
 use crate::abi::LoaderCtx;
 use crate::load::{bpf_load_and_run, LoadOptions};
+use crate::sys::bpf::prog_bind_map;
 use crate::{Error, Result};
 
 /// A map of an open skeleton: settings that can change before load.
@@ -44,6 +45,9 @@ pub struct SkelSpec {
     pub n_maps: usize,
     /// Number of programs (ctx program descriptors).
     pub n_progs: usize,
+    /// Indexes of the read-only data maps (`.rodata`, `.rodata.*`): bound to every program
+    /// after load, as libbpf does, so they live as long as the programs and tools list them.
+    pub rodata_maps: &'static [usize],
 }
 
 /// The fds of a loaded skeleton, in object order.
@@ -76,8 +80,15 @@ pub fn load(
             .collect::<Option<Vec<_>>>()
             .ok_or(Error::InvalidArgument(what))
     };
-    Ok(SkelFds {
+    let fds = SkelFds {
         maps: all(fds.maps, "the loader returned no fd for a map")?,
         progs: all(fds.progs, "the loader returned no fd for a program")?,
-    })
+    };
+    for prog in &fds.progs {
+        for &i in spec.rodata_maps {
+            // Like libbpf, a kernel that cannot bind is not a reason to fail the load.
+            let _ = prog_bind_map(prog.as_fd(), fds.maps[i].as_fd());
+        }
+    }
+    Ok(fds)
 }

@@ -17,9 +17,9 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use lskel::abi::LoaderCtx;
+use lskel::skel::{load as skel_load, SkelSpec};
 use lskel::sys::bpf::{map_get_fd_by_id, map_info, obj_get, prog_info, ProgInfo};
-use lskel::{bpf_load_and_run, LoadOptions};
+use lskel::LoadOptions;
 use lskel_tests::{fixtures, require_kernel};
 
 const BPFFS: &str = "/sys/fs/bpf";
@@ -119,23 +119,39 @@ fn load_with_libbpf(obj: &Path, pins: &PinDir) -> Result<BTreeMap<String, OwnedF
     Ok(progs)
 }
 
-/// Loads `obj` through lskel; returns the program fds by name.
-fn load_with_lskel(data: &[u8], stem: &str) -> Result<BTreeMap<String, OwnedFd>, String> {
+/// Loads `obj` through lskel, as a generated skeleton does (`skel::load`: the loader, then
+/// `.rodata` maps bound to every program); returns the program fds by name and the map fds.
+fn load_with_lskel(
+    data: &[u8],
+    stem: &str,
+) -> Result<(BTreeMap<String, OwnedFd>, Vec<OwnedFd>), String> {
     let skel = lskel_gen::generate(data, stem).map_err(|e| format!("generate: {e}"))?;
-    let mut ctx = LoaderCtx::new(skel.plan.maps.len(), skel.plan.programs.len());
+    let rodata_maps: Vec<usize> = (skel.plan.maps.iter().enumerate())
+        .filter(|(_, m)| m.data_kind() == Some(lskel_gen::maps::DataKind::Rodata))
+        .map(|(i, _)| i)
+        .collect();
+    // SkelSpec wants 'static data, as generated code has: leak this test's copies.
+    let spec = SkelSpec {
+        name: "conformance",
+        data: Vec::leak(skel.loader.blob.clone()),
+        insns: Vec::leak(skel.loader.insns.clone()),
+        n_maps: skel.plan.maps.len(),
+        n_progs: skel.plan.programs.len(),
+        rodata_maps: Vec::leak(rodata_maps),
+    };
     let opts = LoadOptions {
         log_level: 1,
         log_size: 0,
     };
-    let fds = bpf_load_and_run(&mut ctx, &skel.loader.blob, &skel.loader.insns, &opts)
-        .map_err(|e| format!("lskel load: {e}\n{e:?}"))?;
-    let mut progs = BTreeMap::new();
-    for (p, fd) in skel.plan.programs.iter().zip(fds.progs) {
-        let name = p.def.func.name.clone();
-        let fd = fd.ok_or_else(|| format!("lskel returned no fd for program `{name}`"))?;
-        progs.insert(name, fd);
-    }
-    Ok(progs)
+    let fds = skel_load(&spec, &[], &[], &opts).map_err(|e| format!("lskel load: {e}\n{e:?}"))?;
+    let progs = skel
+        .plan
+        .programs
+        .iter()
+        .map(|p| p.def.func.name.clone())
+        .zip(fds.progs)
+        .collect();
+    Ok((progs, fds.maps))
 }
 
 /// The xlated instructions with every map id replaced by its index in order of first appearance.
@@ -216,12 +232,9 @@ fn map_names(ids: &[u32]) -> Vec<String> {
 
 /// Compares the maps two loads of program `name` use (`map_ids`), by kernel map name.
 ///
-/// The counts must match, with one documented exception: after each program load libbpf (not its
-/// gen_loader) binds the object's `.rodata` map to the program with `BPF_PROG_BIND_MAP` (libbpf.c,
-/// `bpf_object_load_prog`: "Don't fail hard if can't bind rodata"; libbpf >= 0.2, there to keep
-/// `bpf_metadata_*` readable), so a program that does not read `.rodata` has one map more on the libbpf
-/// side. A light-skeleton loader cannot do that (`bpf_sys_bpf` refuses `BPF_PROG_BIND_MAP`), so that one
-/// extra `<obj>.rodata` map is accepted on the libbpf side and nothing else is.
+/// They must be the same: libbpf binds every `.rodata*` map to each program after load
+/// (`BPF_PROG_BIND_MAP`), and so does the lskel runtime after its loader has run (the loader
+/// itself cannot: `bpf_sys_bpf` refuses that command).
 fn compare_maps(name: &str, ours: &[u32], theirs: &[u32]) -> Vec<String> {
     let (a, b) = (map_names(ours), map_names(theirs));
     let mut only_theirs = b.clone();
@@ -234,8 +247,7 @@ fn compare_maps(name: &str, ours: &[u32], theirs: &[u32]) -> Vec<String> {
             None => only_ours.push(n.clone()),
         }
     }
-    let bound_rodata = only_theirs.len() == 1 && only_theirs[0].ends_with(".rodata");
-    if only_ours.is_empty() && (only_theirs.is_empty() || bound_rodata) {
+    if only_ours.is_empty() && only_theirs.is_empty() {
         return Vec::new();
     }
     vec![format!(
@@ -289,7 +301,8 @@ fn check_fixture(path: &Path) -> Vec<String> {
     let stem = file.split('.').next().unwrap().to_string();
     let data = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
 
-    let ours = match load_with_lskel(&data, &stem) {
+    // The map fds stay open until the comparison is done.
+    let (ours, _our_maps) = match load_with_lskel(&data, &stem) {
         Ok(p) => p,
         Err(e) => return vec![format!("{file}: {e}")],
     };

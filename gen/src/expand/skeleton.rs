@@ -55,6 +55,13 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
     let insns = Literal::byte_string(&skel.loader.insns);
     let (n_maps, n_progs) = (plan.maps.len(), plan.programs.len());
     let obj_name = &plan.name;
+    let rodata_maps: Vec<usize> = plan
+        .maps
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| m.data_kind() == Some(DataKind::Rodata))
+        .map(|(i, _)| i)
+        .collect();
     let include = object_path.map(|p| {
         quote!(
             const _: &[u8] = include_bytes!(#p);
@@ -156,7 +163,7 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
             static DATA: &[u8] = #data;
             /// The loader program.
             static INSNS: &[u8] = #insns;
-            static SPEC: __lskel::SkelSpec = __lskel::SkelSpec { name: #obj_name, data: DATA, insns: INSNS, n_maps: #n_maps, n_progs: #n_progs };
+            static SPEC: __lskel::SkelSpec = __lskel::SkelSpec { name: #obj_name, data: DATA, insns: INSNS, n_maps: #n_maps, n_progs: #n_progs, rodata_maps: &[#(#rodata_maps),*] };
 
             /// C types used by the global data.
             pub mod types {

@@ -54,6 +54,8 @@ pub mod cmd {
     pub const BPF_LINK_CREATE: u32 = 28;
     pub const BPF_LINK_GET_FD_BY_ID: u32 = 30;
     pub const BPF_LINK_GET_NEXT_ID: u32 = 31;
+    pub const BPF_ITER_CREATE: u32 = 33;
+    pub const BPF_PROG_BIND_MAP: u32 = 35;
 }
 
 /// `enum bpf_map_type` values used by this crate and its tests.
@@ -397,6 +399,27 @@ pub fn map_freeze(map: BorrowedFd<'_>) -> Result<(), Errno> {
     };
     // SAFETY: no pointers.
     unsafe { sys_bpf_unit(cmd::BPF_MAP_FREEZE, &mut raw) }
+}
+
+/// `struct { prog_fd; map_fd; flags; } prog_bind_map` of `union bpf_attr`.
+#[repr(C)]
+#[derive(Default)]
+struct ProgBindMapRaw {
+    prog_fd: u32,
+    map_fd: u32,
+    flags: u32,
+}
+
+/// `bpf(BPF_PROG_BIND_MAP, …)`: keeps `map` alive as long as `prog`, and lists it in the
+/// program's `map_ids`, even if no instruction refers to it.
+pub fn prog_bind_map(prog: BorrowedFd<'_>, map: BorrowedFd<'_>) -> Result<(), Errno> {
+    let mut raw = ProgBindMapRaw {
+        prog_fd: prog.as_raw_fd() as u32,
+        map_fd: map.as_raw_fd() as u32,
+        flags: 0,
+    };
+    // SAFETY: no pointers.
+    unsafe { sys_bpf_unit(cmd::BPF_PROG_BIND_MAP, &mut raw) }
 }
 
 /// A map descriptor together with its key and value sizes, queried from the kernel, so element operations
