@@ -51,7 +51,7 @@ pub mod __private {
     pub use crate::ringbuf::RingBuffer;
     pub use crate::skel::{load, OpenMap, SkelFds, SkelSpec};
     pub use crate::sys::bpf;
-    pub use crate::sys::mem::{addr_of, pod_read};
+    pub use crate::sys::mem::{addr_of, pod_boxed, pod_read};
     pub use crate::sys::mmap::{array_mmap_len, page_size, MappedData, MappedRoData, Pod};
     pub use crate::{Errno, Error, Result};
     pub use libc;

@@ -79,7 +79,7 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
     });
     let open_inits = datasecs.iter().map(|d| {
         let (f, t, off, size) = (&d.field, &d.ty, d.init_off, d.value_size as usize);
-        quote!(#f: ::std::boxed::Box::new(__lskel::pod_read::<#t>(&DATA[#off..#off + #size])),)
+        quote!(#f: __lskel::pod_boxed::<#t>(&DATA[#off..#off + #size]),)
     });
     let user_maps: Vec<(usize, Ident, u32)> = plan
         .maps

@@ -1,0 +1,23 @@
+//! `bpf_skeleton!` accepts objects that a build script writes to OUT_DIR.
+
+use lskel_tests::require_kernel;
+
+lskel::bpf_skeleton!("$OUT_DIR/built_counter.bpf.o", name = built);
+
+#[test]
+fn skeleton_of_an_object_in_out_dir_loads_and_counts() {
+    require_kernel!();
+    let mut open = built::open();
+    open.rodata.target_pid = std::process::id() as i32;
+    let skel = open.load().expect("load");
+    let _link = lskel::attach_raw_tp(skel.progs().count_syscalls(), "sys_enter").expect("attach");
+    let before = skel.bss().count;
+    for _ in 0..10 {
+        let _ = std::fs::metadata("/");
+    }
+    assert!(
+        skel.bss().count >= before + 10,
+        "count went from {before} to {}",
+        skel.bss().count
+    );
+}
