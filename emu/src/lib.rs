@@ -1,0 +1,1 @@
+//! Loader emulator (work in progress).
