@@ -44,3 +44,56 @@ pub fn fixtures() -> Vec<PathBuf> {
     v.sort();
     v
 }
+
+/// Runs a `BPF_PROG_TYPE_SYSCALL` program once with `ctx` as its context (`ctx_size_in` =
+/// `ctx.len()`; an empty `ctx` passes none) and returns the program's return value.
+pub fn run_syscall_prog(prog: std::os::fd::BorrowedFd<'_>, ctx: &mut [u8]) -> lskel::Result<u32> {
+    let attr = lskel::sys::bpf::TestRunAttr {
+        ctx_in: (!ctx.is_empty()).then_some(ctx),
+        ..Default::default()
+    };
+    lskel::sys::bpf::prog_test_run(prog, attr)
+        .map(|out| out.retval)
+        .map_err(|e| lskel::Error::syscall("BPF_PROG_TEST_RUN", e))
+}
+
+/// Calls `getpid` `n` times through `syscall(2)` (glibc's wrapper may be cached elsewhere; this
+/// always enters the kernel).
+pub fn getpid_syscalls(n: usize) {
+    for _ in 0..n {
+        // SAFETY: getpid has no arguments and no side effects.
+        unsafe { libc::syscall(libc::SYS_getpid) };
+    }
+}
+
+/// The calling thread's id (`gettid()`).
+pub fn gettid() -> u32 {
+    // SAFETY: gettid has no arguments and cannot fail.
+    unsafe { libc::syscall(libc::SYS_gettid) as u32 }
+}
+
+/// The numbers of this process's open file descriptors (entries of `/proc/self/fd`, minus the
+/// descriptor used to read the directory itself).
+pub fn open_fds() -> std::collections::BTreeSet<i32> {
+    let mut fds: std::collections::BTreeSet<i32> = std::fs::read_dir("/proc/self/fd")
+        .expect("/proc/self/fd is readable")
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    // The directory stream's own fd is listed too but closed now: keep only live descriptors.
+    fds.retain(|&fd| {
+        // SAFETY: F_GETFD only queries the descriptor table.
+        let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+        flags >= 0
+    });
+    fds
+}
+
+/// A string from a C `char` array (up to the first NUL).
+pub fn c_chars(chars: &[i8]) -> String {
+    let bytes: Vec<u8> = chars
+        .iter()
+        .take_while(|&&c| c != 0)
+        .map(|&c| c as u8)
+        .collect();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
