@@ -55,6 +55,8 @@ pub const BPF_EXIT: u8 = 0x90;
 pub const BPF_PSEUDO_CALL: u8 = 1;
 /// `BPF_PSEUDO_KFUNC_CALL`
 pub const BPF_PSEUDO_KFUNC_CALL: u8 = 2;
+/// `BPF_PSEUDO_BTF_ID`: `ld_imm64` of a kernel variable or function by BTF id.
+pub const BPF_PSEUDO_BTF_ID: u8 = 3;
 /// `BPF_PSEUDO_FUNC`: `ld_imm64` of a subprogram address (callbacks).
 pub const BPF_PSEUDO_FUNC: u8 = 4;
 /// `BPF_PSEUDO_MAP_IDX`: `ld_imm64` of a map, imm = index into `fd_array`.
@@ -77,6 +79,8 @@ pub const FUNC_SYS_BPF: i32 = 166;
 pub const FUNC_BTF_FIND_BY_NAME_KIND: i32 = 167;
 /// `BPF_FUNC_sys_close`
 pub const FUNC_SYS_CLOSE: i32 = 168;
+/// `BPF_FUNC_kallsyms_lookup_name`
+pub const FUNC_KALLSYMS_LOOKUP_NAME: i32 = 179;
 
 // ---- bpf(2) commands ------------------------------------------------------------------------
 

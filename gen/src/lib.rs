@@ -15,6 +15,7 @@ pub mod disasm;
 pub mod elf;
 pub mod error;
 pub mod expand;
+pub mod externs;
 pub mod loader;
 pub mod maps;
 pub mod plan;

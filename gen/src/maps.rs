@@ -16,6 +16,16 @@ pub enum DataKind {
     Rodata,
     /// `.bss` / `.bss.*`
     Bss,
+    /// `.kconfig`: values of `__kconfig` externs, filled by the runtime at load time;
+    /// read-only for programs and frozen like `.rodata`.
+    Kconfig,
+}
+
+impl DataKind {
+    /// Read-only for programs and frozen after its value is written.
+    pub fn is_readonly(self) -> bool {
+        matches!(self, DataKind::Rodata | DataKind::Kconfig)
+    }
 }
 
 /// Where a map comes from.
@@ -66,6 +76,29 @@ pub struct MapDef {
     pub btf_value_type_id: u32,
     /// Where it comes from.
     pub origin: MapOrigin,
+    /// For map-in-map: the inner map template, created before this map and closed after.
+    pub inner: Option<Box<MapDef>>,
+    /// Static `.values` slots: (index, what the slot holds).
+    pub init: Vec<(u32, InitRef)>,
+    /// Byte offset of the `values` member in the definition (map-in-map and prog_array).
+    pub values_offset: Option<u32>,
+}
+
+/// What a static `.values` slot of a map-in-map or prog_array holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InitRef {
+    /// The map with this index (map-in-map).
+    Map(usize),
+    /// The entry program with this name (prog_array); the plan resolves it.
+    Prog(String),
+}
+
+/// `BPF_MAP_TYPE_PROG_ARRAY`
+pub const PROG_ARRAY: u32 = 3;
+
+/// ARRAY_OF_MAPS or HASH_OF_MAPS.
+pub fn is_map_in_map(map_type: u32) -> bool {
+    matches!(map_type, 12 | 13)
 }
 
 impl MapDef {
@@ -83,9 +116,10 @@ impl MapDef {
     }
 }
 
-/// Largest data section accepted (1 GiB): far above what the kernel can create as one array
-/// value, low enough that a corrupt `sh_size` cannot make the generator allocate without bound.
-pub const MAX_DATA_SECTION: u64 = 1 << 30;
+/// Largest data section accepted (64 MiB): above what the kernel creates as one array value
+/// (KMALLOC_MAX_SIZE, 4 MiB with 4 KiB pages; the loader's blob is such a value too), low
+/// enough that a corrupt `sh_size` cannot make the generator allocate without bound.
+pub const MAX_DATA_SECTION: u64 = 64 << 20;
 
 /// The data-section kind of a section name, as libbpf classifies it.
 pub fn data_kind_of(section: &Section<'_>) -> Option<DataKind> {
@@ -141,10 +175,20 @@ pub fn kernel_name(name: &str) -> String {
 }
 
 /// Collects every map of the object in libbpf's order.
-pub fn collect(obj: &ElfObject<'_>, btf: &Btf, obj_name: &str) -> Result<Vec<MapDef>> {
+pub fn collect(
+    obj: &ElfObject<'_>,
+    btf: &Btf,
+    obj_name: &str,
+    kconfig_size: u32,
+) -> Result<Vec<MapDef>> {
     let mut maps = Vec::new();
     if let Some(maps_sec) = obj.section(".maps") {
-        maps.extend(btf_maps(btf, maps_sec)?);
+        maps.extend(with_init_values(
+            obj,
+            btf,
+            maps_sec,
+            btf_maps(btf, maps_sec)?,
+        )?);
     }
     for section in &obj.sections {
         let Some(kind) = data_kind_of(section) else {
@@ -153,10 +197,15 @@ pub fn collect(obj: &ElfObject<'_>, btf: &Btf, obj_name: &str) -> Result<Vec<Map
         if section.size == 0 {
             continue;
         }
-        let value_size = u32::try_from(section.size).map_err(|_| Error::Map {
-            map: section.name.clone(),
-            what: "section is larger than 4 GiB".into(),
-        })?;
+        if section.size > MAX_DATA_SECTION {
+            return Err(Error::Limit {
+                what: format!(
+                    "data section `{}` is {} bytes; a global data map holds at most {MAX_DATA_SECTION} bytes (and the kernel's own limit, KMALLOC_MAX_SIZE, is lower)",
+                    section.name, section.size
+                ),
+            });
+        }
+        let value_size = section.size as u32;
         let datasec = btf.find(&section.name, kind::DATASEC);
         let mut flags = if kind == DataKind::Rodata {
             BPF_F_RDONLY_PROG
@@ -189,9 +238,47 @@ pub fn collect(obj: &ElfObject<'_>, btf: &Btf, obj_name: &str) -> Result<Vec<Map
                 init,
                 datasec,
             },
+            inner: None,
+            init: Vec::new(),
+            values_offset: None,
         });
     }
+    if kconfig_size > 0 {
+        maps.push(kconfig_map(btf, obj_name, kconfig_size));
+    }
     Ok(maps)
+}
+
+/// The `.kconfig` map: values of `__kconfig` externs, written by the runtime at load time.
+fn kconfig_map(btf: &Btf, obj_name: &str, size: u32) -> MapDef {
+    let datasec = btf.find(".kconfig", kind::DATASEC);
+    let mut flags = BPF_F_RDONLY_PROG;
+    if datasec.is_some_and(|id| has_global_var(btf, id)) {
+        flags |= BPF_F_MMAPABLE;
+    }
+    MapDef {
+        name: ".kconfig".into(),
+        kernel_name: internal_map_name(obj_name, ".kconfig"),
+        map_type: BPF_MAP_TYPE_ARRAY,
+        key_size: 4,
+        value_size: size,
+        max_entries: 1,
+        map_flags: flags,
+        numa_node: 0,
+        map_extra: 0,
+        btf_key_type_id: 0,
+        btf_value_type_id: datasec.unwrap_or(0),
+        // No ELF section backs it: section index 0 never matches a data relocation.
+        origin: MapOrigin::Data {
+            kind: DataKind::Kconfig,
+            section_index: 0,
+            init: vec![0; size as usize],
+            datasec,
+        },
+        inner: None,
+        init: Vec::new(),
+        values_offset: None,
+    }
 }
 
 /// Whether a DATASEC holds at least one non-static VAR (libbpf then makes it mmapable).
@@ -218,7 +305,7 @@ fn btf_maps(btf: &Btf, maps_sec: &Section<'_>) -> Result<Vec<MapDef>> {
                 what: format!("`.maps` entry is BTF kind {}, not a variable", var.kind()),
             });
         }
-        let def = parse_map_struct(btf, &name, var.size_or_type)?;
+        let def = parse_map_struct(btf, &name, var.size_or_type, false)?;
         if u64::from(offset) >= maps_sec.size.max(1) {
             return Err(Error::Map {
                 map: name,
@@ -238,6 +325,180 @@ fn btf_maps(btf: &Btf, maps_sec: &Section<'_>) -> Result<Vec<MapDef>> {
         });
     }
     Ok(maps)
+}
+
+/// Whether `maps` (from `.maps`) hold static `.values`; fills them in.
+fn with_init_values(
+    obj: &ElfObject<'_>,
+    btf: &Btf,
+    maps_sec: &Section<'_>,
+    mut maps: Vec<MapDef>,
+) -> Result<Vec<MapDef>> {
+    collect_init_values(obj, btf, maps_sec, &mut maps)?;
+    Ok(maps)
+}
+
+/// The `values` member: `__array(values, struct inner)` for map-in-map (returns the inner
+/// template) or `__array(values, int (void *))` for prog_array.
+fn values_field(
+    btf: &Btf,
+    name: &str,
+    def: &MapDef,
+    last: bool,
+    ty: u32,
+    is_inner: bool,
+) -> Result<Option<Box<MapDef>>> {
+    let err = |what: String| Error::Map {
+        map: name.into(),
+        what,
+    };
+    if is_inner {
+        return Err(err(
+            "an inner map cannot have inner maps itself (multi-level map-in-map)".into(),
+        ));
+    }
+    if !last {
+        return Err(err(
+            "`values` must be the last member of the definition".into()
+        ));
+    }
+    if !is_map_in_map(def.map_type) && def.map_type != PROG_ARRAY {
+        return Err(err(format!("`values` needs a map-in-map or prog_array type, not type {} (declare `type` before `values`)", def.map_type)));
+    }
+    let arr = btf.get(btf.skip_mods_and_typedefs(ty)?)?;
+    let (elem, _, n) = arr
+        .array()
+        .ok_or_else(|| err("`values` must be a zero-sized array: `__array(values, ...)`".into()))?;
+    if n != 0 {
+        return Err(err(
+            "`values` must be a zero-sized array: `__array(values, ...)`".into(),
+        ));
+    }
+    let ptr = btf.get(btf.skip_mods_and_typedefs(elem)?)?;
+    if ptr.kind() != kind::PTR {
+        return Err(err("`values` elements must be pointers".into()));
+    }
+    let target = btf.skip_mods_and_typedefs(ptr.size_or_type)?;
+    if def.map_type == PROG_ARRAY {
+        if btf.get(target)?.kind() != kind::FUNC_PROTO {
+            return Err(err(
+                "prog_array `values` must be function pointers: `__array(values, int (void *))`"
+                    .into(),
+            ));
+        }
+        return Ok(None);
+    }
+    let inner_name = format!("{name}.inner");
+    let mut inner = parse_map_struct(btf, &inner_name, target, true)?;
+    inner.kernel_name = kernel_name(&inner_name);
+    Ok(Some(Box::new(inner)))
+}
+
+/// Fills each map's static `.values` from the relocations of `.maps`: a slot holds a map
+/// (map-in-map) or a program (prog_array), named by the relocation's symbol.
+fn collect_init_values(
+    obj: &ElfObject<'_>,
+    btf: &Btf,
+    maps_sec: &Section<'_>,
+    maps: &mut [MapDef],
+) -> Result<()> {
+    let datasec = btf.find(".maps", kind::DATASEC).unwrap_or(0);
+    let sizes: Vec<(u64, u64)> = btf
+        .get(datasec)
+        .map(|t| {
+            t.secinfos()
+                .map(|(_, o, s)| (u64::from(o), u64::from(s)))
+                .collect()
+        })
+        .unwrap_or_default();
+    for rel in &maps_sec.relocs {
+        let sym = &obj.symbols[rel.sym];
+        let owner = maps.iter().position(|m| {
+            let MapOrigin::Btf { offset } = m.origin else {
+                return false;
+            };
+            let size = sizes
+                .iter()
+                .find(|(o, _)| *o == offset)
+                .map_or(0, |(_, s)| *s);
+            rel.offset >= offset && rel.offset < offset + size
+        });
+        let Some(owner) = owner else {
+            return Err(Error::Reloc {
+                section: ".maps".into(),
+                insn: 0,
+                offset: rel.offset,
+                symbol: sym.name.clone(),
+                what: "relocation outside every map definition".into(),
+            });
+        };
+        let map = &maps[owner];
+        let MapOrigin::Btf { offset } = map.origin else {
+            unreachable!("owner is a BTF map")
+        };
+        let values = map.values_offset.ok_or_else(|| Error::Map {
+            map: map.name.clone(),
+            what: format!(
+                "`{}` is stored in the definition, but only `values` slots can hold references",
+                sym.name
+            ),
+        })?;
+        let within = rel.offset - offset;
+        if within < u64::from(values) || (within - u64::from(values)) % 8 != 0 {
+            return Err(Error::Map {
+                map: map.name.clone(),
+                what: format!(
+                    "reference to `{}` at offset {within} is not a `values` slot",
+                    sym.name
+                ),
+            });
+        }
+        let slot = ((within - u64::from(values)) / 8) as u32;
+        if slot >= map.max_entries && map.map_type != 13 {
+            return Err(Error::Map {
+                map: map.name.clone(),
+                what: format!(
+                    "`.values[{slot}]` is beyond max_entries {}",
+                    map.max_entries
+                ),
+            });
+        }
+        let target = if is_map_in_map(map.map_type) {
+            if obj.section_name(sym.shndx.into()) != ".maps" {
+                return Err(Error::Map {
+                    map: map.name.clone(),
+                    what: format!(
+                        "`.values[{slot}]` = `{}`, which is not a BTF-defined map",
+                        sym.name
+                    ),
+                });
+            }
+            if map.map_type == 13 && map.key_size != 4 {
+                return Err(Error::Map {
+                    map: map.name.clone(),
+                    what: format!(
+                        "a hash-of-maps with static values needs 4-byte keys, not {}",
+                        map.key_size
+                    ),
+                });
+            }
+            let idx = maps
+                .iter()
+                .position(|m| m.name == sym.name)
+                .ok_or_else(|| Error::Map {
+                    map: maps[owner].name.clone(),
+                    what: format!(
+                        "`.values[{slot}]` = `{}`, which is no map of this object",
+                        sym.name
+                    ),
+                })?;
+            InitRef::Map(idx)
+        } else {
+            InitRef::Prog(sym.name.clone())
+        };
+        maps[owner].init.push((slot, target));
+    }
+    Ok(())
 }
 
 /// Reads `__uint(field, N)`: a pointer to an array of N elements.
@@ -277,7 +538,7 @@ fn type_field(btf: &Btf, map: &str, field: &str, ty: u32) -> Result<(u32, u32)> 
     Ok((target, size))
 }
 
-fn parse_map_struct(btf: &Btf, name: &str, ty: u32) -> Result<MapDef> {
+fn parse_map_struct(btf: &Btf, name: &str, ty: u32, inner: bool) -> Result<MapDef> {
     let sid = btf.skip_mods_and_typedefs(ty)?;
     let st = btf.get(sid)?;
     if st.kind() != kind::STRUCT {
@@ -296,9 +557,14 @@ fn parse_map_struct(btf: &Btf, name: &str, ty: u32) -> Result<MapDef> {
         btf_key_type_id: 0,
         btf_value_type_id: 0,
         origin: MapOrigin::Btf { offset: 0 },
+        inner: None,
+        init: Vec::new(),
+        values_offset: None,
     };
     let (mut key_size, mut value_size) = (None, None);
-    for (name_off, mty, _) in st.members() {
+    let members: Vec<(u32, u32, u32)> = st.members().collect();
+    let kflag = st.kflag();
+    for (m, &(name_off, mty, moff)) in members.iter().enumerate() {
         let field = btf.name(name_off)?;
         match field {
             "type" => def.map_type = uint_field(btf, name, field, mty)?,
@@ -324,7 +590,11 @@ fn parse_map_struct(btf: &Btf, name: &str, ty: u32) -> Result<MapDef> {
                 }
             }
             "values" => {
-                return Err(Error::Unsupported { what: format!("map `{name}`: static `.values` initialisation (map-in-map, prog_array)"), why: "planned for a later version; fill the map from user space after load".into() })
+                let bits = if kflag { moff & 0xff_ffff } else { moff };
+                def.values_offset = Some(bits / 8);
+                def.inner = values_field(btf, name, &def, m + 1 == members.len(), mty, inner)?;
+                def.value_size = 4;
+                value_size = None;
             }
             other => return Err(Error::Map { map: name.into(), what: format!("unknown map definition field `{other}`; known: type, max_entries, map_flags, numa_node, map_extra, key, key_size, value, value_size, pinning") }),
         }
@@ -349,10 +619,10 @@ fn parse_map_struct(btf: &Btf, name: &str, ty: u32) -> Result<MapDef> {
             ),
         });
     }
-    if matches!(def.map_type, 12 | 13) {
+    if is_map_in_map(def.map_type) && def.inner.is_none() {
         return Err(Error::Unsupported {
-            what: format!("map `{name}`: map-in-map (type {})", def.map_type),
-            why: "inner map definitions come in a later version".into(),
+            what: format!("map `{name}`: map-in-map without an inner map definition"),
+            why: "declare the inner map with `__array(values, struct inner_def)` so the loader can create its template".into(),
         });
     }
     // libbpf creates these map types without BTF key/value types: the kernel refuses them.

@@ -5,6 +5,7 @@ use crate::btf::ext::BtfExt;
 use crate::btf::Btf;
 use crate::elf::ElfObject;
 use crate::error::{btf_err, Error, Result};
+use crate::externs::{self, Externs};
 use crate::maps::{self, MapDef};
 use crate::program::{self, ProgramDef};
 use crate::reloc::{LinkedProgram, Linker};
@@ -32,6 +33,10 @@ pub struct Plan {
     pub maps: Vec<MapDef>,
     /// Entry programs in ctx order.
     pub programs: Vec<Program>,
+    /// Kernel symbols and `.kconfig` values the object refers to.
+    pub externs: Externs,
+    /// Static prog_array slots: (map index, slot, program index), filled after the programs load.
+    pub prog_array_init: Vec<(usize, u32, usize)>,
     /// The license string.
     pub license: String,
     /// The `version` section, or 0.
@@ -56,6 +61,8 @@ impl Plan {
                 })
                 .map(|s| (s.value, s.is_hidden()))
         };
+        // Extern sections first: their new offsets are then sorted like every DATASEC.
+        let externs = externs::collect(&obj, &mut btf)?;
         btf.fixup_datasecs(&section_size, &symbol)?;
         let ext = obj
             .section(".BTF.ext")
@@ -67,13 +74,14 @@ impl Plan {
                 })
             })
             .transpose()?;
-        let maps = maps::collect(&obj, &btf, name)?;
+        let maps = maps::collect(&obj, &btf, name, externs.kconfig_size)?;
         let funcs = program::collect(&obj)?;
         let linker = Linker {
             obj: &obj,
             funcs: &funcs,
             maps: &maps,
             ext: ext.as_ref(),
+            externs: &externs,
         };
         let mut programs = Vec::with_capacity(funcs.programs.len());
         for def in &funcs.programs {
@@ -90,15 +98,39 @@ impl Plan {
                 "no `license` section; add `char LICENSE[] SEC(\"license\") = \"GPL\";`".into(),
             ));
         }
+        let prog_array_init = prog_array_init(&maps, &programs)?;
         Ok(Plan {
             name: name.to_string(),
             btf,
             maps,
             programs,
+            externs,
+            prog_array_init,
             license: obj.license.clone(),
             kern_version: obj.kern_version,
         })
     }
+}
+
+/// Resolves the program names in prog_array `.values` to program indexes.
+fn prog_array_init(
+    maps: &[crate::maps::MapDef],
+    programs: &[Program],
+) -> Result<Vec<(usize, u32, usize)>> {
+    let mut out = Vec::new();
+    for (i, map) in maps.iter().enumerate() {
+        for (slot, target) in &map.init {
+            let crate::maps::InitRef::Prog(name) = target else {
+                continue;
+            };
+            let j = programs.iter().position(|p| &p.def.func.name == name).ok_or_else(|| Error::Map {
+                map: map.name.clone(),
+                what: format!("`.values[{slot}]` = `{name}`, which is not an entry program (a function in a SEC(\"...\") section)"),
+            })?;
+            out.push((i, *slot, j));
+        }
+    }
+    Ok(out)
 }
 
 /// The kernel BTF name and kind a program's attach target is looked up by.

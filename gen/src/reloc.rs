@@ -6,12 +6,14 @@
 use std::collections::HashMap;
 
 use crate::abi::{
-    BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC, BPF_PSEUDO_MAP_IDX, BPF_PSEUDO_MAP_IDX_VALUE, CALL, LD_IMM64,
+    BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_IDX,
+    BPF_PSEUDO_MAP_IDX_VALUE, CALL, LD_IMM64,
 };
 use crate::btf::ext::{BtfExt, InfoKind};
 use crate::elf::{ElfObject, Reloc, Symbol};
 use crate::error::{Error, Result};
-use crate::maps::{MapDef, MapOrigin};
+use crate::externs::{ExternKind, Externs};
+use crate::maps::{DataKind, MapDef, MapOrigin};
 use crate::program::{Function, Functions, ProgramDef, INSN_SIZE};
 
 /// A fully linked program, ready to hand to the kernel.
@@ -25,6 +27,30 @@ pub struct LinkedProgram {
     pub line_info: Records,
     /// `bpf_core_relo` records (insn_off in bytes) and their size.
     pub core_relos: Records,
+    /// Instructions the loader patches once it has resolved a kernel symbol.
+    pub extern_sites: Vec<ExternSite>,
+}
+
+/// How an instruction refers to a kernel symbol.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SiteKind {
+    /// A kfunc call: imm = BTF id, off = `fd_array` slot of its BTF (0 = vmlinux).
+    KfuncCall,
+    /// `ld_imm64` of a typed ksym: src_reg = BPF_PSEUDO_BTF_ID, imm = BTF id, imm2 = BTF fd.
+    BtfId,
+    /// `ld_imm64` of a typeless ksym: the 64-bit address from kallsyms.
+    Address,
+}
+
+/// One instruction to patch for extern `ext` (index into `Externs::list`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExternSite {
+    /// Which extern.
+    pub ext: usize,
+    /// Instruction index in the linked program.
+    pub insn: usize,
+    /// How to patch it.
+    pub kind: SiteKind,
 }
 
 /// Concatenated fixed-size records.
@@ -57,6 +83,8 @@ pub struct Linker<'o, 'a> {
     pub maps: &'o [MapDef],
     /// `.BTF.ext`, if present.
     pub ext: Option<&'o BtfExt>,
+    /// The object's externs.
+    pub externs: &'o Externs,
 }
 
 /// Per-program linking state.
@@ -67,6 +95,7 @@ struct Linking<'l> {
     func_info: Records,
     line_info: Records,
     core_relos: Records,
+    extern_sites: Vec<ExternSite>,
     /// Func info is kept only if the entry program itself has some (libbpf's rule).
     want_func_info: bool,
     want_line_info: bool,
@@ -98,6 +127,7 @@ impl Linker<'_, '_> {
             func_info: Records::default(),
             line_info: Records::default(),
             core_relos: Records::default(),
+            extern_sites: Vec::new(),
             want_func_info: true,
             want_line_info: true,
             prog,
@@ -109,6 +139,7 @@ impl Linker<'_, '_> {
             func_info: st.func_info,
             line_info: st.line_info,
             core_relos: st.core_relos,
+            extern_sites: st.extern_sites,
         })
     }
 
@@ -182,13 +213,8 @@ impl Linker<'_, '_> {
             if let Some(r) = reloc {
                 let sym = &self.obj.symbols[r.sym];
                 if sym.shndx == 0 {
-                    return Err(Error::Unsupported {
-                        what: format!(
-                            "extern `{}` (kfunc, ksym or .kconfig) used in `{}`",
-                            sym.name, func.name
-                        ),
-                        why: "kernel symbols are resolved starting with the next version".into(),
-                    });
+                    self.relocate_extern(st, at + i, r.sym, &|w| reloc_err(sym, w))?;
+                    continue;
                 }
                 if insn[0] != CALL && insn[0] != LD_IMM64 {
                     return Err(reloc_err(sym, format!("relocation on instruction with opcode {:#04x}; only calls and 64-bit immediate loads can be relocated", insn[0])));
@@ -292,6 +318,58 @@ impl Linker<'_, '_> {
             i32::try_from(rel)
                 .map_err(|_| err("program is too large for a 32-bit call offset".into()))?,
         );
+        Ok(())
+    }
+
+    /// A reference to an extern: `.kconfig` loads become map-value loads now; kernel
+    /// symbols are left for the loader to patch.
+    fn relocate_extern(
+        &self,
+        st: &mut Linking<'_>,
+        site: usize,
+        sym: usize,
+        err: &dyn Fn(String) -> Error,
+    ) -> Result<()> {
+        let (idx, ext) = self
+            .externs
+            .list
+            .iter()
+            .enumerate()
+            .find(|(_, e)| e.sym == sym)
+            .ok_or_else(|| err("undefined symbol that is neither __ksym nor __kconfig".into()))?;
+        let code = st.insns[site][0];
+        let is_ld = code == LD_IMM64 && site + 1 < st.insns.len();
+        let kind = match (&ext.kind, code) {
+            (ExternKind::Kconfig { offset, .. }, _) if is_ld => {
+                let map = self.maps.iter().position(|m| m.data_kind() == Some(DataKind::Kconfig)).ok_or_else(|| err("no .kconfig map".into()))?;
+                let insn = &mut st.insns[site];
+                set_src_reg(insn, BPF_PSEUDO_MAP_IDX_VALUE);
+                set_imm(insn, map as i32);
+                set_imm(&mut st.insns[site + 1], *offset as i32);
+                return Ok(());
+            }
+            (ExternKind::Kfunc, CALL) => {
+                let insn = &mut st.insns[site];
+                set_src_reg(insn, BPF_PSEUDO_KFUNC_CALL);
+                set_imm(insn, 0);
+                insn[2..4].copy_from_slice(&[0, 0]);
+                SiteKind::KfuncCall
+            }
+            (ExternKind::Kfunc | ExternKind::TypedKsym { .. }, _) if is_ld => SiteKind::BtfId,
+            (ExternKind::TypelessKsym, _) if is_ld => SiteKind::Address,
+            _ => return Err(err(format!("extern `{}` is used by an instruction (opcode {code:#04x}) that cannot refer to it", ext.name))),
+        };
+        if kind != SiteKind::KfuncCall {
+            // Until the loader resolves it, the load is of the constant 0.
+            set_src_reg(&mut st.insns[site], 0);
+            set_imm(&mut st.insns[site], 0);
+            set_imm(&mut st.insns[site + 1], 0);
+        }
+        st.extern_sites.push(ExternSite {
+            ext: idx,
+            insn: site,
+            kind,
+        });
         Ok(())
     }
 

@@ -32,6 +32,13 @@ fn fixtures() -> Vec<PathBuf> {
     v
 }
 
+/// Keeps a failing input for reproduction (`lskel dump FILE`).
+fn save(data: &[u8]) -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("mutation-failure.bpf.o");
+    std::fs::write(&path, data).expect("write the failing input");
+    path
+}
+
 /// Applies one to four random mutations.
 fn mutate(rng: &mut Rng, orig: &[u8]) -> Vec<u8> {
     let mut data = orig.to_vec();
@@ -107,12 +114,17 @@ fn mutated_objects_never_panic() {
                     assert!(!e.to_string().is_empty());
                     err += 1;
                 }
-                Err(_) => panic!("{} case {case}: lskel-gen panicked", path.display()),
+                Err(_) => panic!(
+                    "{} case {case}: lskel-gen panicked; input saved as {}",
+                    path.display(),
+                    save(&data).display()
+                ),
             }
             assert!(
                 took < Duration::from_secs(5),
-                "{} case {case}: took {took:?}",
-                path.display()
+                "{} case {case}: took {took:?}; input saved as {}",
+                path.display(),
+                save(&data).display()
             );
         }
     }

@@ -217,6 +217,14 @@ pub enum Error {
     },
     /// An argument was refused before any system call.
     InvalidArgument(&'static str),
+    /// A `.kconfig` extern could not be given a value: it is missing from the kernel config and not
+    /// `__weak`, its value does not fit its type, or the config could not be read.
+    Kconfig {
+        /// The extern (`"CONFIG_HZ"`), or the config file when the failure concerns the whole file.
+        name: String,
+        /// What went wrong, e.g. `"not set in /proc/config.gz and not __weak"`.
+        what: String,
+    },
     /// Reading a system file (such as `/sys/devices/system/cpu/possible`) failed.
     Io {
         /// The file.
@@ -286,6 +294,7 @@ impl fmt::Display for Error {
                 "{what} buffer is {actual} bytes, the map needs {expected}"
             ),
             Error::InvalidArgument(why) => write!(f, "invalid argument: {why}"),
+            Error::Kconfig { name, what } => write!(f, "{name}: {what}"),
             Error::Io { path, source } => write!(f, "reading {path} failed: {source}"),
         }
     }

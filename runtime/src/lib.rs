@@ -22,6 +22,8 @@
 pub mod abi;
 pub mod attach;
 mod error;
+mod inflate;
+pub mod kconfig;
 mod load;
 pub mod map;
 pub mod ringbuf;
@@ -46,10 +48,11 @@ pub use skel::OpenMap;
 pub mod __private {
     pub use crate::abi::{self, LoaderCtx};
     pub use crate::attach::{attach_link, attach_raw_tp, Link};
+    pub use crate::kconfig::{KconfigExtern, KconfigType};
     pub use crate::load::{bpf_load_and_run, LoadOptions, LoadedFds};
     pub use crate::map::Map;
     pub use crate::ringbuf::RingBuffer;
-    pub use crate::skel::{load, OpenMap, SkelFds, SkelSpec};
+    pub use crate::skel::{load, OpenMap, SkelFds, SkelKconfig, SkelSpec};
     pub use crate::sys::bpf;
     pub use crate::sys::mem::{addr_of, pod_boxed, pod_read};
     pub use crate::sys::mmap::{array_mmap_len, page_size, MappedData, MappedRoData, Pod};

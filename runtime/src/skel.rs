@@ -4,6 +4,7 @@
 use std::os::fd::{AsFd, OwnedFd};
 
 use crate::abi::LoaderCtx;
+use crate::kconfig::{fill, KconfigExtern};
 use crate::load::{bpf_load_and_run, LoadOptions};
 use crate::sys::bpf::prog_bind_map;
 use crate::{Error, Result};
@@ -48,6 +49,19 @@ pub struct SkelSpec {
     /// Indexes of the read-only data maps (`.rodata`, `.rodata.*`): bound to every program
     /// after load, as libbpf does, so they live as long as the programs and tools list them.
     pub rodata_maps: &'static [usize],
+    /// The `.kconfig` map, when the object has `__kconfig` externs.
+    pub kconfig: Option<SkelKconfig>,
+}
+
+/// Where the `.kconfig` map is and what goes in it.
+#[derive(Debug)]
+pub struct SkelKconfig {
+    /// The map's index.
+    pub map: usize,
+    /// Its value size.
+    pub size: usize,
+    /// The externs stored in it.
+    pub externs: &'static [KconfigExtern],
 }
 
 /// The fds of a loaded skeleton, in object order.
@@ -74,7 +88,18 @@ pub fn load(
     for &(i, addr) in initial {
         ctx.set_initial_value(i, addr);
     }
+    // Values of the running kernel, computed now so one binary is right on every kernel.
+    let kconfig = match &spec.kconfig {
+        Some(k) => {
+            let mut value = vec![0u8; k.size];
+            fill(&mut value, k.externs)?;
+            ctx.set_initial_value(k.map, value.as_ptr() as u64);
+            Some(value)
+        }
+        None => None,
+    };
     let fds = bpf_load_and_run(&mut ctx, spec.data, spec.insns, opts)?;
+    drop(kconfig); // read by the loader through the ctx until here
     let all = |v: Vec<Option<OwnedFd>>, what: &'static str| -> Result<Vec<OwnedFd>> {
         v.into_iter()
             .collect::<Option<Vec<_>>>()

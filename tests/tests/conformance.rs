@@ -17,7 +17,8 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use lskel::skel::{load as skel_load, SkelSpec};
+use lskel::kconfig::{KconfigExtern, KconfigType};
+use lskel::skel::{load as skel_load, SkelKconfig, SkelSpec};
 use lskel::sys::bpf::{map_get_fd_by_id, map_info, obj_get, prog_info, ProgInfo};
 use lskel::LoadOptions;
 use lskel_tests::{fixtures, require_kernel};
@@ -119,13 +120,57 @@ fn load_with_libbpf(obj: &Path, pins: &PinDir) -> Result<BTreeMap<String, OwnedF
     Ok(progs)
 }
 
+/// The `.kconfig` description a generated skeleton carries, built from the plan at run time.
+fn kconfig_spec(plan: &lskel_gen::Plan) -> Option<SkelKconfig> {
+    use lskel_gen::externs::{ExternKind, KconfigType as G};
+    let map = plan
+        .maps
+        .iter()
+        .position(|m| m.data_kind() == Some(lskel_gen::maps::DataKind::Kconfig))?;
+    let externs: Vec<KconfigExtern> = (plan.externs.list.iter())
+        .filter_map(|e| match e.kind {
+            ExternKind::Kconfig { offset, ty } => Some(KconfigExtern {
+                name: String::leak(e.name.clone()),
+                offset: offset as usize,
+                ty: match ty {
+                    G::Bool => KconfigType::Bool,
+                    G::Tristate => KconfigType::Tristate,
+                    G::Char => KconfigType::Char,
+                    G::Int { size, signed } => KconfigType::Int {
+                        size: size as usize,
+                        signed,
+                    },
+                    G::Str { len } => KconfigType::Str { len: len as usize },
+                },
+                weak: e.weak,
+            }),
+            _ => None,
+        })
+        .collect();
+    Some(SkelKconfig {
+        map,
+        size: plan.maps[map].value_size as usize,
+        externs: Vec::leak(externs),
+    })
+}
+
+/// The errno in libbpf's "failed to load: -N" line.
+fn libbpf_errno(stderr: &str) -> Option<i32> {
+    let at = stderr.find("failed to load: -")? + "failed to load: -".len();
+    stderr[at..]
+        .split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
+}
+
 /// Loads `obj` through lskel, as a generated skeleton does (`skel::load`: the loader, then
 /// `.rodata` maps bound to every program); returns the program fds by name and the map fds.
 fn load_with_lskel(
     data: &[u8],
     stem: &str,
-) -> Result<(BTreeMap<String, OwnedFd>, Vec<OwnedFd>), String> {
-    let skel = lskel_gen::generate(data, stem).map_err(|e| format!("generate: {e}"))?;
+) -> Result<(BTreeMap<String, OwnedFd>, Vec<OwnedFd>), (String, Option<i32>)> {
+    let skel = lskel_gen::generate(data, stem).map_err(|e| (format!("generate: {e}"), None))?;
     let rodata_maps: Vec<usize> = (skel.plan.maps.iter().enumerate())
         .filter(|(_, m)| m.data_kind() == Some(lskel_gen::maps::DataKind::Rodata))
         .map(|(i, _)| i)
@@ -138,12 +183,18 @@ fn load_with_lskel(
         n_maps: skel.plan.maps.len(),
         n_progs: skel.plan.programs.len(),
         rodata_maps: Vec::leak(rodata_maps),
+        kconfig: kconfig_spec(&skel.plan),
     };
     let opts = LoadOptions {
         log_level: 1,
         log_size: 0,
     };
-    let fds = skel_load(&spec, &[], &[], &opts).map_err(|e| format!("lskel load: {e}\n{e:?}"))?;
+    let fds = skel_load(&spec, &[], &[], &opts).map_err(|e| {
+        (
+            format!("lskel load: {e}"),
+            e.errno().map(|n| n.raw_os_error()),
+        )
+    })?;
     let progs = skel
         .plan
         .programs
@@ -301,17 +352,26 @@ fn check_fixture(path: &Path) -> Vec<String> {
     let stem = file.split('.').next().unwrap().to_string();
     let data = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
 
-    // The map fds stay open until the comparison is done.
-    let (ours, _our_maps) = match load_with_lskel(&data, &stem) {
-        Ok(p) => p,
-        Err(e) => return vec![format!("{file}: {e}")],
-    };
+    // Both loaders run first: where this kernel refuses an object (fentry under lockdown,
+    // per-CPU ksyms without CONFIG_KALLSYMS_ALL), both must refuse it with the same errno.
+    let ours = load_with_lskel(&data, &stem);
     let pins = PinDir::new(&stem);
-    let theirs = match load_with_libbpf(path, &pins) {
-        Ok(p) => p,
-        Err(e) => return vec![format!("{file}: {e}")],
+    let theirs = load_with_libbpf(path, &pins);
+    // The map fds stay open until the comparison is done.
+    let ((ours, _our_maps), theirs) = match (ours, theirs) {
+        (Ok(o), Ok(t)) => (o, t),
+        (Err((e, Some(errno))), Err(libbpf)) => {
+            return match libbpf_errno(&libbpf) {
+                Some(theirs) if theirs == errno => {
+                    eprintln!("{file}: refused by both loaders with errno {errno}, as expected on this kernel");
+                    Vec::new()
+                }
+                theirs => vec![format!("{file}: both loaders fail, lskel with errno {errno} ({e}), libbpf with {theirs:?}:\n{libbpf}")],
+            };
+        }
+        (Err((e, _)), _) => return vec![format!("{file}: {e}")],
+        (_, Err(e)) => return vec![format!("{file}: {e}")],
     };
-
     let mut problems = Vec::new();
     let our_names: BTreeSet<&String> = ours.keys().collect();
     let their_names: BTreeSet<&String> = theirs.keys().collect();

@@ -383,6 +383,18 @@ impl Btf {
         })
     }
 
+    /// Appends a VAR named `name` of type `ty`, returning its id.
+    pub fn add_var(&mut self, name: &str, linkage: u32, ty: u32) -> u32 {
+        let name_off = self.add_string(name);
+        self.types.push(Type {
+            name_off,
+            info: kind::VAR << 24,
+            size_or_type: ty,
+            extra: vec![linkage],
+        });
+        (self.types.len() - 1) as u32
+    }
+
     /// Appends a string, returning its offset.
     pub fn add_string(&mut self, s: &str) -> u32 {
         let off = self.strings.len() as u32;

@@ -19,6 +19,40 @@ struct DataSec {
     init_off: usize,
 }
 
+/// `Some(SkelKconfig { .. })` describing the `.kconfig` map, or `None`.
+fn kconfig_spec(plan: &crate::plan::Plan) -> TokenStream {
+    use crate::externs::{ExternKind, KconfigType};
+    let Some(map) = plan
+        .maps
+        .iter()
+        .position(|m| m.data_kind() == Some(DataKind::Kconfig))
+    else {
+        return quote!(::core::option::Option::None);
+    };
+    let size = plan.maps[map].value_size as usize;
+    let externs = plan.externs.list.iter().filter_map(|e| {
+        let ExternKind::Kconfig { offset, ty } = e.kind else {
+            return None;
+        };
+        let ty = match ty {
+            KconfigType::Bool => quote!(__lskel::KconfigType::Bool),
+            KconfigType::Tristate => quote!(__lskel::KconfigType::Tristate),
+            KconfigType::Char => quote!(__lskel::KconfigType::Char),
+            KconfigType::Int { size, signed } => {
+                let size = size as usize;
+                quote!(__lskel::KconfigType::Int { size: #size, signed: #signed })
+            }
+            KconfigType::Str { len } => {
+                let len = len as usize;
+                quote!(__lskel::KconfigType::Str { len: #len })
+            }
+        };
+        let (name, offset, weak) = (&e.name, offset as usize, e.weak);
+        Some(quote!(__lskel::KconfigExtern { name: #name, offset: #offset, ty: #ty, weak: #weak },))
+    });
+    quote!(::core::option::Option::Some(__lskel::SkelKconfig { map: #map, size: #size, externs: &[#(#externs)*] }))
+}
+
 /// Generates `pub mod #name { ... }` for `skel`. `object_path`, when given, is embedded with
 /// `include_bytes!` so cargo rebuilds when the object changes.
 pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Result<TokenStream> {
@@ -44,7 +78,7 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
             map_index: i,
             field: section_field_name(&map.name),
             ty,
-            readonly: *kind == DataKind::Rodata,
+            readonly: kind.is_readonly(),
             value_size: map.value_size,
             init_off: skel.loader.data_init[i].unwrap_or(0) as usize,
         });
@@ -62,6 +96,7 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
         .filter(|(_, m)| m.data_kind() == Some(DataKind::Rodata))
         .map(|(i, _)| i)
         .collect();
+    let kconfig = kconfig_spec(plan);
     let include = object_path.map(|p| {
         quote!(
             const _: &[u8] = include_bytes!(#p);
@@ -163,7 +198,7 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
             static DATA: &[u8] = #data;
             /// The loader program.
             static INSNS: &[u8] = #insns;
-            static SPEC: __lskel::SkelSpec = __lskel::SkelSpec { name: #obj_name, data: DATA, insns: INSNS, n_maps: #n_maps, n_progs: #n_progs, rodata_maps: &[#(#rodata_maps),*] };
+            static SPEC: __lskel::SkelSpec = __lskel::SkelSpec { name: #obj_name, data: DATA, insns: INSNS, n_maps: #n_maps, n_progs: #n_progs, rodata_maps: &[#(#rodata_maps),*], kconfig: #kconfig };
 
             /// C types used by the global data.
             pub mod types {

@@ -24,11 +24,19 @@ pub mod reg {
     pub const CTX: u8 = 6;
     /// Result of the last syscall step (errno source for cleanup).
     pub const RET: u8 = 7;
+    /// Scratch kept across helper calls (a resolved BTF id or address).
+    pub const R8: u8 = 8;
+    /// Scratch kept across helper calls (a resolved BTF fd or address high half).
+    pub const R9: u8 = 9;
 }
 
 /// Access sizes.
 #[derive(Clone, Copy, Debug)]
 pub enum Size {
+    /// 1 byte
+    B,
+    /// 2 bytes
+    H,
     /// 4 bytes
     W,
     /// 8 bytes
@@ -38,6 +46,8 @@ pub enum Size {
 impl Size {
     fn bits(self) -> u8 {
         match self {
+            Size::B => 0x10,
+            Size::H => 0x08,
             Size::W => BPF_W,
             Size::DW => BPF_DW,
         }

@@ -15,8 +15,10 @@ use std::collections::BTreeMap;
 
 use crate::abi::{self, ctx, BPF_F_SLEEPABLE, BPF_F_XDP_HAS_FRAGS, BPF_JEQ, BPF_JSGE, BPF_JSLE};
 use crate::error::{Error, Result};
-use crate::maps::{DataKind, MapDef};
+use crate::externs::ExternKind;
+use crate::maps::MapDef;
 use crate::plan::{Plan, Program};
+use crate::reloc::SiteKind;
 use blob::{Attr, Blob, BlobOff};
 use emit::{reg::*, Builder, Label, Size};
 
@@ -47,7 +49,16 @@ struct Gen<'p> {
     zero_key: BlobOff,
     license: BlobOff,
     data_init: Vec<Option<u32>>,
+    inner_fd: BlobOff,
+    scratch: BlobOff,
+    /// Blob offset of each program's instructions.
+    prog_insns: Vec<BlobOff>,
+    /// `fd_array` slot of each extern resolved through kernel BTF.
+    ext_slot: Vec<Option<usize>>,
 }
+
+/// `MAX_KFUNC_DESCS`: distinct kfuncs one program may call (and `MAX_KFUNC_BTFS` module BTFs).
+pub const MAX_KFUNC_DESCS: usize = 256;
 
 /// Emits the loader for `plan`.
 pub fn emit(plan: &Plan) -> Result<Loader> {
@@ -61,11 +72,68 @@ pub fn emit(plan: &Plan) -> Result<Loader> {
             what: format!("the loader ctx for {n_maps} maps and {} programs is {ctx_size} bytes; the kernel accepts at most 65535 (over by {})", plan.programs.len(), ctx_size - 65535),
         });
     }
+    // fd_array: map fds, then one slot per kernel-BTF extern for the BTF fd of the module it
+    // lives in. Slot 0 always means vmlinux to a kfunc call, so extern slots start at 1.
+    let ext_base = n_maps.max(1);
+    let mut ext_slot = vec![None; plan.externs.list.len()];
+    let mut n_ext_slots = 0;
+    for (k, e) in plan.externs.list.iter().enumerate() {
+        if matches!(e.kind, ExternKind::Kfunc | ExternKind::TypedKsym { .. }) {
+            ext_slot[k] = Some(ext_base + n_ext_slots);
+            n_ext_slots += 1;
+        }
+    }
+    let fd_slots = if n_ext_slots > 0 {
+        ext_base + n_ext_slots
+    } else {
+        n_maps.max(1)
+    };
+    if fd_slots - 1 > i16::MAX as usize {
+        return Err(Error::Limit {
+            what: format!(
+                "{n_maps} maps and {n_ext_slots} kernel-BTF externs need {fd_slots} fd_array slots, but a kfunc call's 16-bit offset addresses at most {} (over by {})",
+                i16::MAX as usize + 1,
+                fd_slots - 1 - i16::MAX as usize
+            ),
+        });
+    }
+    for p in &plan.programs {
+        let mut kfuncs: Vec<usize> = p
+            .linked
+            .extern_sites
+            .iter()
+            .filter(|s| s.kind == SiteKind::KfuncCall)
+            .map(|s| s.ext)
+            .collect();
+        kfuncs.sort_unstable();
+        kfuncs.dedup();
+        if kfuncs.len() > MAX_KFUNC_DESCS {
+            return Err(Error::Limit {
+                what: format!(
+                    "program `{}` calls {} distinct kfuncs; the kernel accepts at most {MAX_KFUNC_DESCS} per program (MAX_KFUNC_DESCS / MAX_KFUNC_BTFS), over by {}",
+                    p.def.func.name,
+                    kfuncs.len(),
+                    kfuncs.len() - MAX_KFUNC_DESCS
+                ),
+            });
+        }
+    }
     let mut blob = Blob::default();
-    let fd_array = blob.reserve(4 * n_maps.max(1), "fd_array: one map fd per slot");
+    let fd_array = blob.reserve(
+        4 * fd_slots,
+        "fd_array: map fds, then BTF fds of kernel-symbol modules",
+    );
     let btf_fd = blob.reserve(4, "BTF fd");
+    let inner_fd = blob.reserve(4, "fd of the inner map template being used");
+    let scratch = blob.reserve(4, "program fd being stored in a prog_array");
     let zero_key = blob.reserve(4, "key 0");
     let license = blob.push(&nul_terminated(&plan.license), "license");
+    // Program code goes in before any step, so extern resolution can patch it in place.
+    let prog_insns = plan
+        .programs
+        .iter()
+        .map(|p| blob.push(&p.linked.insns, format!("insns of `{}`", p.def.func.name)))
+        .collect();
     let mut b = Builder::default();
     let cleanup = b.label();
     let mut g = Gen {
@@ -78,6 +146,10 @@ pub fn emit(plan: &Plan) -> Result<Loader> {
         zero_key,
         license,
         data_init: vec![None; n_maps],
+        inner_fd,
+        scratch,
+        prog_insns,
+        ext_slot,
     };
     g.prologue();
     g.load_btf();
@@ -87,9 +159,23 @@ pub fn emit(plan: &Plan) -> Result<Loader> {
             g.map_init(i, map);
         }
     }
+    for (i, map) in plan.maps.iter().enumerate() {
+        for (slot, target) in &map.init {
+            if let crate::maps::InitRef::Map(m) = target {
+                g.init_map_slot(i, *slot, *m);
+            }
+        }
+    }
+    for k in 0..plan.externs.list.len() {
+        g.resolve_extern(k);
+    }
     for (j, prog) in plan.programs.iter().enumerate() {
         g.prog_load(j, prog);
     }
+    for &(i, slot, j) in &plan.prog_array_init {
+        g.init_prog_slot(i, slot, j);
+    }
+    g.close_extern_fds();
     g.epilogue();
     let Gen {
         b, blob, data_init, ..
@@ -201,7 +287,8 @@ impl Gen<'_> {
         self.check_err();
     }
 
-    fn map_create(&mut self, i: usize, map: &MapDef) {
+    /// The `BPF_MAP_CREATE` attr of `map`, in the blob.
+    fn map_create_attr(&mut self, map: &MapDef) -> BlobOff {
         use abi::map_create as f;
         let mut attr = Attr::new(f::SIZE);
         attr.u32(f::MAP_TYPE, map.map_type)
@@ -214,9 +301,74 @@ impl Gen<'_> {
             .u32(f::BTF_KEY_TYPE_ID, map.btf_key_type_id)
             .u32(f::BTF_VALUE_TYPE_ID, map.btf_value_type_id)
             .u64(f::MAP_EXTRA, map.map_extra);
-        let attr = self
-            .blob
-            .push(&attr.0, format!("MAP_CREATE attr of `{}`", map.name));
+        self.blob
+            .push(&attr.0, format!("MAP_CREATE attr of `{}`", map.name))
+    }
+
+    /// Creates the inner map template of map-in-map `outer` into the `inner_fd` slot.
+    fn inner_template(&mut self, outer: &MapDef, inner: &MapDef) {
+        use abi::map_create as f;
+        let attr = self.map_create_attr(inner);
+        self.b
+            .note(format!("inner map template of `{}`", outer.name));
+        self.b.blob_addr(R1, attr);
+        if inner.btf_key_type_id != 0 || inner.btf_value_type_id != 0 {
+            self.set_fd(f::BTF_FD, self.btf_fd);
+        }
+        self.sys_bpf(abi::BPF_MAP_CREATE, attr, f::SIZE);
+        self.b.blob_addr(R1, self.inner_fd);
+        self.b.store(Size::W, R1, 0, RET);
+        self.check_err();
+    }
+
+    /// `outer[slot] = map m` (static `.values` of a map-in-map).
+    fn init_map_slot(&mut self, i: usize, slot: u32, m: usize) {
+        let (outer, inner) = (&self.plan.maps[i].name, &self.plan.maps[m].name);
+        self.b.note(format!("`{outer}`[{slot}] = map `{inner}`"));
+        let value = self.map_slot(m);
+        self.map_update(i, slot, value);
+    }
+
+    /// `prog_array[slot] = program j`, after the programs are loaded.
+    fn init_prog_slot(&mut self, i: usize, slot: u32, j: usize) {
+        let (map, prog) = (
+            &self.plan.maps[i].name,
+            &self.plan.programs[j].def.func.name,
+        );
+        self.b.note(format!("`{map}`[{slot}] = program `{prog}`"));
+        self.b
+            .load(Size::W, R2, CTX, ctx::prog_fd(self.plan.maps.len(), j));
+        self.b.blob_addr(R1, self.scratch);
+        self.b.store(Size::W, R1, 0, R2);
+        let value = self.scratch;
+        self.map_update(i, slot, value);
+    }
+
+    /// `BPF_MAP_UPDATE_ELEM(map i, key = slot, value = blob[value])`.
+    fn map_update(&mut self, i: usize, slot: u32, value: BlobOff) {
+        use abi::map_elem as f;
+        let key = self.blob.push(&slot.to_le_bytes(), format!("key {slot}"));
+        let attr = self.blob.push(
+            &Attr::new(f::SIZE).0,
+            format!(
+                "MAP_UPDATE_ELEM attr of `{}`[{slot}]",
+                self.plan.maps[i].name
+            ),
+        );
+        self.b.blob_addr(R1, attr);
+        self.set_fd(f::MAP_FD, self.map_slot(i));
+        self.set_ptr(f::KEY, key);
+        self.set_ptr(f::VALUE, value);
+        self.sys_bpf(abi::BPF_MAP_UPDATE_ELEM, attr, f::SIZE);
+        self.check_err();
+    }
+
+    fn map_create(&mut self, i: usize, map: &MapDef) {
+        use abi::map_create as f;
+        if let Some(inner) = &map.inner {
+            self.inner_template(map, inner);
+        }
+        let attr = self.map_create_attr(map);
         self.b.note(format!("map_create #{i} `{}`", map.name));
         self.b.blob_addr(R1, attr);
         if map.btf_key_type_id != 0 || map.btf_value_type_id != 0 {
@@ -230,10 +382,19 @@ impl Gen<'_> {
             self.b.store(Size::W, R1, f::MAX_ENTRIES, R2);
             self.b.bind(keep);
         }
+        if map.inner.is_some() {
+            self.set_fd(f::INNER_MAP_FD, self.inner_fd);
+        }
         self.sys_bpf(abi::BPF_MAP_CREATE, attr, f::SIZE);
         self.b.blob_addr(R1, self.map_slot(i));
         self.b.store(Size::W, R1, 0, RET);
         self.b.store(Size::W, CTX, ctx::map_fd(i), RET);
+        if map.inner.is_some() {
+            // The outer map keeps what it needs of the template: close it either way.
+            self.close_blob_fd(self.inner_fd);
+            self.b.blob_addr(R1, self.inner_fd);
+            self.b.store_imm(Size::W, R1, 0, 0);
+        }
         self.check_err();
     }
 
@@ -274,7 +435,7 @@ impl Gen<'_> {
             self.sys_bpf(abi::BPF_MAP_UPDATE_ELEM, attr, f::SIZE);
             self.check_err();
         }
-        if *kind == DataKind::Rodata {
+        if kind.is_readonly() {
             use abi::map_freeze as f;
             let attr = self.blob.push(
                 &Attr::new(8).0,
@@ -292,7 +453,7 @@ impl Gen<'_> {
         use abi::prog_load as f;
         let name = &prog.def.func.name;
         let linked = &prog.linked;
-        let insns = self.blob.push(&linked.insns, format!("insns of `{name}`"));
+        let insns = self.prog_insns[j];
         let mut flags = 0;
         if prog.def.def.sleepable {
             flags |= BPF_F_SLEEPABLE;
@@ -387,6 +548,143 @@ impl Gen<'_> {
         self.check_err();
     }
 
+    /// Resolves extern `k` in the running kernel and patches every instruction that uses it.
+    /// A weak extern that is absent leaves the instructions as emitted: a kfunc call with
+    /// imm = 0 and off = 0, a load of the constant 0.
+    fn resolve_extern(&mut self, k: usize) {
+        let ext = &self.plan.externs.list[k];
+        let btf_kind = match ext.kind {
+            ExternKind::Kfunc => crate::btf::kind::FUNC,
+            ExternKind::TypedKsym { btf_kind } => btf_kind,
+            ExternKind::TypelessKsym => 0,
+            ExternKind::Kconfig { .. } => return,
+        };
+        let sites: Vec<(BlobOff, SiteKind)> = (self.plan.programs.iter().enumerate())
+            .flat_map(|(j, p)| {
+                p.linked
+                    .extern_sites
+                    .iter()
+                    .filter(|s| s.ext == k)
+                    .map(move |s| (j, s))
+            })
+            .map(|(j, s)| (self.prog_insns[j].at(8 * s.insn), s.kind))
+            .collect();
+        let name = self.blob.push(
+            &nul_terminated(&ext.name),
+            format!("name of extern `{}`", ext.name),
+        );
+        let (found, done) = (self.b.label(), self.b.label());
+        if btf_kind == 0 {
+            let addr = self.blob.reserve(8, format!("address of `{}`", ext.name));
+            self.b.note(format!(
+                "ksym `{}`{}: address from kallsyms_lookup_name",
+                ext.name,
+                if ext.weak { " (weak)" } else { "" }
+            ));
+            self.b.blob_addr(R1, name);
+            self.b.mov_imm(R2, ext.name.len() as i32 + 1);
+            self.b.mov_imm(R3, 0);
+            self.b.blob_addr(R4, addr);
+            self.b.call(abi::FUNC_KALLSYMS_LOOKUP_NAME);
+            self.absent_or_fail(ext.weak, found, done);
+            self.b.bind(found);
+            self.b.blob_addr(R1, addr);
+            self.b.load(Size::DW, R8, R1, 0);
+            self.b.mov_reg(R9, R8);
+            self.b.rsh_imm(R9, 32);
+            for (site, _) in sites {
+                self.b.blob_addr(R1, site);
+                self.b.store(Size::W, R1, 4, R8);
+                self.b.store(Size::W, R1, 12, R9);
+            }
+            self.b.bind(done);
+            return;
+        }
+        let slot = self.ext_slot[k].expect("kernel-BTF externs have a slot");
+        self.b.note(format!(
+            "{} `{}`{}: btf_find_by_name_kind(kind {btf_kind}), module BTF fd into fd_array[{slot}]",
+            if btf_kind == crate::btf::kind::FUNC { "kernel function" } else { "ksym" },
+            ext.name,
+            if ext.weak { " (weak)" } else { "" }
+        ));
+        self.b.blob_addr(R1, name);
+        self.b.mov_imm(R2, ext.name.len() as i32 + 1);
+        self.b.mov_imm(R3, btf_kind as i32);
+        self.b.mov_imm(R4, 0);
+        self.b.call(abi::FUNC_BTF_FIND_BY_NAME_KIND);
+        self.absent_or_fail(ext.weak, found, done);
+        self.b.bind(found);
+        // r8 = BTF id, r9 = BTF object fd (0: vmlinux), r0 = the call's off.
+        self.b.mov_reg(R8, R0);
+        self.b.mov_reg(R9, R0);
+        self.b.rsh_imm(R9, 32);
+        self.b.blob_addr(R1, self.fd_array.at(4 * slot));
+        self.b.store(Size::W, R1, 0, R9);
+        let vmlinux = self.b.label();
+        self.b.mov_imm(R0, 0);
+        self.b.jump_if(false, BPF_JEQ, R9, 0, vmlinux);
+        self.b.mov_imm(R0, slot as i32);
+        self.b.bind(vmlinux);
+        for (site, kind) in sites {
+            self.b.blob_addr(R1, site);
+            self.b.store(Size::W, R1, 4, R8);
+            match kind {
+                SiteKind::KfuncCall => self.b.store(Size::H, R1, 2, R0),
+                _ => {
+                    self.b.store(Size::W, R1, 12, R9);
+                    // src_reg = BPF_PSEUDO_BTF_ID, keeping dst_reg.
+                    let dst = self.plan_insn_dst(site);
+                    self.b.store_imm(
+                        Size::B,
+                        R1,
+                        1,
+                        i32::from((abi::BPF_PSEUDO_BTF_ID << 4) | dst),
+                    );
+                }
+            }
+        }
+        self.b.bind(done);
+    }
+
+    /// After a lookup (result in r0): a found symbol continues at `found`; an absent weak one
+    /// skips to `done`; an absent strong one fails the load with the lookup's errno.
+    fn absent_or_fail(&mut self, weak: bool, found: Label, done: Label) {
+        self.b.jump_if(true, BPF_JSGE, R0, 0, found);
+        if weak {
+            self.b.goto_long(done);
+        } else {
+            self.b.mov_reg(RET, R0);
+            self.b.goto_long(self.cleanup);
+        }
+    }
+
+    /// The dst_reg of the instruction at blob offset `site` (from the compile-time copy).
+    fn plan_insn_dst(&self, site: BlobOff) -> u8 {
+        for (j, off) in self.prog_insns.iter().enumerate() {
+            let code = &self.plan.programs[j].linked.insns;
+            if site.0 >= off.0 && ((site.0 - off.0) as usize) < code.len() {
+                return code[(site.0 - off.0) as usize + 1] & 0x0f;
+            }
+        }
+        0
+    }
+
+    /// After the last program load: module BTF fds are held by the programs now.
+    fn close_extern_fds(&mut self) {
+        let slots: Vec<usize> = self.ext_slot.iter().flatten().copied().collect();
+        if slots.is_empty() {
+            return;
+        }
+        self.b
+            .note("close the module BTF fds of kernel symbols (programs hold them now)");
+        for slot in slots {
+            let off = self.fd_array.at(4 * slot);
+            self.close_blob_fd(off);
+            self.b.blob_addr(R1, off);
+            self.b.store_imm(Size::W, R1, 0, 0);
+        }
+    }
+
     fn epilogue(&mut self) {
         self.b
             .note("success: close the BTF fd (maps and programs hold it), return 0");
@@ -404,6 +702,12 @@ impl Gen<'_> {
         }
         for i in 0..n_maps {
             self.close_blob_fd(self.map_slot(i));
+        }
+        for slot in self.ext_slot.clone().into_iter().flatten() {
+            self.close_blob_fd(self.fd_array.at(4 * slot));
+        }
+        if self.plan.maps.iter().any(|m| m.inner.is_some()) {
+            self.close_blob_fd(self.inner_fd);
         }
         self.close_blob_fd(self.btf_fd);
         self.b.mov_reg(R0, RET);

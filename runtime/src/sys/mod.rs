@@ -10,5 +10,6 @@ pub mod epoll;
 mod fd;
 pub mod mem;
 pub mod mmap;
+pub mod uname;
 
 pub(crate) use fd::ret_owned_fd;
