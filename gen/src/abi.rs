@@ -276,9 +276,14 @@ pub mod ctx {
     pub fn prog_fd(n_maps: usize, j: usize) -> usize {
         HEADER_SIZE + MAP_DESC_SIZE * n_maps + PROG_DESC_SIZE * j
     }
-    /// Size of the whole ctx block (`bpf_loader_ctx.sz`).
-    pub fn size(n_maps: usize, n_progs: usize) -> usize {
+    /// Offset of the status trailer after the program descriptors: `u32 failed_step` (the
+    /// loader writes the 1-based number of the step that failed; 0 = none) and a reserved u32.
+    pub fn status(n_maps: usize, n_progs: usize) -> usize {
         prog_fd(n_maps, n_progs)
+    }
+    /// Size of the whole ctx block (`bpf_loader_ctx.sz`), the status trailer included.
+    pub fn size(n_maps: usize, n_progs: usize) -> usize {
+        status(n_maps, n_progs) + 8
     }
 }
 

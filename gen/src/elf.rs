@@ -227,7 +227,7 @@ impl<'a> ElfObject<'a> {
         self.sections.iter().find(|s| s.name == name)
     }
 
-    /// The name of section `index` ("<none>" when out of range).
+    /// The name of section `index` (`"<none>"` when out of range).
     pub fn section_name(&self, index: usize) -> &str {
         self.sections
             .get(index)

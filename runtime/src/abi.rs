@@ -60,9 +60,18 @@ pub const fn prog_desc_off(n_maps: usize, j: usize) -> usize {
     LOADER_CTX_HEADER_SIZE + MAP_DESC_SIZE * n_maps + PROG_DESC_SIZE * j
 }
 
-/// The ctx size (`sz`) for `n_maps` maps and `n_progs` programs.
-pub const fn ctx_size(n_maps: usize, n_progs: usize) -> usize {
+/// Size of the status trailer after the program descriptors: `u32 failed_step; u32 reserved`.
+pub const STATUS_SIZE: usize = 8;
+
+/// Offset of the status trailer. On failure the loader writes the 1-based number of the step
+/// that failed into its first u32 (0: none); the generated skeleton knows the step names.
+pub const fn status_off(n_maps: usize, n_progs: usize) -> usize {
     prog_desc_off(n_maps, n_progs)
+}
+
+/// The ctx size (`sz`) for `n_maps` maps and `n_progs` programs, status trailer included.
+pub const fn ctx_size(n_maps: usize, n_progs: usize) -> usize {
+    status_off(n_maps, n_progs) + STATUS_SIZE
 }
 
 /// An owned, 8-byte aligned loader context for `n_maps` maps and `n_progs` programs.
@@ -218,6 +227,11 @@ impl LoaderCtx {
         self.read_u32(self.prog_off(j) + PROG_DESC_FD_OFF) as i32
     }
 
+    /// The 1-based number of the loader step that failed (0: none, or the loader did not say).
+    pub fn failed_step(&self) -> u32 {
+        self.read_u32(status_off(self.n_maps, self.n_progs))
+    }
+
     /// Clears every descriptor field the loader writes (map and program fds), e.g. after taking ownership.
     pub(crate) fn clear_fds(&mut self) {
         for i in 0..self.n_maps {
@@ -261,14 +275,16 @@ mod tests {
         assert_eq!(map_desc_off(2), 56);
         assert_eq!(prog_desc_off(0, 0), 24);
         assert_eq!(prog_desc_off(2, 1), 24 + 32 + 4);
-        assert_eq!(ctx_size(3, 5), 24 + 48 + 20);
-        assert_eq!(ctx_size(0, 0), 24);
+        assert_eq!(status_off(3, 5), 24 + 48 + 20);
+        assert_eq!(ctx_size(3, 5), 24 + 48 + 20 + 8);
+        assert_eq!(ctx_size(0, 0), 24 + 8);
     }
 
     #[test]
     fn ctx_fields_round_trip() {
         let mut ctx = LoaderCtx::new(2, 3);
-        assert_eq!(ctx.size(), 24 + 32 + 12);
+        assert_eq!(ctx.size(), 24 + 32 + 12 + 8);
+        assert_eq!(ctx.failed_step(), 0);
         assert_eq!(ctx.as_bytes().len(), ctx.size());
         assert_eq!(&ctx.as_bytes()[..4], &(ctx.size() as u32).to_ne_bytes());
         assert_eq!(ctx.as_mut_ptr() as usize % 8, 0);

@@ -182,7 +182,12 @@ pub enum Error {
     Loader {
         /// The error code the loader returned.
         errno: Errno,
-        /// The verifier/BTF log the kernel wrote for the failing step, if a log level was set.
+        /// The 1-based number of the step that failed (0: unknown).
+        step: u32,
+        /// What that step does, e.g. "create map `counts`" (known to generated skeletons).
+        what: Option<&'static str>,
+        /// The verifier/BTF log the kernel wrote for the failing step, if a log level was set
+        /// and the step writes one (BTF and program loads).
         log: Option<VerifierLog>,
     },
     /// The kernel refused to load the loader program itself.
@@ -266,8 +271,19 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Syscall { op, errno } => write!(f, "{op} failed: {errno}"),
-            Error::Loader { errno, log } => {
-                write!(f, "the loader program failed: {errno}")?;
+            Error::Loader {
+                errno,
+                step,
+                what,
+                log,
+            } => {
+                match what {
+                    Some(what) => write!(f, "loading failed at step {step}, {what}: {errno}")?,
+                    None if *step > 0 => {
+                        write!(f, "the loader program failed at step {step}: {errno}")?
+                    }
+                    None => write!(f, "the loader program failed: {errno}")?,
+                }
                 match log {
                     Some(log) if !log.is_empty() => write!(f, "\nkernel log:\n{log}"),
                     _ => Ok(()),
@@ -342,10 +358,13 @@ mod tests {
         );
         let e = Error::Loader {
             errno: Errno::INVAL,
+            step: 3,
+            what: Some("create map `counts`"),
             log: Some(VerifierLog::new("line1\nline2".into())),
         };
         let s = e.to_string();
         assert!(s.contains("EINVAL") && s.contains("line2"), "{s}");
+        assert!(s.contains("step 3, create map `counts`"), "{s}");
     }
 
     #[test]

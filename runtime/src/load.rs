@@ -144,6 +144,8 @@ pub fn bpf_load_and_run(
     if ret < 0 {
         return Err(Error::Loader {
             errno: Errno::from_raw_os_error(-ret),
+            step: ctx.failed_step(),
+            what: None,
             log: (opts.log_level > 0).then(|| VerifierLog::from_buf(&log)),
         });
     }

@@ -51,6 +51,8 @@ pub struct SkelSpec {
     pub rodata_maps: &'static [usize],
     /// The `.kconfig` map, when the object has `__kconfig` externs.
     pub kconfig: Option<SkelKconfig>,
+    /// What each loader step does: a failure at step n is reported as `steps[n - 1]`.
+    pub steps: &'static [&'static str],
 }
 
 /// Where the `.kconfig` map is and what goes in it.
@@ -71,6 +73,29 @@ pub struct SkelFds {
     pub maps: Vec<OwnedFd>,
     /// One per program.
     pub progs: Vec<OwnedFd>,
+}
+
+/// Names the failed step of a loader error. Only BTF and program loads write a log; for any
+/// other step the log buffer holds an earlier step's log, which would mislead.
+fn name_step(e: Error, spec: &SkelSpec) -> Error {
+    match e {
+        Error::Loader {
+            errno, step, log, ..
+        } => {
+            let what = (step as usize)
+                .checked_sub(1)
+                .and_then(|i| spec.steps.get(i))
+                .copied();
+            let logs = what.is_some_and(|w| w.starts_with("load "));
+            Error::Loader {
+                errno,
+                step,
+                what,
+                log: log.filter(|_| logs),
+            }
+        }
+        other => other,
+    }
 }
 
 /// Runs the loader of `spec` with the open skeleton's settings: `max_entries` per map index,
@@ -98,7 +123,8 @@ pub fn load(
         }
         None => None,
     };
-    let fds = bpf_load_and_run(&mut ctx, spec.data, spec.insns, opts)?;
+    let fds =
+        bpf_load_and_run(&mut ctx, spec.data, spec.insns, opts).map_err(|e| name_step(e, spec))?;
     drop(kconfig); // read by the loader through the ctx until here
     let all = |v: Vec<Option<OwnedFd>>, what: &'static str| -> Result<Vec<OwnedFd>> {
         v.into_iter()

@@ -129,7 +129,8 @@ fn loader_error_is_reported_as_errno() {
             err,
             Error::Loader {
                 errno: Errno::INVAL,
-                log: None
+                log: None,
+                ..
             }
         ),
         "{err:?}"
@@ -147,7 +148,8 @@ fn loader_error_is_reported_as_errno() {
             err,
             Error::Loader {
                 errno: Errno::INVAL,
-                log: Some(_)
+                log: Some(_),
+                ..
             }
         ),
         "{err:?}"

@@ -154,6 +154,9 @@ fn kconfig_spec(plan: &lskel_gen::Plan) -> Option<SkelKconfig> {
     })
 }
 
+/// Program fds by name and the map fds of one lskel load.
+type LskelLoad = (BTreeMap<String, OwnedFd>, Vec<OwnedFd>);
+
 /// The errno in libbpf's "failed to load: -N" line.
 fn libbpf_errno(stderr: &str) -> Option<i32> {
     let at = stderr.find("failed to load: -")? + "failed to load: -".len();
@@ -169,7 +172,7 @@ fn libbpf_errno(stderr: &str) -> Option<i32> {
 fn load_with_lskel(
     data: &[u8],
     stem: &str,
-) -> Result<(BTreeMap<String, OwnedFd>, Vec<OwnedFd>), (String, Option<i32>)> {
+) -> Result<LskelLoad, (String, Option<i32>)> {
     let skel = lskel_gen::generate(data, stem).map_err(|e| (format!("generate: {e}"), None))?;
     let rodata_maps: Vec<usize> = (skel.plan.maps.iter().enumerate())
         .filter(|(_, m)| m.data_kind() == Some(lskel_gen::maps::DataKind::Rodata))
@@ -184,6 +187,13 @@ fn load_with_lskel(
         n_progs: skel.plan.programs.len(),
         rodata_maps: Vec::leak(rodata_maps),
         kconfig: kconfig_spec(&skel.plan),
+        steps: Vec::leak(
+            skel.loader
+                .steps
+                .iter()
+                .map(|s| &*String::leak(s.clone()))
+                .collect(),
+        ),
     };
     let opts = LoadOptions {
         log_level: 1,

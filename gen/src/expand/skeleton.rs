@@ -97,6 +97,7 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
         .map(|(i, _)| i)
         .collect();
     let kconfig = kconfig_spec(plan);
+    let steps = &skel.loader.steps;
     let include = object_path.map(|p| {
         quote!(
             const _: &[u8] = include_bytes!(#p);
@@ -198,7 +199,7 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
             static DATA: &[u8] = #data;
             /// The loader program.
             static INSNS: &[u8] = #insns;
-            static SPEC: __lskel::SkelSpec = __lskel::SkelSpec { name: #obj_name, data: DATA, insns: INSNS, n_maps: #n_maps, n_progs: #n_progs, rodata_maps: &[#(#rodata_maps),*], kconfig: #kconfig };
+            static SPEC: __lskel::SkelSpec = __lskel::SkelSpec { name: #obj_name, data: DATA, insns: INSNS, n_maps: #n_maps, n_progs: #n_progs, rodata_maps: &[#(#rodata_maps),*], kconfig: #kconfig, steps: &[#(#steps),*] };
 
             /// C types used by the global data.
             pub mod types {

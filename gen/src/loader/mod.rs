@@ -37,6 +37,9 @@ pub struct Loader {
     pub ctx_size: usize,
     /// Per map: blob offset of a data map's initial value (`None` for other maps).
     pub data_init: Vec<Option<u32>>,
+    /// What each step that can fail does: the loader reports step n (`steps[n - 1]`) in the
+    /// ctx status when it fails there.
+    pub steps: Vec<String>,
 }
 
 struct Gen<'p> {
@@ -55,6 +58,8 @@ struct Gen<'p> {
     prog_insns: Vec<BlobOff>,
     /// `fd_array` slot of each extern resolved through kernel BTF.
     ext_slot: Vec<Option<usize>>,
+    /// What each numbered step does (step n is `steps[n - 1]`).
+    steps: Vec<String>,
 }
 
 /// `MAX_KFUNC_DESCS`: distinct kfuncs one program may call (and `MAX_KFUNC_BTFS` module BTFs).
@@ -150,6 +155,7 @@ pub fn emit(plan: &Plan) -> Result<Loader> {
         scratch,
         prog_insns,
         ext_slot,
+        steps: Vec::new(),
     };
     g.prologue();
     g.load_btf();
@@ -178,7 +184,11 @@ pub fn emit(plan: &Plan) -> Result<Loader> {
     g.close_extern_fds();
     g.epilogue();
     let Gen {
-        b, blob, data_init, ..
+        b,
+        blob,
+        data_init,
+        steps,
+        ..
     } = g;
     let (insns, notes) = b.finish()?;
     let (blob, blob_map) = blob.into_parts();
@@ -189,8 +199,12 @@ pub fn emit(plan: &Plan) -> Result<Loader> {
         blob_map,
         ctx_size,
         data_init,
+        steps,
     })
 }
+
+/// `ENOENT`: what the lookup helpers return for a name the kernel does not have.
+const ENOENT: i32 = 2;
 
 fn nul_terminated(s: &str) -> Vec<u8> {
     let mut v = s.as_bytes().to_vec();
@@ -226,11 +240,20 @@ impl Gen<'_> {
     }
 
     /// `if r7 < 0 goto cleanup`, as a short skip over a long jump.
-    fn check_err(&mut self) {
+    /// On failure the step's number goes to r8 for the ctx status; the success path runs
+    /// only the one compare, so reporting costs nothing when nothing fails.
+    fn check_err(&mut self, step: String) {
         let ok = self.b.label();
         self.b.jump_if(true, BPF_JSGE, RET, 0, ok);
-        self.b.goto_long(self.cleanup);
+        self.fail(step);
         self.b.bind(ok);
+    }
+
+    /// `r8 = number of step; goto cleanup` (r7 holds the errno).
+    fn fail(&mut self, step: String) {
+        self.steps.push(step);
+        self.b.mov_imm(R8, self.steps.len() as i32);
+        self.b.goto_long(self.cleanup);
     }
 
     /// With r1 = &attr: `attr.field = &blob[target]`.
@@ -284,7 +307,7 @@ impl Gen<'_> {
         self.sys_bpf(abi::BPF_BTF_LOAD, attr, f::SIZE);
         self.b.blob_addr(R1, self.btf_fd);
         self.b.store(Size::W, R1, 0, RET);
-        self.check_err();
+        self.check_err("load BTF".to_string());
     }
 
     /// The `BPF_MAP_CREATE` attr of `map`, in the blob.
@@ -318,7 +341,7 @@ impl Gen<'_> {
         self.sys_bpf(abi::BPF_MAP_CREATE, attr, f::SIZE);
         self.b.blob_addr(R1, self.inner_fd);
         self.b.store(Size::W, R1, 0, RET);
-        self.check_err();
+        self.check_err(format!("create the inner map template of `{}`", outer.name));
     }
 
     /// `outer[slot] = map m` (static `.values` of a map-in-map).
@@ -326,7 +349,12 @@ impl Gen<'_> {
         let (outer, inner) = (&self.plan.maps[i].name, &self.plan.maps[m].name);
         self.b.note(format!("`{outer}`[{slot}] = map `{inner}`"));
         let value = self.map_slot(m);
-        self.map_update(i, slot, value);
+        self.map_update(
+            i,
+            slot,
+            value,
+            format!("store map `{inner}` in `{outer}`[{slot}]"),
+        );
     }
 
     /// `prog_array[slot] = program j`, after the programs are loaded.
@@ -341,11 +369,16 @@ impl Gen<'_> {
         self.b.blob_addr(R1, self.scratch);
         self.b.store(Size::W, R1, 0, R2);
         let value = self.scratch;
-        self.map_update(i, slot, value);
+        self.map_update(
+            i,
+            slot,
+            value,
+            format!("store program `{prog}` in `{map}`[{slot}]"),
+        );
     }
 
     /// `BPF_MAP_UPDATE_ELEM(map i, key = slot, value = blob[value])`.
-    fn map_update(&mut self, i: usize, slot: u32, value: BlobOff) {
+    fn map_update(&mut self, i: usize, slot: u32, value: BlobOff, what: String) {
         use abi::map_elem as f;
         let key = self.blob.push(&slot.to_le_bytes(), format!("key {slot}"));
         let attr = self.blob.push(
@@ -360,7 +393,7 @@ impl Gen<'_> {
         self.set_ptr(f::KEY, key);
         self.set_ptr(f::VALUE, value);
         self.sys_bpf(abi::BPF_MAP_UPDATE_ELEM, attr, f::SIZE);
-        self.check_err();
+        self.check_err(what);
     }
 
     fn map_create(&mut self, i: usize, map: &MapDef) {
@@ -395,7 +428,7 @@ impl Gen<'_> {
             self.b.blob_addr(R1, self.inner_fd);
             self.b.store_imm(Size::W, R1, 0, 0);
         }
-        self.check_err();
+        self.check_err(format!("create map `{}`", map.name));
     }
 
     /// Writes a data map's initial value (the object's bytes, or the user's copy when the
@@ -425,7 +458,10 @@ impl Gen<'_> {
             self.b.mov_imm(R2, map.value_size as i32);
             self.b.call(abi::FUNC_COPY_FROM_USER);
             self.b.mov_reg(RET, R0);
-            self.check_err();
+            self.check_err(format!(
+                "copy the initial value of `{}` from user memory",
+                map.name
+            ));
             self.b.bind(keep);
             self.b.note(format!("map_update_elem `{}`[0]", map.name));
             self.b.blob_addr(R1, attr);
@@ -433,7 +469,7 @@ impl Gen<'_> {
             self.set_ptr(f::KEY, self.zero_key);
             self.set_ptr(f::VALUE, value);
             self.sys_bpf(abi::BPF_MAP_UPDATE_ELEM, attr, f::SIZE);
-            self.check_err();
+            self.check_err(format!("write the initial value of `{}`", map.name));
         }
         if kind.is_readonly() {
             use abi::map_freeze as f;
@@ -445,7 +481,7 @@ impl Gen<'_> {
             self.b.blob_addr(R1, attr);
             self.set_fd(f::MAP_FD, self.map_slot(i));
             self.sys_bpf(abi::BPF_MAP_FREEZE, attr, f::SIZE);
-            self.check_err();
+            self.check_err(format!("freeze `{}`", map.name));
         }
     }
 
@@ -517,7 +553,9 @@ impl Gen<'_> {
             self.b.mov_imm(R4, 0);
             self.b.call(abi::FUNC_BTF_FIND_BY_NAME_KIND);
             self.b.mov_reg(RET, R0);
-            self.check_err();
+            self.check_err(format!(
+                "find attach target `{t}` of program `{name}` in kernel BTF"
+            ));
             self.b.blob_addr(R1, attr);
             self.b.store(Size::W, R1, f::ATTACH_BTF_ID, R0);
             self.b.rsh_imm(R0, 32);
@@ -545,7 +583,7 @@ impl Gen<'_> {
             self.b.load(Size::W, R1, R1, f::ATTACH_BTF_OBJ_FD);
             self.close_r1();
         }
-        self.check_err();
+        self.check_err(format!("load program `{name}`"));
     }
 
     /// Resolves extern `k` in the running kernel and patches every instruction that uses it.
@@ -586,7 +624,12 @@ impl Gen<'_> {
             self.b.mov_imm(R3, 0);
             self.b.blob_addr(R4, addr);
             self.b.call(abi::FUNC_KALLSYMS_LOOKUP_NAME);
-            self.absent_or_fail(ext.weak, found, done);
+            self.absent_or_fail(
+                ext.weak,
+                found,
+                done,
+                format!("find kernel symbol `{}` in kallsyms", ext.name),
+            );
             self.b.bind(found);
             self.b.blob_addr(R1, addr);
             self.b.load(Size::DW, R8, R1, 0);
@@ -612,7 +655,17 @@ impl Gen<'_> {
         self.b.mov_imm(R3, btf_kind as i32);
         self.b.mov_imm(R4, 0);
         self.b.call(abi::FUNC_BTF_FIND_BY_NAME_KIND);
-        self.absent_or_fail(ext.weak, found, done);
+        let what = if btf_kind == crate::btf::kind::FUNC {
+            "kernel function"
+        } else {
+            "kernel variable"
+        };
+        self.absent_or_fail(
+            ext.weak,
+            found,
+            done,
+            format!("find {what} `{}` in kernel BTF", ext.name),
+        );
         self.b.bind(found);
         // r8 = BTF id, r9 = BTF object fd (0: vmlinux), r0 = the call's off.
         self.b.mov_reg(R8, R0);
@@ -648,14 +701,14 @@ impl Gen<'_> {
 
     /// After a lookup (result in r0): a found symbol continues at `found`; an absent weak one
     /// skips to `done`; an absent strong one fails the load with the lookup's errno.
-    fn absent_or_fail(&mut self, weak: bool, found: Label, done: Label) {
+    fn absent_or_fail(&mut self, weak: bool, found: Label, done: Label, what: String) {
         self.b.jump_if(true, BPF_JSGE, R0, 0, found);
         if weak {
-            self.b.goto_long(done);
-        } else {
-            self.b.mov_reg(RET, R0);
-            self.b.goto_long(self.cleanup);
+            // Only "not found" means absent; any other error is a real failure.
+            self.b.jump_if(true, BPF_JEQ, R0, -ENOENT, done);
         }
+        self.b.mov_reg(RET, R0);
+        self.fail(what);
     }
 
     /// The dst_reg of the instruction at blob offset `site` (from the compile-time copy).
@@ -696,6 +749,12 @@ impl Gen<'_> {
             .note("cleanup: close every fd made so far, return the error");
         self.b.bind(self.cleanup);
         let n_maps = self.plan.maps.len();
+        self.b.store(
+            Size::W,
+            CTX,
+            ctx::status(n_maps, self.plan.programs.len()),
+            R8,
+        );
         for j in 0..self.plan.programs.len() {
             self.b.load(Size::W, R1, CTX, ctx::prog_fd(n_maps, j));
             self.close_r1();
