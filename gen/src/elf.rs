@@ -109,6 +109,15 @@ impl<'a> ElfObject<'a> {
                 what: format!("e_type is {}, not ET_REL (1)", header.e_type(e)),
             });
         }
+        let table_end = header
+            .e_shoff(e)
+            .saturating_add(u64::from(header.e_shnum(e)) * u64::from(header.e_shentsize(e)));
+        if table_end > data.len() as u64 {
+            return Err(Error::Malformed(format!(
+                "the file is {} bytes but its section header table ends at byte {table_end}: the object is truncated",
+                data.len()
+            )));
+        }
         let table = header
             .sections(e, data)
             .map_err(|err| Error::Malformed(format!("section table: {err}")))?;

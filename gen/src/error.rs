@@ -7,7 +7,7 @@ use thiserror::Error;
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum Error {
     /// The bytes are not an ELF file at all.
-    #[error("not an ELF file (bad magic {magic:02x?}); expected a BPF object compiled with `clang -target bpf -c`")]
+    #[error("not an ELF file: it starts with {} instead of 7f 45 4c 46 (\\x7fELF); expected a BPF object compiled with `clang -target bpf -c`", show_magic(magic))]
     NotElf {
         /// The first bytes found.
         magic: Vec<u8>,
@@ -33,14 +33,16 @@ pub enum Error {
         what: String,
     },
     /// A section whose name lskel does not know.
-    #[error("section `{section}` (index {index}): unknown program section name; rename it to one of libbpf's conventions: {accepted}")]
+    #[error("section `{section}` (index {index}): unknown program section name; {suggestion}rename it to one of libbpf's {count} conventions (`lskel sections` lists them), e.g. `SEC(\"tp_btf/sched_switch\")`")]
     UnknownSection {
         /// The section name.
         section: String,
         /// Its ELF index.
         index: usize,
-        /// The accepted patterns.
-        accepted: String,
+        /// "did you mean ...? " when a known pattern is close, else empty.
+        suggestion: String,
+        /// How many patterns are accepted.
+        count: usize,
     },
     /// A problem with a map definition in `.maps`.
     #[error("map `{map}`: {what}")]
@@ -88,6 +90,25 @@ pub enum Error {
         /// Which limit and by how much.
         what: String,
     },
+}
+
+/// `54 68 69 73 ("This")`: hex bytes, and the text when they are printable.
+fn show_magic(magic: &[u8]) -> String {
+    if magic.is_empty() {
+        return "nothing (the file is empty)".into();
+    }
+    let hex: Vec<String> = magic.iter().map(|b| format!("{b:02x}")).collect();
+    let text: String = magic
+        .iter()
+        .map(|&b| {
+            if b.is_ascii_graphic() || b == b' ' {
+                b as char
+            } else {
+                '.'
+            }
+        })
+        .collect();
+    format!("{} (\"{text}\")", hex.join(" "))
 }
 
 /// Result alias for the generator.

@@ -613,10 +613,14 @@ fn parse_map_struct(btf: &Btf, name: &str, ty: u32, inner: bool) -> Result<MapDe
     if def.map_type == 0 || def.map_type > BPF_MAP_TYPE_ARENA {
         return Err(Error::Map {
             map: name.into(),
-            what: format!(
-                "map type {} is missing or unknown (valid: 1..={BPF_MAP_TYPE_ARENA})",
-                def.map_type
-            ),
+            what: if def.map_type == 0 {
+                "no map type; declare it with `__uint(type, BPF_MAP_TYPE_...)`".to_string()
+            } else {
+                format!(
+                    "map type {} is unknown (valid: 1..={BPF_MAP_TYPE_ARENA})",
+                    def.map_type
+                )
+            },
         });
     }
     if is_map_in_map(def.map_type) && def.inner.is_none() {

@@ -74,13 +74,16 @@ pub fn collect(obj: &ElfObject<'_>) -> Result<Functions> {
         let def = if is_text {
             None
         } else {
-            Some(
-                section::lookup(&section.name).ok_or_else(|| Error::UnknownSection {
+            Some(section::lookup(&section.name).ok_or_else(|| {
+                Error::UnknownSection {
                     section: section.name.clone(),
                     index: section.index,
-                    accepted: section::patterns().collect::<Vec<_>>().join(", "),
-                })?,
-            )
+                    suggestion: section::suggest(&section.name)
+                        .map(|s| format!("did you mean `{s}`? "))
+                        .unwrap_or_default(),
+                    count: section::patterns().count(),
+                }
+            })?)
         };
         let mut funcs: Vec<_> = obj
             .symbols

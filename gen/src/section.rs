@@ -70,6 +70,61 @@ pub fn lookup(name: &str) -> Option<&'static SecDef> {
     SECTION_DEFS.iter().find(|def| def.matches(name))
 }
 
+/// The accepted pattern closest to an unknown section name (by edit distance of the part
+/// before the first `/`), when it is close enough to be a likely typo.
+pub fn suggest(name: &str) -> Option<String> {
+    let name = name.strip_prefix('?').unwrap_or(name);
+    let (head, tail) = match name.split_once('/') {
+        Some((h, t)) => (h, Some(t)),
+        None => (name, None),
+    };
+    let (dist, best) = SECTION_DEFS
+        .iter()
+        .map(|d| {
+            let base = d.pattern.trim_end_matches('+').trim_end_matches('/');
+            // Without a `/`, compare whole names (`xpd` is `xdp`, not `xdp/devmap`).
+            let against = if tail.is_some() {
+                base.split('/').next().unwrap_or(base)
+            } else {
+                base
+            };
+            (edit_distance(head, against), d.pattern)
+        })
+        .min_by_key(|(d, _)| *d)?;
+    if dist == 0 || dist > 2 {
+        return None;
+    }
+    let base = best.trim_end_matches('+').trim_end_matches('/');
+    Some(match (tail, best.ends_with('+') || best.ends_with('/')) {
+        (Some(t), true) => format!("{base}/{t}"),
+        _ => base.to_string(),
+    })
+}
+
+/// Edit distance counting a swap of two neighbours as one edit (a common typo).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            d[i][j] = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+            }
+        }
+    }
+    d[a.len()][b.len()]
+}
+
 /// Every accepted pattern, for error messages.
 pub fn patterns() -> impl Iterator<Item = &'static str> {
     SECTION_DEFS.iter().map(|d| d.pattern)
@@ -206,6 +261,20 @@ mod tests {
         assert_eq!(lookup("tc").unwrap().expected_attach_type, 0);
         assert!(lookup("lsm.s/file_open").unwrap().sleepable);
         assert!(lookup("unknown/x").is_none());
+    }
+
+    #[test]
+    fn suggests_close_names() {
+        assert_eq!(
+            suggest("tp_bft/sched_switch").as_deref(),
+            Some("tp_btf/sched_switch")
+        );
+        assert_eq!(
+            suggest("kprob/do_sys_open").as_deref(),
+            Some("kprobe/do_sys_open")
+        );
+        assert_eq!(suggest("xpd").as_deref(), Some("xdp"));
+        assert_eq!(suggest("nonsense/foo"), None);
     }
 
     #[test]

@@ -27,11 +27,11 @@ impl Parse for SkeletonInput {
             input.parse::<Token![=]>()?;
             match key.to_string().as_str() {
                 "name" if name.is_none() => name = Some(input.parse()?),
-                "name" => return Err(syn::Error::new(key.span(), "`name` is given twice")),
+                "name" => return Err(syn::Error::new(key.span(), "bpf_skeleton!: `name` is given twice")),
                 other => {
                     return Err(syn::Error::new(
                         key.span(),
-                        format!("unknown option `{other}`; the only option is `name = ident`"),
+                        format!("bpf_skeleton!: unknown option `{other}`; the only option is `name = ident`"),
                     ))
                 }
             }

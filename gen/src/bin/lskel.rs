@@ -2,11 +2,12 @@
 //! - `lskel dump OBJ [NAME]`: the plan of an object (maps, programs, records) and its loader
 //!   disassembly with the blob layout.
 //! - `lskel gen OBJ [NAME]`: the Rust module `bpf_skeleton!` would generate.
+//! - `lskel sections`: the program section names lskel (like libbpf) accepts.
 
 use std::io::Write;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: lskel dump OBJ [NAME]   (plan and loader disassembly)\n       lskel gen OBJ [NAME]    (the generated Rust module)";
+const USAGE: &str = "usage: lskel dump OBJ [NAME]   (plan and loader disassembly)\n       lskel gen OBJ [NAME]    (the generated Rust module)\n       lskel sections          (accepted program section names; `name+` also matches `name/...`)";
 
 fn run(cmd: &str, path: &str, name: Option<&str>) -> Result<String, String> {
     let data = std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))?;
@@ -33,6 +34,9 @@ fn run(cmd: &str, path: &str, name: Option<&str>) -> Result<String, String> {
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.as_slice() {
+        [cmd] if cmd == "sections" => Ok(lskel_gen::section::patterns()
+            .map(|p| format!("{p}\n"))
+            .collect()),
         [cmd, path] if cmd == "dump" || cmd == "gen" => run(cmd, path, None),
         [cmd, path, name] if cmd == "dump" || cmd == "gen" => run(cmd, path, Some(name)),
         _ => Err(USAGE.to_string()),

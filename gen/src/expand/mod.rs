@@ -36,5 +36,42 @@ pub fn describe(plan: &Plan) -> String {
             p.attach_target.as_ref().map(|(t, k)| format!(" target {t} (kind {k})")).unwrap_or_default()
         ));
     }
+    for (i, m) in plan.maps.iter().enumerate() {
+        if let Some(inner) = &m.inner {
+            out.push_str(&format!(
+                "  map #{i} `{}`: inner template type {} key {} value {} max_entries {}\n",
+                m.name, inner.map_type, inner.key_size, inner.value_size, inner.max_entries
+            ));
+        }
+        for (slot, target) in &m.init {
+            out.push_str(&format!("  map #{i} `{}`[{slot}] = {target:?}\n", m.name));
+        }
+    }
+    if !plan.externs.list.is_empty() {
+        out.push_str("# externs\n");
+        for (k, e) in plan.externs.list.iter().enumerate() {
+            out.push_str(&format!(
+                "{k:>3} {:<28} {:?}{}\n",
+                e.name,
+                e.kind,
+                if e.weak { " weak" } else { "" }
+            ));
+        }
+    }
+    out.push_str("# relocations the loader applies\n");
+    for p in &plan.programs {
+        for site in &p.linked.extern_sites {
+            out.push_str(&format!(
+                "  `{}` insn {:>4}: {:?} of extern #{} `{}`\n",
+                p.def.func.name, site.insn, site.kind, site.ext, plan.externs.list[site.ext].name
+            ));
+        }
+    }
+    for (i, slot, j) in &plan.prog_array_init {
+        out.push_str(&format!(
+            "  `{}`[{slot}] = program `{}`\n",
+            plan.maps[*i].name, plan.programs[*j].def.func.name
+        ));
+    }
     out
 }

@@ -13,19 +13,20 @@ pub fn resolve(
     if arg.is_empty() {
         return Err("the object path is empty".into());
     }
-    let path = if let Some(rest) = arg.strip_prefix("$OUT_DIR/") {
+    let (path, base) = if let Some(rest) = arg.strip_prefix("$OUT_DIR/") {
         let out = out_dir.ok_or(
             "`$OUT_DIR/` needs OUT_DIR, which cargo sets only for crates with a build script",
         )?;
-        out.join(rest)
+        (out.join(rest), "OUT_DIR")
     } else if Path::new(arg).is_absolute() {
         return Err(format!("`{arg}` is absolute; give a path relative to the crate root (CARGO_MANIFEST_DIR) or starting with `$OUT_DIR/`"));
     } else {
-        let base = manifest_dir.ok_or("CARGO_MANIFEST_DIR is not set; build with cargo")?;
-        base.join(arg)
+        let dir = manifest_dir.ok_or("CARGO_MANIFEST_DIR is not set; build with cargo")?;
+        (dir.join(arg), "the crate root (CARGO_MANIFEST_DIR)")
     };
+    // The message names the argument as written: absolute paths differ between machines.
     path.canonicalize()
-        .map_err(|e| format!("cannot open {}: {e}", path.display()))
+        .map_err(|e| format!("cannot open `{arg}` (relative to {base}): {e}"))
 }
 
 #[cfg(test)]
