@@ -130,7 +130,11 @@ pub fn collect(obj: &ElfObject<'_>, btf: &mut Btf) -> Result<Externs> {
                     what: format!(".kconfig extern `{}`'s type", sym.name),
                     why: "use bool, char, a 1/2/4/8-byte integer, enum libbpf_tristate or a char array".into(),
                 })?;
-                let size = btf.size_of(t.size_or_type)? as u32;
+                let size = btf.size_of(t.size_or_type)?;
+                if size > crate::maps::MAX_DATA_SECTION {
+                    return Err(Error::Limit { what: format!(".kconfig extern `{}` is {size} bytes; the .kconfig map holds at most {}", sym.name, crate::maps::MAX_DATA_SECTION) });
+                }
+                let size = size as u32;
                 let align = btf.align_of(t.size_or_type)? as u32;
                 kcfg_layout.push((list.len(), align, size));
                 ExternKind::Kconfig { offset: 0, ty }
@@ -174,6 +178,14 @@ pub fn collect(obj: &ElfObject<'_>, btf: &mut Btf) -> Result<Externs> {
             *offset = off;
         }
         off += size;
+        if u64::from(off) > crate::maps::MAX_DATA_SECTION {
+            return Err(Error::Limit {
+                what: format!(
+                    ".kconfig externs need {off} bytes; the .kconfig map holds at most {}",
+                    crate::maps::MAX_DATA_SECTION
+                ),
+            });
+        }
     }
     rewrite_btf(btf, &list, off)?;
     list.sort_by(|a, b| {
