@@ -302,7 +302,7 @@ impl<'b> TypeGen<'b> {
                 });
             }
             let derive_debug = !self.contains_union(id);
-            self.layout_struct(&name, fields, size, derive_debug)
+            self.layout_struct(&name, fields, size, derive_debug, false)
         };
         self.defs.push(def);
         Ok(name)
@@ -317,14 +317,21 @@ impl<'b> TypeGen<'b> {
         fields: Vec<Field>,
         size: u64,
         derive_debug: bool,
+        round_up: bool,
     ) -> TokenStream {
-        let packed = fields
+        let align = fields.iter().map(|f| f.align).max().unwrap_or(1).max(1);
+        let misaligned = fields
             .iter()
-            .any(|f| f.align > 0 && f.offset % f.align != 0)
-            || {
-                let align = fields.iter().map(|f| f.align).max().unwrap_or(1);
-                size % align != 0
-            };
+            .any(|f| f.align > 0 && f.offset % f.align != 0);
+        // A C struct's size is a multiple of its alignment unless it is packed. A data
+        // section's is not (`.bss` of 52 bytes holding u64s): its Rust struct is padded up to
+        // the alignment, and the map's mmap, rounded to pages, covers the extra bytes.
+        let packed = misaligned || (!round_up && size % align != 0);
+        let size = if round_up && !misaligned {
+            size.next_multiple_of(align)
+        } else {
+            size
+        };
         let mut out = Vec::new();
         let mut cur = 0u64;
         for f in fields {
@@ -393,7 +400,7 @@ impl<'b> TypeGen<'b> {
             });
         }
         fields.sort_by_key(|f| f.offset);
-        Ok(self.layout_struct(name, fields, u64::from(t.size_or_type), !has_union))
+        Ok(self.layout_struct(name, fields, u64::from(t.size_or_type), !has_union, true))
     }
 }
 

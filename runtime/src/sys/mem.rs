@@ -40,28 +40,27 @@ pub fn addr_of<T>(value: &T) -> u64 {
 }
 
 /// [`pod_read`] straight into a heap allocation, so a large global data section (megabytes of
-/// `.bss`) never passes through the stack.
+/// `.bss`) never passes through the stack. `bytes` may be shorter than `T` by `T`'s trailing
+/// alignment padding.
 pub fn pod_boxed<T: crate::Pod>(bytes: &[u8]) -> Box<T> {
     let size = std::mem::size_of::<T>();
-    assert!(
-        bytes.len() >= size,
-        "initial value is {} bytes, type needs {size}",
-        bytes.len()
-    );
+    // A section's struct may be padded past the section's bytes (up to its alignment): those
+    // padding bytes start as zero.
+    let len = bytes.len().min(size);
     if size == 0 {
         return Box::new(pod_read(bytes));
     }
     let layout = std::alloc::Layout::new::<T>();
-    // SAFETY: `layout` has a non-zero size. The allocation is checked for null, filled with
-    // `size` bytes from `bytes` (length checked above; the regions cannot overlap), and every
-    // bit pattern is a valid `T` (`T: Pod`), so `Box::from_raw` takes ownership of a fully
-    // initialised value allocated with the global allocator and `T`'s layout.
+    // SAFETY: `layout` has a non-zero size. The zeroed allocation is checked for null and gets
+    // `len <= size` bytes from `bytes` (the regions cannot overlap); every bit pattern is a valid
+    // `T` (`T: Pod`), so `Box::from_raw` takes a fully initialised value allocated with the
+    // global allocator and `T`'s layout.
     unsafe {
-        let ptr = std::alloc::alloc(layout);
+        let ptr = std::alloc::alloc_zeroed(layout);
         if ptr.is_null() {
             std::alloc::handle_alloc_error(layout);
         }
-        std::ptr::copy_nonoverlapping(bytes.as_ptr(), ptr, size);
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), ptr, len);
         Box::from_raw(ptr.cast::<T>())
     }
 }

@@ -196,7 +196,9 @@ fn map_typed<T: Pod>(
 ) -> crate::Result<Option<Mmap>> {
     let value_size = value_size as usize;
     let needed = std::mem::size_of::<T>();
-    if value_size < needed {
+    // A section struct may be padded up to its alignment (at most 8) past the map's value;
+    // the mapping covers `round_up(value_size, 8)` bytes and more, so those stay in bounds.
+    if value_size.next_multiple_of(8) < needed {
         return Err(Error::ValueSize { value_size, needed });
     }
     if needed == 0 {
