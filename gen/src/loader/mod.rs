@@ -88,20 +88,7 @@ pub fn emit(plan: &Plan) -> Result<Loader> {
             n_ext_slots += 1;
         }
     }
-    let fd_slots = if n_ext_slots > 0 {
-        ext_base + n_ext_slots
-    } else {
-        n_maps.max(1)
-    };
-    if fd_slots - 1 > i16::MAX as usize {
-        return Err(Error::Limit {
-            what: format!(
-                "{n_maps} maps and {n_ext_slots} kernel-BTF externs need {fd_slots} fd_array slots, but a kfunc call's 16-bit offset addresses at most {} (over by {})",
-                i16::MAX as usize + 1,
-                fd_slots - 1 - i16::MAX as usize
-            ),
-        });
-    }
+    let fd_slots = fd_array_slots(n_maps, n_ext_slots)?;
     for p in &plan.programs {
         let mut kfuncs: Vec<usize> = p
             .linked
@@ -205,6 +192,27 @@ pub fn emit(plan: &Plan) -> Result<Loader> {
 
 /// `ENOENT`: what the lookup helpers return for a name the kernel does not have.
 const ENOENT: i32 = 2;
+
+/// Size of the reserved `fd_array`: one slot per map, then one per kernel-BTF extern, which
+/// start at index 1 at least (a kfunc call's `off` = 0 means vmlinux). A kfunc call's `off`
+/// (s16) must reach every extern slot.
+pub fn fd_array_slots(n_maps: usize, n_ext_slots: usize) -> Result<usize> {
+    let slots = if n_ext_slots > 0 {
+        n_maps.max(1) + n_ext_slots
+    } else {
+        n_maps.max(1)
+    };
+    let max = i16::MAX as usize + 1;
+    if slots > max {
+        return Err(Error::Limit {
+            what: format!(
+                "{n_maps} maps and {n_ext_slots} kernel-BTF externs need {slots} fd_array slots, but a kfunc call's 16-bit offset addresses at most {max} (over by {})",
+                slots - max
+            ),
+        });
+    }
+    Ok(slots)
+}
 
 fn nul_terminated(s: &str) -> Vec<u8> {
     let mut v = s.as_bytes().to_vec();
@@ -771,5 +779,25 @@ impl Gen<'_> {
         self.close_blob_fd(self.btf_fd);
         self.b.mov_reg(R0, RET);
         self.b.exit();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fd_array_is_sized_exactly_and_bounded_by_the_kfunc_offset() {
+        assert_eq!(fd_array_slots(0, 0).unwrap(), 1);
+        assert_eq!(fd_array_slots(3, 0).unwrap(), 3);
+        // With no maps, slot 0 stays unused: off = 0 means vmlinux.
+        assert_eq!(fd_array_slots(0, 2).unwrap(), 3);
+        assert_eq!(fd_array_slots(5, 2).unwrap(), 7);
+        assert_eq!(fd_array_slots(32_000, 768).unwrap(), 32_768);
+        let err = fd_array_slots(32_000, 769).unwrap_err().to_string();
+        assert!(
+            err.contains("32769 fd_array slots") && err.contains("over by 1"),
+            "{err}"
+        );
     }
 }
