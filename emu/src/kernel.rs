@@ -368,7 +368,9 @@ pub struct MockKernel {
     pub(crate) user: Memory,
     n_user: usize,
     ncpus: u32,
-    fail: Vec<(Op, u32, i32)>,
+    fail: Vec<(Op, u32, i32, bool)>,
+    /// A sticky failure that just fired: an immediate retry of the same operation fails too.
+    sticky: Option<(Op, i32)>,
     counts: BTreeMap<Op, u32>,
     syscalls: Vec<SysCall>,
     events: Vec<Event>,
@@ -430,6 +432,7 @@ impl MockKernel {
             n_user: 0,
             ncpus: 2,
             fail: Vec::new(),
+            sticky: None,
             counts: BTreeMap::new(),
             syscalls: Vec::new(),
             events: Vec::new(),
@@ -489,9 +492,20 @@ impl MockKernel {
     }
 
     /// Makes the `n`th call (1-based, counted from the kernel's creation) of `op` fail with
-    /// `-errno`.
+    /// `-errno`. The refusal is persistent: if the loader retries that bpf command right away,
+    /// the retry fails the same way.
     pub fn fail_nth(&mut self, op: impl Into<Op>, n: u32, errno: i32) -> &mut Self {
-        self.fail.push((op.into(), n, errno));
+        let op = op.into();
+        // Only a bpf command can be retried by the loader (MAP_CREATE without BTF types).
+        let sticky = matches!(op, Op::Bpf(_));
+        self.fail.push((op, n, errno, sticky));
+        self
+    }
+
+    /// Like [`fail_nth`](Self::fail_nth), but an immediate retry of the same operation succeeds
+    /// (a transient refusal; `fail_nth` models a persistent one, whose retry fails again).
+    pub fn fail_nth_once(&mut self, op: impl Into<Op>, n: u32, errno: i32) -> &mut Self {
+        self.fail.push((op.into(), n, errno, false));
         self
     }
 
@@ -555,10 +569,23 @@ impl MockKernel {
         let n = self.counts.entry(op).or_insert(0);
         *n += 1;
         let n = *n;
-        self.fail
+        if let Some((o, e)) = self.sticky.take() {
+            if o == op {
+                self.sticky = Some((o, e));
+                return Some(e);
+            }
+        }
+        let hit = self
+            .fail
             .iter()
-            .find(|&&(o, k, _)| o == op && k == n)
-            .map(|&(_, _, e)| e)
+            .find(|&&(o, k, _, _)| o == op && k == n)
+            .copied();
+        hit.map(|(o, _, e, sticky)| {
+            if sticky {
+                self.sticky = Some((o, e));
+            }
+            e
+        })
     }
 
     fn alloc_fd(&mut self, obj: Object) -> Result<i64, Refusal> {

@@ -169,10 +169,7 @@ fn libbpf_errno(stderr: &str) -> Option<i32> {
 
 /// Loads `obj` through lskel, as a generated skeleton does (`skel::load`: the loader, then
 /// `.rodata` maps bound to every program); returns the program fds by name and the map fds.
-fn load_with_lskel(
-    data: &[u8],
-    stem: &str,
-) -> Result<LskelLoad, (String, Option<i32>)> {
+fn load_with_lskel(data: &[u8], stem: &str) -> Result<LskelLoad, (String, Option<i32>)> {
     let skel = lskel_gen::generate(data, stem).map_err(|e| (format!("generate: {e}"), None))?;
     let rodata_maps: Vec<usize> = (skel.plan.maps.iter().enumerate())
         .filter(|(_, m)| m.data_kind() == Some(lskel_gen::maps::DataKind::Rodata))

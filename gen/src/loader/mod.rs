@@ -427,6 +427,22 @@ impl Gen<'_> {
             self.set_fd(f::INNER_MAP_FD, self.inner_fd);
         }
         self.sys_bpf(abi::BPF_MAP_CREATE, attr, f::SIZE);
+        if map.btf_key_type_id != 0 || map.btf_value_type_id != 0 {
+            // A kernel that refuses the map's BTF types gets the map without them, as libbpf
+            // does; on success this costs one compare.
+            let created = self.b.label();
+            self.b.jump_if(true, BPF_JSGE, RET, 0, created);
+            self.b.note(format!(
+                "map_create #{i} `{}` refused with BTF types: retry without",
+                map.name
+            ));
+            self.b.blob_addr(R1, attr);
+            for field in [f::BTF_FD, f::BTF_KEY_TYPE_ID, f::BTF_VALUE_TYPE_ID] {
+                self.b.store_imm(Size::W, R1, field, 0);
+            }
+            self.sys_bpf(abi::BPF_MAP_CREATE, attr, f::SIZE);
+            self.b.bind(created);
+        }
         self.b.blob_addr(R1, self.map_slot(i));
         self.b.store(Size::W, R1, 0, RET);
         self.b.store(Size::W, CTX, ctx::map_fd(i), RET);
