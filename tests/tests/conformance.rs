@@ -159,6 +159,10 @@ type LskelLoad = (BTreeMap<String, OwnedFd>, Vec<OwnedFd>);
 
 /// The errno in libbpf's "failed to load: -N" line.
 fn libbpf_errno(stderr: &str) -> Option<i32> {
+    // A missing extern is refused by libbpf in user space, before any syscall: ENOENT.
+    if stderr.contains("not found in kernel or module BTFs") {
+        return Some(2);
+    }
     let at = stderr.find("failed to load: -")? + "failed to load: -".len();
     stderr[at..]
         .split(|c: char| !c.is_ascii_digit())

@@ -9,6 +9,16 @@ use lskel_tests::{fixtures, require_kernel};
 /// Objects this machine's kernel refuses, with the errno and why.
 const REFUSED_HERE: &[(&str, Errno, &str)] = &[
     (
+        "bad_prog",
+        Errno::ACCES,
+        "the verifier rejects `bad_read` (on purpose)",
+    ),
+    (
+        "missing_kfunc",
+        Errno::NOENT,
+        "a strong kfunc no kernel has (on purpose)",
+    ),
+    (
         "fentry",
         Errno::PERM,
         "fentry/fexit/fmod_ret/LSM loads are refused (lockdown)",

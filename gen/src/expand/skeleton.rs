@@ -15,6 +15,7 @@ struct DataSec {
     field: Ident,
     ty: Ident,
     readonly: bool,
+    settable: bool,
     value_size: u32,
     init_off: usize,
 }
@@ -79,6 +80,8 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
             field: section_field_name(&map.name),
             ty,
             readonly: kind.is_readonly(),
+            // `.kconfig` is computed by the runtime at load: readable after load, not settable.
+            settable: *kind != DataKind::Kconfig,
             value_size: map.value_size,
             init_off: skel.loader.data_init[i].unwrap_or(0) as usize,
         });
@@ -105,7 +108,7 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
     });
 
     // Open skeleton: typed copies of globals and per-map settings.
-    let open_fields = datasecs.iter().map(|d| {
+    let open_fields = datasecs.iter().filter(|d| d.settable).map(|d| {
         let (f, t) = (&d.field, &d.ty);
         let doc = format!(
             "Initial value of `{}`, written to the map at load.",
@@ -113,7 +116,7 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
         );
         quote!(#[doc = #doc] pub #f: ::std::boxed::Box<#t>,)
     });
-    let open_inits = datasecs.iter().map(|d| {
+    let open_inits = datasecs.iter().filter(|d| d.settable).map(|d| {
         let (f, t, off, size) = (&d.field, &d.ty, d.init_off, d.value_size as usize);
         quote!(#f: __lskel::pod_boxed::<#t>(&DATA[#off..#off + #size]),)
     });
@@ -134,7 +137,7 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
     let max_entries = user_maps
         .iter()
         .map(|(i, f, _)| quote!((#i, self.maps.#f.max_entries()),));
-    let initial = datasecs.iter().map(|d| {
+    let initial = datasecs.iter().filter(|d| d.settable).map(|d| {
         let (i, f) = (d.map_index, &d.field);
         quote!((#i, __lskel::addr_of(&*self.#f)),)
     });
