@@ -276,10 +276,21 @@ pub mod ctx {
     pub fn prog_fd(n_maps: usize, j: usize) -> usize {
         HEADER_SIZE + MAP_DESC_SIZE * n_maps + PROG_DESC_SIZE * j
     }
+    /// A program's `prog_fd` preset to this by the runtime: do not load it (autoload off); it
+    /// stays -1, reported absent.
+    pub const PROG_SKIP: i32 = -1;
+
     /// Offset of the status trailer after the program descriptors: `u32 failed_step` (the
-    /// loader writes the 1-based number of the step that failed; 0 = none) and a reserved u32.
+    /// loader writes the 1-based number of the step that failed; 0 = none), then
+    /// `u32 possible_cpus` (set by the runtime: the size of a PERF_EVENT_ARRAY declared
+    /// without max_entries).
     pub fn status(n_maps: usize, n_progs: usize) -> usize {
         prog_fd(n_maps, n_progs)
+    }
+
+    /// Offset of `possible_cpus` in the status trailer.
+    pub fn possible_cpus(n_maps: usize, n_progs: usize) -> usize {
+        status(n_maps, n_progs) + 4
     }
     /// Size of the whole ctx block (`bpf_loader_ctx.sz`), the status trailer included.
     pub fn size(n_maps: usize, n_progs: usize) -> usize {

@@ -95,6 +95,8 @@ pub enum InitRef {
 
 /// `BPF_MAP_TYPE_PROG_ARRAY`
 pub const PROG_ARRAY: u32 = 3;
+/// `BPF_MAP_TYPE_PERF_EVENT_ARRAY`
+pub const PERF_EVENT_ARRAY: u32 = 4;
 
 /// ARRAY_OF_MAPS or HASH_OF_MAPS.
 pub fn is_map_in_map(map_type: u32) -> bool {
@@ -108,6 +110,13 @@ impl MapDef {
             MapOrigin::Data { kind, .. } => Some(kind),
             MapOrigin::Btf { .. } => None,
         }
+    }
+
+    /// A writable data map whose value starts as all zeros (`.bss`, zero `.data`): the blob
+    /// carries nothing for it and the loader leaves the new, zeroed map as it is; values the
+    /// user sets before load go in through the map's mmap instead. So zero costs nothing.
+    pub fn starts_zeroed(&self) -> bool {
+        matches!(&self.origin, MapOrigin::Data { kind, init, .. } if !kind.is_readonly() && init.iter().all(|&b| b == 0))
     }
 
     /// Whether user space can mmap the map's value.

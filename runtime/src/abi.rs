@@ -60,7 +60,11 @@ pub const fn prog_desc_off(n_maps: usize, j: usize) -> usize {
     LOADER_CTX_HEADER_SIZE + MAP_DESC_SIZE * n_maps + PROG_DESC_SIZE * j
 }
 
-/// Size of the status trailer after the program descriptors: `u32 failed_step; u32 reserved`.
+/// A program descriptor's `prog_fd` set to this before the run: do not load that program.
+pub const PROG_SKIP: i32 = -1;
+
+/// Size of the status trailer after the program descriptors: `u32 failed_step` (out),
+/// `u32 possible_cpus` (in).
 pub const STATUS_SIZE: usize = 8;
 
 /// Offset of the status trailer. On failure the loader writes the 1-based number of the step
@@ -232,6 +236,18 @@ impl LoaderCtx {
         self.read_u32(status_off(self.n_maps, self.n_progs))
     }
 
+    /// Tells the loader how many CPUs the machine can have: the size of a PERF_EVENT_ARRAY
+    /// declared without `max_entries`.
+    pub fn set_possible_cpus(&mut self, n: u32) {
+        self.write_u32(status_off(self.n_maps, self.n_progs) + 4, n);
+    }
+
+    /// Marks program `j` not to be loaded (autoload off): its fd stays absent.
+    pub fn set_autoload(&mut self, j: usize, load: bool) {
+        let off = self.prog_off(j) + PROG_DESC_FD_OFF;
+        self.write_u32(off, if load { 0 } else { PROG_SKIP as u32 });
+    }
+
     /// Clears every descriptor field the loader writes (map and program fds), e.g. after taking ownership.
     pub(crate) fn clear_fds(&mut self) {
         for i in 0..self.n_maps {
@@ -239,9 +255,13 @@ impl LoaderCtx {
             self.write_u32(off, 0);
         }
         for j in 0..self.n_progs {
+            // A program switched off keeps its marker: the loader skips it.
             let off = prog_desc_off(self.n_maps, j) + PROG_DESC_FD_OFF;
-            self.write_u32(off, 0);
+            if self.read_u32(off) as i32 != PROG_SKIP {
+                self.write_u32(off, 0);
+            }
         }
+        self.write_u32(status_off(self.n_maps, self.n_progs), 0);
     }
 }
 

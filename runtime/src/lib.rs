@@ -41,7 +41,7 @@ pub use ringbuf::RingBuffer;
 pub use sys::mmap::{MappedData, MappedRoData, Pod};
 
 pub use lskel_macros::bpf_skeleton;
-pub use skel::OpenMap;
+pub use skel::{OpenMap, OpenProg};
 
 /// What generated skeletons use. Not a public API: it may change in any release.
 #[doc(hidden)]
@@ -52,9 +52,9 @@ pub mod __private {
     pub use crate::load::{bpf_load_and_run, LoadOptions, LoadedFds};
     pub use crate::map::Map;
     pub use crate::ringbuf::RingBuffer;
-    pub use crate::skel::{load, OpenMap, SkelFds, SkelKconfig, SkelSpec};
+    pub use crate::skel::{load, OpenMap, OpenProg, SkelFds, SkelKconfig, SkelSpec};
     pub use crate::sys::bpf;
-    pub use crate::sys::mem::{addr_of, pod_boxed, pod_read};
+    pub use crate::sys::mem::{addr_of, pod_boxed, pod_copy, pod_read};
     pub use crate::sys::mmap::{array_mmap_len, page_size, MappedData, MappedRoData, Pod};
     pub use crate::{Errno, Error, Result};
     pub use libc;

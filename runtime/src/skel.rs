@@ -9,6 +9,30 @@ use crate::load::{bpf_load_and_run, LoadOptions};
 use crate::sys::bpf::prog_bind_map;
 use crate::{Error, Result};
 
+/// A program of an open skeleton: whether to load it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OpenProg {
+    autoload: bool,
+}
+
+impl OpenProg {
+    /// A program loaded by default (`false` for `?` sections).
+    pub const fn new(autoload: bool) -> OpenProg {
+        OpenProg { autoload }
+    }
+
+    /// Whether the program will be loaded.
+    pub fn autoload(&self) -> bool {
+        self.autoload
+    }
+
+    /// Loads the program or not; a program not loaded has no fd after load.
+    pub fn set_autoload(&mut self, autoload: bool) -> &mut OpenProg {
+        self.autoload = autoload;
+        self
+    }
+}
+
 /// A map of an open skeleton: settings that can change before load.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OpenMap {
@@ -71,8 +95,8 @@ pub struct SkelKconfig {
 pub struct SkelFds {
     /// One per map.
     pub maps: Vec<OwnedFd>,
-    /// One per program.
-    pub progs: Vec<OwnedFd>,
+    /// One per program; `None` for a program not loaded (autoload off).
+    pub progs: Vec<Option<OwnedFd>>,
 }
 
 /// Names the failed step of a loader error. Only BTF and program loads write a log; for any
@@ -99,14 +123,20 @@ fn name_step(e: Error, spec: &SkelSpec) -> Error {
 }
 
 /// Runs the loader of `spec` with the open skeleton's settings: `max_entries` per map index,
-/// and the address of the user's copy of each global data section.
+/// the address of the user's copy of each global data section, and whether to load each
+/// program (autoload; an empty slice loads all).
 pub fn load(
     spec: &SkelSpec,
     max_entries: &[(usize, u32)],
     initial: &[(usize, u64)],
+    autoload: &[bool],
     opts: &LoadOptions,
 ) -> Result<SkelFds> {
     let mut ctx = LoaderCtx::new(spec.n_maps, spec.n_progs);
+    ctx.set_possible_cpus(crate::map::possible_cpus()? as u32);
+    for (j, &on) in autoload.iter().enumerate() {
+        ctx.set_autoload(j, on);
+    }
     for &(i, n) in max_entries {
         ctx.set_max_entries(i, n);
     }
@@ -126,20 +156,25 @@ pub fn load(
     let fds =
         bpf_load_and_run(&mut ctx, spec.data, spec.insns, opts).map_err(|e| name_step(e, spec))?;
     drop(kconfig); // read by the loader through the ctx until here
-    let all = |v: Vec<Option<OwnedFd>>, what: &'static str| -> Result<Vec<OwnedFd>> {
-        v.into_iter()
-            .collect::<Option<Vec<_>>>()
-            .ok_or(Error::InvalidArgument(what))
-    };
-    let fds = SkelFds {
-        maps: all(fds.maps, "the loader returned no fd for a map")?,
-        progs: all(fds.progs, "the loader returned no fd for a program")?,
-    };
-    for prog in &fds.progs {
-        for &i in spec.rodata_maps {
-            // Like libbpf, a kernel that cannot bind is not a reason to fail the load.
-            let _ = prog_bind_map(prog.as_fd(), fds.maps[i].as_fd());
+    let maps = (fds.maps.into_iter())
+        .collect::<Option<Vec<_>>>()
+        .ok_or(Error::InvalidArgument(
+            "the loader returned no fd for a map",
+        ))?;
+    let progs = fds.progs;
+    for (j, prog) in progs.iter().enumerate() {
+        let wanted = autoload.get(j).copied().unwrap_or(true);
+        if prog.is_some() != wanted {
+            return Err(Error::InvalidArgument(
+                "the loader's program fds disagree with autoload",
+            ));
         }
     }
-    Ok(fds)
+    for prog in progs.iter().flatten() {
+        for &i in spec.rodata_maps {
+            // Like libbpf, a kernel that cannot bind is not a reason to fail the load.
+            let _ = prog_bind_map(prog.as_fd(), maps[i].as_fd());
+        }
+    }
+    Ok(SkelFds { maps, progs })
 }

@@ -11,7 +11,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut open = counter::open();
     open.rodata.target_pid = std::process::id() as i32;
     let skel = open.load()?;
-    let _link = lskel::attach_raw_tp(skel.progs().count_syscalls(), "sys_enter")?;
+    let _link = lskel::attach_raw_tp(
+        skel.progs().count_syscalls().expect("autoload is on"),
+        "sys_enter",
+    )?;
     let counts = lskel::Map::new(skel.maps().syscall_counts())?;
     for round in 1..=3 {
         // Make some system calls of our own to count.

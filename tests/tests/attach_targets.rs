@@ -75,19 +75,19 @@ fn attach_btf_ids_are_the_kernels() {
     use lskel_gen::btf::kind;
     let expected = [
         (
-            skel.progs().on_fork(),
+            skel.progs().on_fork().unwrap(),
             "on_fork",
             "btf_trace_sched_process_fork",
             kind::TYPEDEF,
         ),
         (
-            skel.progs().dump_maps(),
+            skel.progs().dump_maps().unwrap(),
             "dump_maps",
             "bpf_iter_bpf_map",
             kind::FUNC,
         ),
         (
-            skel.progs().dump_tasks_s(),
+            skel.progs().dump_tasks_s().unwrap(),
             "dump_tasks_s",
             "bpf_iter_task",
             kind::FUNC,
@@ -117,7 +117,7 @@ fn tp_btf_sched_process_fork_counts_forks() {
     std::process::Command::new("true").status().unwrap();
     assert_eq!(skel.bss().fork_hits, 0);
 
-    let link = lskel::attach_raw_tp(skel.progs().on_fork(), "").unwrap();
+    let link = lskel::attach_raw_tp(skel.progs().on_fork().unwrap(), "").unwrap();
     let mut matched = false;
     for _ in 0..5 {
         let before = skel.bss().fork_hits;
@@ -166,7 +166,7 @@ fn tp_btf_with_other_target_pid_ignores_our_forks() {
     // kthreadd: it forks kernel threads, not ours.
     open.rodata.target_pid = 2;
     let skel = open.load().unwrap();
-    let _link = lskel::attach_raw_tp(skel.progs().on_fork(), "").unwrap();
+    let _link = lskel::attach_raw_tp(skel.progs().on_fork().unwrap(), "").unwrap();
     std::process::Command::new("true").status().unwrap();
     let b = *skel.bss();
     assert!(b.fork_hits == 0 || b.fork_parent == 2, "{b:?}");
@@ -177,7 +177,7 @@ fn map_iterator_lists_our_maps() {
     let _g = lock();
     require_kernel!();
     let skel = attach::open().load().unwrap();
-    let link = attach_iter(skel.progs().dump_maps());
+    let link = attach_iter(skel.progs().dump_maps().unwrap());
     let out = read_iter(&link);
     let mut ids = Vec::new();
     for line in out.lines() {
@@ -218,7 +218,7 @@ fn sleepable_task_iterator_reads_our_argv() {
     let mut open = attach::open();
     open.rodata.target_pid = own_pid();
     let skel = open.load().unwrap();
-    let link = attach_iter(skel.progs().dump_tasks_s());
+    let link = attach_iter(skel.progs().dump_tasks_s().unwrap());
     let out = read_iter(&link);
 
     let cmdline = std::fs::read("/proc/self/cmdline").unwrap();

@@ -30,7 +30,7 @@ fn calc_and_calc_fixed_give_the_expected_outputs() {
     let _g = lock();
     let skel = calls::open().load().unwrap();
     assert_eq!(
-        run_syscall_prog(skel.progs().calc(), &mut calc_args(5, 10)).unwrap(),
+        run_syscall_prog(skel.progs().calc().unwrap(), &mut calc_args(5, 10)).unwrap(),
         0
     );
     let b = *skel.bss();
@@ -47,7 +47,7 @@ fn calc_and_calc_fixed_give_the_expected_outputs() {
     );
 
     assert_eq!(
-        run_syscall_prog(skel.progs().calc_fixed(), &mut []).unwrap(),
+        run_syscall_prog(skel.progs().calc_fixed().unwrap(), &mut []).unwrap(),
         0
     );
     let b = *skel.bss();
@@ -68,7 +68,7 @@ fn calc_with_other_inputs() {
     let _g = lock();
     let skel = calls::open().load().unwrap();
     for (x, n) in [(0u64, 0u32), (1, 1), (1000, 100), (u32::MAX as u64, 3)] {
-        run_syscall_prog(skel.progs().calc(), &mut calc_args(x, n)).unwrap();
+        run_syscall_prog(skel.progs().calc().unwrap(), &mut calc_args(x, n)).unwrap();
         let b = *skel.bss();
         assert_eq!(b.out_square, x.wrapping_mul(x), "x={x}");
         assert_eq!(b.out_add, x + 10, "x={x}");
@@ -84,7 +84,11 @@ fn bpf_loop_over_limit_returns_e2big() {
     require_kernel!();
     let _g = lock();
     let skel = calls::open().load().unwrap();
-    run_syscall_prog(skel.progs().calc(), &mut calc_args(2, (1 << 23) + 1)).unwrap();
+    run_syscall_prog(
+        skel.progs().calc().unwrap(),
+        &mut calc_args(2, (1 << 23) + 1),
+    )
+    .unwrap();
     let b = *skel.bss();
     assert_eq!(b.out_loop_ret, -7);
     assert_eq!(b.out_loop, 0);
@@ -98,9 +102,9 @@ fn calc_accepts_the_12_byte_minimum_ctx() {
     let skel = calls::open().load().unwrap();
     let mut ctx = [0u8; 12];
     ctx.copy_from_slice(&calc_args(3, 4)[..12]);
-    run_syscall_prog(skel.progs().calc(), &mut ctx).unwrap();
+    run_syscall_prog(skel.progs().calc().unwrap(), &mut ctx).unwrap();
     assert_eq!((skel.bss().out_square, skel.bss().out_loop), (9, 6));
-    let err = run_syscall_prog(skel.progs().calc(), &mut [0u8; 8]).unwrap_err();
+    let err = run_syscall_prog(skel.progs().calc().unwrap(), &mut [0u8; 8]).unwrap_err();
     assert_eq!(err.errno(), Some(lskel::Errno::INVAL), "{err}");
 }
 
@@ -113,7 +117,7 @@ fn raw_tp_program_calls_subprograms() {
     let skel = open.load().unwrap();
     assert_eq!(skel.rodata().target_pid, std::process::id() as i32);
     {
-        let _link = lskel::attach_raw_tp(skel.progs().calls_tp(), "sys_enter").unwrap();
+        let _link = lskel::attach_raw_tp(skel.progs().calls_tp().unwrap(), "sys_enter").unwrap();
         getpid_syscalls(50);
     }
     // The link is gone: let any run already in flight finish before reading.

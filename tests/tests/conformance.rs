@@ -200,7 +200,9 @@ fn load_with_lskel(data: &[u8], stem: &str) -> Result<LskelLoad, (String, Option
         log_level: 1,
         log_size: 0,
     };
-    let fds = skel_load(&spec, &[], &[], &opts).map_err(|e| {
+    // As libbpf: programs of `?` sections are not loaded.
+    let autoload: Vec<bool> = skel.plan.programs.iter().map(|p| !p.def.autoload_off).collect();
+    let fds = skel_load(&spec, &[], &[], &autoload, &opts).map_err(|e| {
         (
             format!("lskel load: {e}"),
             e.errno().map(|n| n.raw_os_error()),
@@ -212,6 +214,7 @@ fn load_with_lskel(data: &[u8], stem: &str) -> Result<LskelLoad, (String, Option
         .iter()
         .map(|p| p.def.func.name.clone())
         .zip(fds.progs)
+        .filter_map(|(name, fd)| Some((name, fd?)))
         .collect();
     Ok((progs, fds.maps))
 }

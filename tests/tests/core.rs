@@ -17,7 +17,7 @@ fn lock() -> std::sync::MutexGuard<'static, ()> {
 /// Attaches `core_probe` filtered on this process, makes syscalls from this thread, detaches, and
 /// returns a snapshot of `.bss`.
 fn probe(skel: &core::Skel) -> core::Bss {
-    let link = lskel::attach_raw_tp(skel.progs().core_probe(), "sys_enter").unwrap();
+    let link = lskel::attach_raw_tp(skel.progs().core_probe().unwrap(), "sys_enter").unwrap();
     getpid_syscalls(20);
     // The close of the link is itself a syscall of this thread, recorded before the detach.
     drop(link);

@@ -203,7 +203,7 @@ fn programs_before_the_failure_were_fine() {
     let skel = maps::open().load().unwrap();
     let mut args = [0u8; 16];
     assert_eq!(
-        run_syscall_prog(skel.progs().write_maps(), &mut args).unwrap(),
+        run_syscall_prog(skel.progs().write_maps().unwrap(), &mut args).unwrap(),
         0
     );
     assert_eq!(skel.bss().runs, 1);

@@ -12,7 +12,7 @@ use globals::types::nested_t;
 
 fn run(skel: &globals::Skel) -> globals::Bss {
     assert_eq!(
-        run_syscall_prog(skel.progs().read_globals(), &mut []).unwrap(),
+        run_syscall_prog(skel.progs().read_globals().unwrap(), &mut []).unwrap(),
         0
     );
     *skel.bss()

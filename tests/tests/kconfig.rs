@@ -108,7 +108,7 @@ fn number(config: &HashMap<String, String>, name: &str) -> u64 {
 fn load_and_run() -> kconfig::Skel {
     let skel = kconfig::open().load().unwrap();
     assert_eq!(
-        run_syscall_prog(skel.progs().kconfig_run(), &mut []).unwrap(),
+        run_syscall_prog(skel.progs().kconfig_run().unwrap(), &mut []).unwrap(),
         0
     );
     assert_eq!(skel.bss().runs, 1);

@@ -35,7 +35,7 @@ fn run(skel: &kfuncs::Skel, pid: i32, pid2: i32) {
     let mut ctx = [0u8; 8];
     ctx[..4].copy_from_slice(&pid.to_ne_bytes());
     ctx[4..].copy_from_slice(&pid2.to_ne_bytes());
-    let ret = run_syscall_prog(skel.progs().kfunc_run(), &mut ctx).unwrap();
+    let ret = run_syscall_prog(skel.progs().kfunc_run().unwrap(), &mut ctx).unwrap();
     assert_eq!(ret, 0);
 }
 
@@ -122,7 +122,7 @@ fn kfunc_tp_is_attached_and_counts() {
     assert_eq!({ skel.rodata().target_pid }, own_pid());
 
     // Its attach target is the running kernel's `btf_trace_sys_enter`.
-    let info = lskel::sys::bpf::prog_info(skel.progs().kfunc_tp()).unwrap();
+    let info = lskel::sys::bpf::prog_info(skel.progs().kfunc_tp().unwrap()).unwrap();
     assert_eq!(info.prog_type, prog_type::BPF_PROG_TYPE_TRACING);
     let vmlinux = std::fs::read("/sys/kernel/btf/vmlinux").unwrap();
     let vmlinux = lskel_gen::btf::Btf::parse(&vmlinux).unwrap();
@@ -134,7 +134,7 @@ fn kfunc_tp_is_attached_and_counts() {
     getpid_syscalls(10);
     assert_eq!(skel.bss().tp_hits, 0, "not attached yet");
 
-    let link = lskel::attach_raw_tp(skel.progs().kfunc_tp(), "").unwrap();
+    let link = lskel::attach_raw_tp(skel.progs().kfunc_tp().unwrap(), "").unwrap();
     let before = skel.bss().tp_hits;
     getpid_syscalls(30);
     let b = *skel.bss();

@@ -21,7 +21,7 @@ fn kallsyms(name: &str) -> Option<u64> {
 fn loaded_and_run() -> ksyms::Skel {
     let skel = ksyms::open().load().unwrap();
     assert_eq!(
-        run_syscall_prog(skel.progs().ksym_run(), &mut []).unwrap(),
+        run_syscall_prog(skel.progs().ksym_run().unwrap(), &mut []).unwrap(),
         0
     );
     assert_eq!(skel.bss().runs, 1);
@@ -75,7 +75,10 @@ fn weak_missing_typed_ksym_reads_zero() {
 fn values_are_stable_across_runs_and_loads() {
     require_kernel!();
     let a = loaded_and_run();
-    assert_eq!(run_syscall_prog(a.progs().ksym_run(), &mut []).unwrap(), 0);
+    assert_eq!(
+        run_syscall_prog(a.progs().ksym_run().unwrap(), &mut []).unwrap(),
+        0
+    );
     let b = loaded_and_run();
     let (x, y) = (*a.bss(), *b.bss());
     assert_eq!(x.runs, 2);

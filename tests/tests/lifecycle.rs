@@ -80,7 +80,7 @@ fn drop_closes_every_fd_mapping_and_object() {
 
     let skel = maps::open().load().unwrap();
     run_syscall_prog(
-        skel.progs().write_maps(),
+        skel.progs().write_maps().unwrap(),
         &mut [1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0],
     )
     .unwrap();
@@ -100,7 +100,7 @@ fn drop_closes_every_fd_mapping_and_object() {
         m.ringbuf(),
         m.bss(),
     ];
-    let prog_fds = [skel.progs().write_maps()];
+    let prog_fds = [skel.progs().write_maps().unwrap()];
     let mut ours: Vec<i32> = map_fds
         .iter()
         .chain(&prog_fds)
@@ -163,7 +163,7 @@ fn drop_of_a_skeleton_with_every_global_kind() {
         "each data section mmaped once"
     );
     let map_ids: BTreeSet<u32> = map_fds.iter().map(|&f| id(f)).collect();
-    let prog_ids: BTreeSet<u32> = [id(skel.progs().read_globals())].into();
+    let prog_ids: BTreeSet<u32> = [id(skel.progs().read_globals().unwrap())].into();
     drop(skel);
     assert_eq!(open_fds(), fds_before);
     assert_eq!(bpf_mappings(), mappings_before);
@@ -178,11 +178,11 @@ fn links_keep_programs_alive_until_dropped() {
     let fds_before = open_fds();
     let skel = tp_btf::open().load().unwrap();
     let prog_ids: BTreeSet<u32> = [
-        id(skel.progs().btf_sys_enter()),
-        id(skel.progs().dump_task()),
+        id(skel.progs().btf_sys_enter().unwrap()),
+        id(skel.progs().dump_task().unwrap()),
     ]
     .into();
-    let link = lskel::attach_raw_tp(skel.progs().btf_sys_enter(), "").unwrap();
+    let link = lskel::attach_raw_tp(skel.progs().btf_sys_enter().unwrap(), "").unwrap();
     drop(skel);
     // The link still holds btf_sys_enter.
     assert_eq!(open_fds().len(), fds_before.len() + 1);
@@ -303,12 +303,15 @@ fn two_loads_are_independent() {
     let b = maps::open().load().unwrap();
     assert_ne!(id(a.maps().array_map()), id(b.maps().array_map()));
     assert_ne!(id(a.maps().bss()), id(b.maps().bss()));
-    assert_ne!(id(a.progs().write_maps()), id(b.progs().write_maps()));
+    assert_ne!(
+        id(a.progs().write_maps().unwrap()),
+        id(b.progs().write_maps().unwrap())
+    );
 
     let mut args = [0u8; 16];
     args[0] = 2;
     args[8] = 9;
-    run_syscall_prog(a.progs().write_maps(), &mut args).unwrap();
+    run_syscall_prog(a.progs().write_maps().unwrap(), &mut args).unwrap();
     assert_eq!(a.bss().runs, 1);
     assert_eq!(b.bss().runs, 0, "b's .bss is its own");
     let key = 2u32.to_ne_bytes();
@@ -328,7 +331,7 @@ fn two_loads_are_independent() {
 
     // Dropping one leaves the other working.
     drop(a);
-    run_syscall_prog(b.progs().write_maps(), &mut args).unwrap();
+    run_syscall_prog(b.progs().write_maps().unwrap(), &mut args).unwrap();
     assert_eq!(b.bss().runs, 1);
 }
 
@@ -356,14 +359,14 @@ fn load_with_log_level_works() {
             .unwrap_or_else(|e| panic!("{opts:?}: {e}"));
         let mut args = [0u8; 16];
         args[8] = 3;
-        run_syscall_prog(skel.progs().write_maps(), &mut args).unwrap();
+        run_syscall_prog(skel.progs().write_maps().unwrap(), &mut args).unwrap();
         assert_eq!(skel.bss().runs, 1, "{opts:?}");
         assert_eq!(skel.bss().err_array, 0, "{opts:?}");
 
         let mut open = globals::open();
         open.rodata.knob = 4;
         let g = open.load_with(&opts).unwrap();
-        run_syscall_prog(g.progs().read_globals(), &mut []).unwrap();
+        run_syscall_prog(g.progs().read_globals().unwrap(), &mut []).unwrap();
         assert_eq!(g.bss().out_knob2, 8, "{opts:?}");
     }
     assert_eq!(open_fds(), fds_before);

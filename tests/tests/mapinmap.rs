@@ -29,7 +29,10 @@ fn run(skel: &mapinmap::Skel, outer: u32, inner: u32, value: u64, use_hash: bool
     a[4..8].copy_from_slice(&inner.to_ne_bytes());
     a[8..16].copy_from_slice(&value.to_ne_bytes());
     a[16..20].copy_from_slice(&u32::from(use_hash).to_ne_bytes());
-    assert_eq!(run_syscall_prog(skel.progs().mim_run(), &mut a).unwrap(), 0);
+    assert_eq!(
+        run_syscall_prog(skel.progs().mim_run().unwrap(), &mut a).unwrap(),
+        0
+    );
 }
 
 /// (lookup_miss, last_old, last_err, last_read)

@@ -16,7 +16,7 @@ fn args(key: u32, value: u64) -> [u8; 16] {
 }
 
 fn write(skel: &maps::Skel, key: u32, value: u64) {
-    let ret = run_syscall_prog(skel.progs().write_maps(), &mut args(key, value)).unwrap();
+    let ret = run_syscall_prog(skel.progs().write_maps().unwrap(), &mut args(key, value)).unwrap();
     assert_eq!(ret, 0);
 }
 
@@ -276,7 +276,7 @@ fn array_key_out_of_range_gives_e2big() {
 fn short_ctx_is_refused() {
     require_kernel!();
     let skel = maps::open().load().unwrap();
-    let err = run_syscall_prog(skel.progs().write_maps(), &mut [0u8; 12]).unwrap_err();
+    let err = run_syscall_prog(skel.progs().write_maps().unwrap(), &mut [0u8; 12]).unwrap_err();
     assert_eq!(err.errno(), Some(Errno::INVAL), "{err}");
     assert_eq!(skel.bss().runs, 0);
 }

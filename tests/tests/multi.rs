@@ -72,10 +72,26 @@ fn packet_programs_run_on_a_frame() {
     assert_eq!(f.len(), 64);
     let p = skel.progs();
 
-    assert_eq!(run_pkt(p.xdp_count(), &f).unwrap().retval, 2, "XDP_PASS");
-    assert_eq!(run_pkt(p.tc_count(), &f).unwrap().retval, 0, "TC_ACT_OK");
-    assert_eq!(run_pkt(p.sock_count(), &f).unwrap().retval, 50, "skb->len");
-    assert_eq!(run_pkt(p.cgskb_count(), &f).unwrap().retval, 1, "allow");
+    assert_eq!(
+        run_pkt(p.xdp_count().unwrap(), &f).unwrap().retval,
+        2,
+        "XDP_PASS"
+    );
+    assert_eq!(
+        run_pkt(p.tc_count().unwrap(), &f).unwrap().retval,
+        0,
+        "TC_ACT_OK"
+    );
+    assert_eq!(
+        run_pkt(p.sock_count().unwrap(), &f).unwrap().retval,
+        50,
+        "skb->len"
+    );
+    assert_eq!(
+        run_pkt(p.cgskb_count().unwrap(), &f).unwrap().retval,
+        1,
+        "allow"
+    );
 
     let b = *skel.bss();
     assert_eq!((b.xdp_hits, b.xdp_len), (1, 64));
@@ -88,8 +104,8 @@ fn packet_programs_run_on_a_frame() {
     }
 
     // Twice more through XDP: only its counters move.
-    run_pkt(p.xdp_count(), &f).unwrap();
-    run_pkt(p.xdp_count(), &f).unwrap();
+    run_pkt(p.xdp_count().unwrap(), &f).unwrap();
+    run_pkt(p.xdp_count().unwrap(), &f).unwrap();
     assert_eq!(skel.bss().xdp_hits, 3);
     assert_eq!(pkt_count(&skel, 0), 3);
     assert_eq!(pkt_count(&skel, 1), 1);
@@ -101,7 +117,7 @@ fn packet_programs_use_repeat() {
     let _g = lock();
     let skel = multi::open().load().unwrap();
     let out = prog_test_run(
-        skel.progs().tc_count(),
+        skel.progs().tc_count().unwrap(),
         TestRunAttr {
             data_in: &frame(),
             repeat: 10,
@@ -121,12 +137,14 @@ fn xdp_sees_short_frames_and_refuses_too_short_ones() {
     let skel = multi::open().load().unwrap();
     let f = frame();
     assert_eq!(
-        run_pkt(skel.progs().xdp_count(), &f[..14]).unwrap().retval,
+        run_pkt(skel.progs().xdp_count().unwrap(), &f[..14])
+            .unwrap()
+            .retval,
         2
     );
     assert_eq!(skel.bss().xdp_len, 14);
     assert_eq!(
-        run_pkt(skel.progs().xdp_count(), &f[..13]).unwrap_err(),
+        run_pkt(skel.progs().xdp_count().unwrap(), &f[..13]).unwrap_err(),
         Errno::INVAL
     );
     assert_eq!(skel.bss().xdp_hits, 1);
@@ -139,7 +157,7 @@ fn raw_tp_counts_syscalls() {
     let mut open = multi::open();
     open.rodata.target_pid = std::process::id() as i32;
     let skel = open.load().unwrap();
-    let link = lskel::attach_raw_tp(skel.progs().rawtp_count(), "sys_enter").unwrap();
+    let link = lskel::attach_raw_tp(skel.progs().rawtp_count().unwrap(), "sys_enter").unwrap();
     let before = skel.bss().rawtp_hits;
     getpid_syscalls(30);
     let b = *skel.bss();
@@ -165,7 +183,7 @@ fn raw_tp_last_id_is_getpid() {
     let mut open = multi::open();
     open.rodata.target_pid = std::process::id() as i32;
     let skel = open.load().unwrap();
-    let _link = lskel::attach_raw_tp(skel.progs().rawtp_count(), "sys_enter").unwrap();
+    let _link = lskel::attach_raw_tp(skel.progs().rawtp_count().unwrap(), "sys_enter").unwrap();
     // Read rawtp_id (offset 88) right after a getpid, without another syscall in between: the
     // mmaped value is read with a plain load.
     let mut seen_getpid = false;
@@ -276,7 +294,7 @@ fn tracepoint_counts_getpid_through_perf_event() {
     open.rodata.target_pid = std::process::id() as i32;
     let skel = open.load().unwrap();
     let pfd = perf_tracepoint(id);
-    let prog = skel.progs().tp_getpid().as_raw_fd();
+    let prog = skel.progs().tp_getpid().unwrap().as_raw_fd();
     perf_ioctl(&pfd, PERF_EVENT_IOC_SET_BPF, prog, "PERF_EVENT_IOC_SET_BPF");
     perf_ioctl(&pfd, PERF_EVENT_IOC_ENABLE, 0, "PERF_EVENT_IOC_ENABLE");
     getpid_syscalls(7);
@@ -305,7 +323,7 @@ fn tracepoint_via_bpf_link() {
     let pfd = perf_tracepoint(id);
     // BPF_LINK_CREATE with attach type BPF_PERF_EVENT (41), target = the perf event fd.
     let link = lskel::attach_link(
-        skel.progs().tp_getpid(),
+        skel.progs().tp_getpid().unwrap(),
         lskel::sys::bpf::LinkTarget::Fd(std::os::fd::AsFd::as_fd(&pfd)),
         41,
         0,

@@ -10,7 +10,8 @@ fn skeleton_of_an_object_in_out_dir_loads_and_counts() {
     let mut open = built::open();
     open.rodata.target_pid = std::process::id() as i32;
     let skel = open.load().expect("load");
-    let _link = lskel::attach_raw_tp(skel.progs().count_syscalls(), "sys_enter").expect("attach");
+    let _link =
+        lskel::attach_raw_tp(skel.progs().count_syscalls().unwrap(), "sys_enter").expect("attach");
     let before = skel.bss().count;
     for _ in 0..10 {
         let _ = std::fs::metadata("/");

@@ -54,7 +54,7 @@ fn run(prog: BorrowedFd<'_>, mark: Option<u32>) -> u32 {
 fn entry_tail_calls_by_index() {
     require_kernel!();
     let skel = tailcall::open().load().unwrap();
-    let entry = skel.progs().tail_entry();
+    let entry = skel.progs().tail_entry().unwrap();
 
     assert_eq!(run(entry, Some(0)), 10, "slot 0: target_a");
     let b = *skel.bss();
@@ -77,7 +77,7 @@ fn entry_tail_calls_by_index() {
 fn empty_or_out_of_range_slot_falls_through() {
     require_kernel!();
     let skel = tailcall::open().load().unwrap();
-    let entry = skel.progs().tail_entry();
+    let entry = skel.progs().tail_entry().unwrap();
     for mark in [2, 3, 7, u32::MAX] {
         assert_eq!(run(entry, Some(mark)), 1, "mark {mark}");
     }
@@ -92,8 +92,8 @@ fn empty_or_out_of_range_slot_falls_through() {
 fn targets_run_directly() {
     require_kernel!();
     let skel = tailcall::open().load().unwrap();
-    assert_eq!(run(skel.progs().target_a(), None), 10);
-    assert_eq!(run(skel.progs().target_b(), None), 20);
+    assert_eq!(run(skel.progs().target_a().unwrap(), None), 10);
+    assert_eq!(run(skel.progs().target_b().unwrap(), None), 20);
     let b = *skel.bss();
     assert_eq!((b.hits_a, b.hits_b, b.last_target), (1, 1, 2));
     assert_eq!(b.entry_runs, 0, "no tail call involved");
@@ -110,15 +110,18 @@ fn prog_array_holds_the_target_programs() {
             .unwrap()
             .map(|v| u32::from_ne_bytes(v[..4].try_into().unwrap()))
     };
-    let id_a = prog_info(skel.progs().target_a()).unwrap().id;
-    let id_b = prog_info(skel.progs().target_b()).unwrap().id;
-    assert_eq!(id_a, prog_or_map_id(skel.progs().target_a()).unwrap());
+    let id_a = prog_info(skel.progs().target_a().unwrap()).unwrap().id;
+    let id_b = prog_info(skel.progs().target_b().unwrap()).unwrap().id;
+    assert_eq!(
+        id_a,
+        prog_or_map_id(skel.progs().target_a().unwrap()).unwrap()
+    );
     assert_ne!(id_a, id_b);
     assert_eq!(slot(0), Some(id_a), "jmp_table[0] = target_a");
     assert_eq!(slot(1), Some(id_b), "jmp_table[1] = target_b");
     assert_eq!(slot(2), None, "jmp_table[2] is empty");
     assert_eq!(slot(3), None, "jmp_table[3] is empty");
-    let info = prog_info(skel.progs().target_a()).unwrap();
+    let info = prog_info(skel.progs().target_a().unwrap()).unwrap();
     assert_eq!(info.name, "target_a");
 }
 
@@ -126,10 +129,10 @@ fn prog_array_holds_the_target_programs() {
 fn user_space_slot_update_and_delete() {
     require_kernel!();
     let skel = tailcall::open().load().unwrap();
-    let entry = skel.progs().tail_entry();
+    let entry = skel.progs().tail_entry().unwrap();
     let table = Map::new(skel.maps().jmp_table()).unwrap();
     // Slot 2 gets target_b, slot 0 is cleared.
-    let fd_b = skel.progs().target_b().as_raw_fd() as u32;
+    let fd_b = skel.progs().target_b().unwrap().as_raw_fd() as u32;
     table
         .update(&2u32.to_ne_bytes(), &fd_b.to_ne_bytes(), 0)
         .unwrap();
@@ -147,7 +150,7 @@ fn rodata_index_bias_shifts_the_slot() {
     open.rodata.index_bias = 1;
     let skel = open.load().unwrap();
     assert_eq!({ skel.rodata().index_bias }, 1);
-    let entry = skel.progs().tail_entry();
+    let entry = skel.progs().tail_entry().unwrap();
     assert_eq!(run(entry, Some(0)), 20, "0 + 1: target_b");
     assert_eq!(run(entry, Some(1)), 1, "1 + 1: empty");
     let b = *skel.bss();

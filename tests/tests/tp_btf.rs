@@ -64,11 +64,11 @@ fn programs_are_tracing_programs_with_btf_targets() {
     let vmlinux = lskel_gen::btf::Btf::parse(&vmlinux).unwrap();
     let expected = [
         (
-            skel.progs().btf_sys_enter(),
+            skel.progs().btf_sys_enter().unwrap(),
             vmlinux.find("btf_trace_sys_enter", lskel_gen::btf::kind::TYPEDEF),
         ),
         (
-            skel.progs().dump_task(),
+            skel.progs().dump_task().unwrap(),
             vmlinux.find("bpf_iter_task", lskel_gen::btf::kind::FUNC),
         ),
     ];
@@ -105,7 +105,7 @@ fn tp_btf_counts_syscalls() {
     open.rodata.target_pid = std::process::id() as i32;
     let skel = open.load().unwrap();
     assert_eq!({ skel.rodata().target_pid }, std::process::id() as i32);
-    let link = lskel::attach_raw_tp(skel.progs().btf_sys_enter(), "").unwrap();
+    let link = lskel::attach_raw_tp(skel.progs().btf_sys_enter().unwrap(), "").unwrap();
     let mut seen_getpid = false;
     for _ in 0..100 {
         getpid_syscalls(1);
@@ -142,7 +142,7 @@ fn tp_btf_attach_through_link_create() {
     open.rodata.target_pid = std::process::id() as i32;
     let skel = open.load().unwrap();
     let link = lskel::attach_link(
-        skel.progs().btf_sys_enter(),
+        skel.progs().btf_sys_enter().unwrap(),
         LinkTarget::None,
         attach_type::BPF_TRACE_RAW_TP,
         0,
@@ -158,7 +158,7 @@ fn task_iterator_prints_every_task() {
     require_kernel!();
     let skel = tp_btf::open().load().unwrap();
     let link = lskel::attach_link(
-        skel.progs().dump_task(),
+        skel.progs().dump_task().unwrap(),
         LinkTarget::None,
         attach_type::BPF_TRACE_ITER,
         0,

@@ -15,14 +15,33 @@
 #   bad_map_type.bpf.o      a .maps map with type 200
 #   too_many_kfuncs.bpf.o   one program calling 257 distinct (weak) kfuncs: one more than the
 #                           kernel's MAX_KFUNC_DESCS; src/too_many_kfuncs.bpf.c is generated here
+#   huge_bss.bpf.o          an 80 MiB .bss (a global data map holds at most 64 MiB)
+#   section_typo.bpf.o      a program in SEC("tp_bft/sched_switch") (for tp_btf/sched_switch)
+#   pinning.bpf.o           a .maps map with `__uint(pinning, LIBBPF_PIN_BY_NAME)`
+#   key_size_mismatch.bpf.o a .maps map with `__uint(key_size, 8)` and `__type(key, __u32)`
+#   inner_without_values.bpf.o  an ARRAY_OF_MAPS without `__array(values, ...)`
+#   plain_extern.bpf.o      a program reading `extern int foo;` (neither __ksym nor __kconfig)
+#   custom_data_section.bpf.o   a program incrementing a global in SEC(".foo")
 #
-# Environment overrides: CLANG (default clang-19), STRIP (default llvm-strip-19), CC (default gcc).
+# Corrupted copies of src/minimal.bpf.c's object: one section dumped, changed by
+# src/corrupt.py (see there) and put back with llvm-objcopy --update-section:
+#
+#   missing_type_btf.bpf.o  .BTF: the VAR `runs` refers to type [9999]
+#   truncated_btf.bpf.o     .BTF: cut to its header and half its type section
+#   bad_string_offset.bpf.o .BTF: the FUNC `minimal` names a string past the string section
+#   corrupt_btf_ext.bpf.o   .BTF.ext: func_info claims 1000 records for the first section
+#   not_ld_imm64.bpf.o      syscall: the relocated ld_imm64 at instruction 0 becomes a mov64
+#
+# Environment overrides: CLANG (default clang-19), STRIP (default llvm-strip-19), CC (default gcc),
+# OBJCOPY (default llvm-objcopy-19), PYTHON (default python3).
 set -euo pipefail
 
 DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 CLANG="${CLANG:-clang-19}"
 STRIP="${STRIP:-llvm-strip-19}"
 CC="${CC:-gcc}"
+OBJCOPY="${OBJCOPY:-llvm-objcopy-19}"
+PYTHON="${PYTHON:-python3}"
 
 cd "$DIR"
 # <linux/types.h> includes <asm/types.h>, which lives in the multiarch directory.
@@ -35,7 +54,10 @@ INC=()
 bpf() {
     local target="$1" src="$2" out="$3"
     shift 3
-    echo "  CC  ui-tests/objects/$out"
+    case "$out" in
+        /*) echo "  CC  $out" ;;
+        *) echo "  CC  ui-tests/objects/$out" ;;
+    esac
     "$CLANG" -O2 -target "$target" -mcpu=v3 -Wall "${INC[@]}" \
         -fdebug-prefix-map="$DIR"=. "$@" -c "$src" -o "$out"
     # Drop DWARF, keep .BTF/.BTF.ext/.symtab (all lskel reads); a no-op without -g.
@@ -53,6 +75,13 @@ bpf bpf src/minimal.bpf.c no_btf.bpf.o
 bpf bpf src/unknown_section.bpf.c unknown_section.bpf.o -g
 bpf bpf src/unknown_map_field.bpf.c unknown_map_field.bpf.o -g
 bpf bpf src/bad_map_type.bpf.c bad_map_type.bpf.o -g
+bpf bpf src/huge_bss.bpf.c huge_bss.bpf.o -g
+bpf bpf src/section_typo.bpf.c section_typo.bpf.o -g
+bpf bpf src/pinning.bpf.c pinning.bpf.o -g
+bpf bpf src/key_size_mismatch.bpf.c key_size_mismatch.bpf.o -g
+bpf bpf src/inner_without_values.bpf.c inner_without_values.bpf.o -g
+bpf bpf src/plain_extern.bpf.c plain_extern.bpf.o -g
+bpf bpf src/custom_data_section.bpf.c custom_data_section.bpf.o -g
 
 echo "  GEN ui-tests/objects/src/too_many_kfuncs.bpf.c"
 {
@@ -70,7 +99,23 @@ echo "  GEN ui-tests/objects/src/too_many_kfuncs.bpf.c"
 } > src/too_many_kfuncs.bpf.c
 bpf bpf src/too_many_kfuncs.bpf.c too_many_kfuncs.bpf.o -g
 
+TMP="$(mktemp -d)"
+trap 'rm -rf "$TMP"' EXIT
+bpf bpf src/minimal.bpf.c "$TMP/minimal.o" -g
+
 echo "  CUT ui-tests/objects/truncated.bpf.o"
-bpf bpf src/minimal.bpf.c minimal.tmp.o -g
-head -c 100 minimal.tmp.o > truncated.bpf.o
-rm -f minimal.tmp.o
+head -c 100 "$TMP/minimal.o" > truncated.bpf.o
+
+# corrupt SECTION MODE OUT: OUT is the minimal object with SECTION changed by corrupt.py MODE.
+corrupt() {
+    local section="$1" mode="$2" out="$3"
+    echo "  BAD ui-tests/objects/$out ($section: $mode)"
+    "$OBJCOPY" --dump-section "$section=$TMP/section.bin" "$TMP/minimal.o" "$TMP/unused.o"
+    "$PYTHON" src/corrupt.py "$mode" "$TMP/section.bin" "$TMP/corrupt.bin"
+    "$OBJCOPY" --update-section "$section=$TMP/corrupt.bin" "$TMP/minimal.o" "$out"
+}
+corrupt .BTF missing_type missing_type_btf.bpf.o
+corrupt .BTF truncated_btf truncated_btf.bpf.o
+corrupt .BTF bad_string_off bad_string_offset.bpf.o
+corrupt .BTF.ext btf_ext_count corrupt_btf_ext.bpf.o
+corrupt syscall not_ld_imm64 not_ld_imm64.bpf.o

@@ -16,6 +16,8 @@ struct DataSec {
     ty: Ident,
     readonly: bool,
     settable: bool,
+    /// Starts as zeros: no bytes in the blob; user values go in through the mmap after load.
+    zeroed: bool,
     value_size: u32,
     init_off: usize,
 }
@@ -82,6 +84,7 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
             readonly: kind.is_readonly(),
             // `.kconfig` is computed by the runtime at load: readable after load, not settable.
             settable: *kind != DataKind::Kconfig,
+            zeroed: map.starts_zeroed(),
             value_size: map.value_size,
             init_off: skel.loader.data_init[i].unwrap_or(0) as usize,
         });
@@ -118,7 +121,11 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
     });
     let open_inits = datasecs.iter().filter(|d| d.settable).map(|d| {
         let (f, t, off, size) = (&d.field, &d.ty, d.init_off, d.value_size as usize);
-        quote!(#f: __lskel::pod_boxed::<#t>(&DATA[#off..#off + #size]),)
+        if d.zeroed {
+            quote!(#f: __lskel::pod_boxed::<#t>(&[]),)
+        } else {
+            quote!(#f: __lskel::pod_boxed::<#t>(&DATA[#off..#off + #size]),)
+        }
     });
     let user_maps: Vec<(usize, Ident, u32)> = plan
         .maps
@@ -137,10 +144,13 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
     let max_entries = user_maps
         .iter()
         .map(|(i, f, _)| quote!((#i, self.maps.#f.max_entries()),));
-    let initial = datasecs.iter().filter(|d| d.settable).map(|d| {
-        let (i, f) = (d.map_index, &d.field);
-        quote!((#i, __lskel::addr_of(&*self.#f)),)
-    });
+    let initial = datasecs
+        .iter()
+        .filter(|d| d.settable && !d.zeroed)
+        .map(|d| {
+            let (i, f) = (d.map_index, &d.field);
+            quote!((#i, __lskel::addr_of(&*self.#f)),)
+        });
 
     // Loaded skeleton.
     let mmap_fields = datasecs.iter().map(|d| {
@@ -158,6 +168,10 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
         } else {
             quote!(#f: __lskel::MappedData::<#t>::new(__lskel::AsFd::as_fd(&fds.maps[#i]), #size)?,)
         }
+    });
+    let zeroed_copies = datasecs.iter().filter(|d| d.settable && d.zeroed).map(|d| {
+        let f = &d.field;
+        quote!(__lskel::pod_copy(skel.#f.get_mut(), &*self.#f);)
     });
     let data_accessors = datasecs.iter().map(|d| {
         let (f, t) = (&d.field, &d.ty);
@@ -185,8 +199,25 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
     });
     let prog_accessors = plan.programs.iter().enumerate().map(|(j, p)| {
         let f = ident(&p.def.func.name);
-        let doc = format!("Program `{}` (section `{}`).", p.def.func.name, p.def.func.section);
-        quote!(#[doc = #doc] pub fn #f(&self) -> __lskel::BorrowedFd<'a> { __lskel::AsFd::as_fd(&self.0.progs[#j]) })
+        let doc = format!("Program `{}` (section `{}`); `None` when it was not loaded (autoload off).", p.def.func.name, p.def.func.section);
+        quote!(#[doc = #doc] pub fn #f(&self) -> ::core::option::Option<__lskel::BorrowedFd<'a>> { self.0.progs[#j].as_ref().map(__lskel::AsFd::as_fd) })
+    });
+    let open_prog_fields = plan.programs.iter().map(|p| {
+        let f = ident(&p.def.func.name);
+        let doc = format!(
+            "Whether program `{}` is loaded (section `{}`).",
+            p.def.func.name, p.def.func.section
+        );
+        quote!(#[doc = #doc] pub #f: __lskel::OpenProg,)
+    });
+    let open_prog_inits = plan.programs.iter().map(|p| {
+        let f = ident(&p.def.func.name);
+        let on = !p.def.autoload_off;
+        quote!(#f: __lskel::OpenProg::new(#on),)
+    });
+    let autoload = plan.programs.iter().map(|p| {
+        let f = ident(&p.def.func.name);
+        quote!(self.progs.#f.autoload(),)
     });
     let mod_doc =
         format!("Light skeleton of BPF object `{obj_name}`: {n_maps} maps, {n_progs} programs.");
@@ -217,6 +248,8 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
                 #(#open_fields)*
                 /// Per-map settings.
                 pub maps: OpenMaps,
+                /// Per-program settings.
+                pub progs: OpenProgs,
             }
 
             /// Settings of each map before load.
@@ -224,11 +257,17 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
                 #(#open_map_fields)*
             }
 
+            /// Settings of each program before load.
+            pub struct OpenProgs {
+                #(#open_prog_fields)*
+            }
+
             /// Opens the skeleton: global data starts as the object's initial values.
             pub fn open() -> OpenSkel {
                 OpenSkel {
                     #(#open_inits)*
                     maps: OpenMaps { #(#open_map_inits)* },
+                    progs: OpenProgs { #(#open_prog_inits)* },
                 }
             }
 
@@ -240,12 +279,14 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
 
                 /// Loads with options (e.g. a verifier log level).
                 pub fn load_with(self, opts: &__lskel::LoadOptions) -> __lskel::Result<Skel> {
-                    let fds = __lskel::load(&SPEC, &[#(#max_entries)*], &[#(#initial)*], opts)?;
-                    Ok(Skel {
+                    let fds = __lskel::load(&SPEC, &[#(#max_entries)*], &[#(#initial)*], &[#(#autoload)*], opts)?;
+                    let mut skel = Skel {
                         #(#mmap_inits)*
                         maps: fds.maps,
                         progs: fds.progs,
-                    })
+                    };
+                    #(#zeroed_copies)*
+                    Ok(skel)
                 }
             }
 
@@ -253,7 +294,7 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
             pub struct Skel {
                 #(#mmap_fields)*
                 maps: ::std::vec::Vec<__lskel::OwnedFd>,
-                progs: ::std::vec::Vec<__lskel::OwnedFd>,
+                progs: ::std::vec::Vec<::core::option::Option<__lskel::OwnedFd>>,
             }
 
             impl Skel {

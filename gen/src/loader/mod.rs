@@ -148,7 +148,7 @@ pub fn emit(plan: &Plan) -> Result<Loader> {
     g.load_btf();
     for (i, map) in plan.maps.iter().enumerate() {
         g.map_create(i, map);
-        if map.data_kind().is_some() {
+        if map.data_kind().is_some() && !map.starts_zeroed() {
             g.map_init(i, map);
         }
     }
@@ -232,10 +232,22 @@ impl Gen<'_> {
         for i in 0..self.plan.maps.len() {
             self.b.store_imm(Size::W, CTX, ctx::map_fd(i), 0);
         }
+        // A program slot preset to -1 (autoload off) stays -1: skipped, reported absent.
         for j in 0..self.plan.programs.len() {
-            self.b
-                .store_imm(Size::W, CTX, ctx::prog_fd(self.plan.maps.len(), j), 0);
+            let off = ctx::prog_fd(self.plan.maps.len(), j);
+            let skip = self.b.label();
+            self.b.load(Size::W, R1, CTX, off);
+            self.b.jump_if(false, BPF_JEQ, R1, ctx::PROG_SKIP, skip);
+            self.b.store_imm(Size::W, CTX, off, 0);
+            self.b.bind(skip);
         }
+    }
+
+    /// Jumps to `skip` when program `j`'s ctx slot says it is not to be loaded.
+    fn skip_if_off(&mut self, j: usize, skip: Label) {
+        self.b
+            .load(Size::W, R1, CTX, ctx::prog_fd(self.plan.maps.len(), j));
+        self.b.jump_if(false, BPF_JEQ, R1, ctx::PROG_SKIP, skip);
     }
 
     /// `r7 = bpf_sys_bpf(cmd, &blob[attr], size)`
@@ -346,10 +358,27 @@ impl Gen<'_> {
         if inner.btf_key_type_id != 0 || inner.btf_value_type_id != 0 {
             self.set_fd(f::BTF_FD, self.btf_fd);
         }
+        self.size_perf_event_array(inner);
         self.sys_bpf(abi::BPF_MAP_CREATE, attr, f::SIZE);
         self.b.blob_addr(R1, self.inner_fd);
         self.b.store(Size::W, R1, 0, RET);
         self.check_err(format!("create the inner map template of `{}`", outer.name));
+    }
+
+    /// With r1 = &attr: a PERF_EVENT_ARRAY declared without max_entries gets one slot per
+    /// possible CPU of the running machine (given by the runtime in the ctx), as libbpf does.
+    fn size_perf_event_array(&mut self, map: &MapDef) {
+        if map.map_type != crate::maps::PERF_EVENT_ARRAY || map.max_entries != 0 {
+            return;
+        }
+        let n = self.plan.programs.len();
+        self.b.load(
+            Size::W,
+            R2,
+            CTX,
+            ctx::possible_cpus(self.plan.maps.len(), n),
+        );
+        self.b.store(Size::W, R1, abi::map_create::MAX_ENTRIES, R2);
     }
 
     /// `outer[slot] = map m` (static `.values` of a map-in-map).
@@ -371,7 +400,11 @@ impl Gen<'_> {
             &self.plan.maps[i].name,
             &self.plan.programs[j].def.func.name,
         );
-        self.b.note(format!("`{map}`[{slot}] = program `{prog}`"));
+        self.b.note(format!(
+            "`{map}`[{slot}] = program `{prog}` (unless not loaded)"
+        ));
+        let skip = self.b.label();
+        self.skip_if_off(j, skip);
         self.b
             .load(Size::W, R2, CTX, ctx::prog_fd(self.plan.maps.len(), j));
         self.b.blob_addr(R1, self.scratch);
@@ -383,6 +416,7 @@ impl Gen<'_> {
             value,
             format!("store program `{prog}` in `{map}`[{slot}]"),
         );
+        self.b.bind(skip);
     }
 
     /// `BPF_MAP_UPDATE_ELEM(map i, key = slot, value = blob[value])`.
@@ -415,6 +449,7 @@ impl Gen<'_> {
         if map.btf_key_type_id != 0 || map.btf_value_type_id != 0 {
             self.set_fd(f::BTF_FD, self.btf_fd);
         }
+        self.size_perf_event_array(map);
         if map.data_kind().is_none() {
             // ctx max_entries overrides the object's value when non-zero.
             let keep = self.b.label();
@@ -566,6 +601,11 @@ impl Gen<'_> {
             .blob
             .push(&attr.0, format!("PROG_LOAD attr of `{name}`"));
 
+        let skip = self.b.label();
+        self.b.note(format!(
+            "program `{name}`: skipped when its ctx slot is -1 (autoload off)"
+        ));
+        self.skip_if_off(j, skip);
         if let Some((str_off, len, kind)) = target {
             let (t, _) = prog.attach_target.as_ref().expect("target exists");
             self.b.note(format!(
@@ -608,6 +648,7 @@ impl Gen<'_> {
             self.close_r1();
         }
         self.check_err(format!("load program `{name}`"));
+        self.b.bind(skip);
     }
 
     /// Resolves extern `k` in the running kernel and patches every instruction that uses it.

@@ -195,7 +195,14 @@ pub fn assert_loaded(f: &Fixture, k: &MockKernel, ctx: &[u8]) {
                 f.stem,
                 m.name
             );
-            assert!(obj.entries.contains_key(&0u32.to_le_bytes()[..]));
+            // A writable section that starts zeroed is left as created: zero costs nothing.
+            assert_eq!(
+                obj.entries.contains_key(&0u32.to_le_bytes()[..]),
+                !m.starts_zeroed(),
+                "{}: `{}` written at load",
+                f.stem,
+                m.name
+            );
         }
         owned.push(fd);
     }

@@ -64,3 +64,9 @@ pub fn pod_boxed<T: crate::Pod>(bytes: &[u8]) -> Box<T> {
         Box::from_raw(ptr.cast::<T>())
     }
 }
+
+/// Copies `src` over `dst` without a temporary on the stack (section structs can be megabytes).
+pub fn pod_copy<T: crate::Pod>(dst: &mut T, src: &T) {
+    // SAFETY: both are valid, aligned `T`s; `dst` is a unique borrow, so they cannot overlap.
+    unsafe { std::ptr::copy_nonoverlapping(std::ptr::from_ref(src), std::ptr::from_mut(dst), 1) }
+}

@@ -6,9 +6,9 @@ lskel::bpf_skeleton!("../tests/bpf/calls.bpf.o", name = calculator_again,);
 #[allow(dead_code)]
 fn progs(skel: &calculator::Skel) {
     let _ = (
-        skel.progs().calc(),
-        skel.progs().calc_fixed(),
-        skel.progs().calls_tp(),
+        skel.progs().calc().unwrap(),
+        skel.progs().calc_fixed().unwrap(),
+        skel.progs().calls_tp().unwrap(),
     );
     let _ = (skel.maps().rodata(), skel.maps().bss());
     let _: u64 = skel.bss().out_loop;

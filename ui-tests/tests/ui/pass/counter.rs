@@ -8,7 +8,7 @@ use std::os::fd::BorrowedFd;
 #[allow(dead_code)]
 fn after_load(open: counter::OpenSkel) -> lskel::Result<u64> {
     let mut skel: counter::Skel = open.load()?;
-    let prog: BorrowedFd<'_> = skel.progs().count_syscalls();
+    let prog: BorrowedFd<'_> = skel.progs().count_syscalls().unwrap();
     let _link: lskel::Link = lskel::attach_raw_tp(prog, "sys_enter")?;
     let _counts: BorrowedFd<'_> = skel.maps().syscall_counts();
     // Data sections are maps too.

@@ -11,7 +11,7 @@ fn after_load(skel: &mut globals::Skel) -> u64 {
     skel.data_mut().data_counter = 0;
     skel.data_custom_mut().custom_val = 1;
     skel.bss_mut().out_counter = 0;
-    let _fd = skel.progs().read_globals();
+    let _fd = skel.progs().read_globals().unwrap();
     let _fds = (
         skel.maps().data(),
         skel.maps().rodata(),
