@@ -24,8 +24,8 @@ pub enum Error {
     /// The object has no `.BTF` section.
     #[error("the object has no .BTF section; compile it with `clang -g` so that maps, globals and programs carry BTF")]
     NoBtf,
-    /// `.BTF` or `.BTF.ext` could not be parsed.
-    #[error("{section}: {what}")]
+    /// `.BTF` or `.BTF.ext` could not be parsed, or says something impossible.
+    #[error("{section}: {what}; rebuild the object with `clang -g -target bpf -c` (if a tool rewrote it, that tool broke its BTF)")]
     Btf {
         /// `.BTF` or `.BTF.ext`.
         section: &'static str,
@@ -43,6 +43,14 @@ pub enum Error {
         suggestion: String,
         /// How many patterns are accepted.
         count: usize,
+    },
+    /// An undefined symbol lskel cannot resolve.
+    #[error("extern `{name}`: {what}")]
+    Extern {
+        /// The symbol.
+        name: String,
+        /// What is wrong and what to do.
+        what: String,
     },
     /// A problem with a map definition in `.maps`.
     #[error("map `{map}`: {what}")]

@@ -110,10 +110,10 @@ pub fn collect(obj: &ElfObject<'_>, btf: &mut Btf) -> Result<Externs> {
         }
         let btf_id = find_extern_btf(btf, &sym.name)?;
         let sec = find_extern_section(btf, btf_id).ok_or_else(|| {
-            btf_err(format!(
-                "extern `{}` is in no DATASEC; declare it with __ksym or __kconfig",
-                sym.name
-            ))
+            Error::Extern {
+                name: sym.name.clone(),
+                what: "it is neither a kernel symbol nor a kernel config value; lskel resolves only `extern ... __ksym` (kfuncs, kernel variables) and `extern ... __kconfig` (CONFIG_*, LINUX_*): define it in the object or declare it as one of those".into(),
+            }
         })?;
         let sec_name = btf.type_name(sec)?.to_string();
         let t = btf.get(btf_id)?.clone();
@@ -224,9 +224,10 @@ fn find_extern_btf(btf: &Btf, name: &str) -> Result<u32> {
         }
         return Ok(id);
     }
-    Err(btf_err(format!(
-        "no BTF for extern `{name}`; declare it with __ksym or __kconfig in a `-g` build"
-    )))
+    Err(Error::Extern {
+        name: name.into(),
+        what: "undefined, and the object's BTF does not describe it; declare it with __ksym or __kconfig in a `clang -g` build".into(),
+    })
 }
 
 fn find_extern_section(btf: &Btf, id: u32) -> Option<u32> {

@@ -77,9 +77,14 @@ impl BtfExt {
                 .checked_add(len)
                 .and_then(|end| body.get(off..end))
                 .ok_or_else(|| {
-                    btf_ext_err(format!("{what} {off:#x}+{len:#x} beyond the section"))
+                    btf_ext_err(format!(
+                        "the header puts {what} at bytes {}..{} of the section, but it has {} bytes: the section is truncated",
+                        hdr_len + off,
+                        (hdr_len + off).saturating_add(len),
+                        data.len()
+                    ))
                 })?;
-            parse_info(sub, what, min_rec, name)
+            parse_info(sub, hdr_len + off, what, min_rec, name)
         };
         Ok(BtfExt {
             func_info: info(8, "func_info", 8)?,
@@ -89,8 +94,10 @@ impl BtfExt {
     }
 }
 
+/// One info kind's records; `base` is where `data` starts in `.BTF.ext`, for messages.
 fn parse_info(
     data: &[u8],
+    base: usize,
     what: &str,
     min_rec: u32,
     name: &dyn Fn(u32) -> Result<String>,
@@ -113,16 +120,19 @@ fn parse_info(
             }
         };
         off += 8;
+        let section =
+            name(name_off).map_err(|e| btf_ext_err(format!("{what}: section name: {e}")))?;
         let bytes = num
             .checked_mul(rec_size as usize)
             .filter(|&n| off + n <= data.len())
             .ok_or_else(|| {
                 btf_ext_err(format!(
-                    "{what}: {num} records at {off:#x} run past the end"
+                    "{what} of section `{section}`: {num} records of {rec_size} bytes at byte {} need {} bytes, but only {} are left",
+                    base + off,
+                    (num as u64) * u64::from(rec_size),
+                    data.len() - off
                 ))
             })?;
-        let section =
-            name(name_off).map_err(|e| btf_ext_err(format!("{what}: section name: {e}")))?;
         let records = data[off..off + bytes]
             .chunks_exact(rec_size as usize)
             .map(<[u8]>::to_vec)

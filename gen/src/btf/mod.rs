@@ -30,6 +30,41 @@ pub mod kind {
     pub const ENUM64: u32 = 19;
 }
 
+/// The `BTF_KIND_*` name of `kind`, for messages.
+pub fn kind_name(kind: u32) -> &'static str {
+    const NAMES: [&str; 20] = [
+        "UNKN",
+        "INT",
+        "PTR",
+        "ARRAY",
+        "STRUCT",
+        "UNION",
+        "ENUM",
+        "FWD",
+        "TYPEDEF",
+        "VOLATILE",
+        "CONST",
+        "RESTRICT",
+        "FUNC",
+        "FUNC_PROTO",
+        "VAR",
+        "DATASEC",
+        "FLOAT",
+        "DECL_TAG",
+        "TYPE_TAG",
+        "ENUM64",
+    ];
+    NAMES.get(kind as usize).copied().unwrap_or("UNKNOWN")
+}
+
+/// The message of a BTF error without its section prefix, to wrap it with more context.
+fn inner_what(e: crate::Error) -> String {
+    match e {
+        crate::Error::Btf { what, .. } => what,
+        other => other.to_string(),
+    }
+}
+
 /// `BTF_VAR_STATIC`
 pub const VAR_STATIC: u32 = 0;
 /// `BTF_VAR_GLOBAL_EXTERN`
@@ -144,7 +179,8 @@ impl Btf {
                 .and_then(|end| body.get(off..end))
                 .ok_or_else(|| {
                     btf_err(format!(
-                        "{what} section {off:#x}+{len:#x} beyond the data ({} bytes)",
+                        "the header puts the {what} section at bytes {off}..{} after the {hdr_len}-byte header, but only {} bytes follow it: the section is truncated",
+                        off.saturating_add(len),
                         body.len()
                     ))
                 })
@@ -200,14 +236,22 @@ impl Btf {
     /// only fail for semantic reasons.
     fn validate(&self) -> Result<()> {
         for (id, t) in self.types.iter().enumerate().skip(1) {
-            self.name(t.name_off)
-                .map_err(|e| btf_err(format!("type [{id}]: {e}")))?;
+            self.name(t.name_off).map_err(|e| {
+                btf_err(format!(
+                    "type [{id}] ({}): name: {}",
+                    kind_name(t.kind()),
+                    inner_what(e)
+                ))
+            })?;
             let check = |tid: u32| {
                 if (tid as usize) < self.types.len() {
                     Ok(())
                 } else {
                     Err(btf_err(format!(
-                        "type [{id}] refers to missing type [{tid}]"
+                        "type [{id}] ({} `{}`) refers to type [{tid}], but there are only {} types",
+                        kind_name(t.kind()),
+                        self.name(t.name_off).unwrap_or("?"),
+                        self.types.len() - 1
                     )))
                 }
             };
@@ -231,8 +275,13 @@ impl Btf {
                 }
                 kind::STRUCT | kind::UNION => {
                     for (name_off, ty, _) in t.members() {
-                        self.name(name_off)
-                            .map_err(|e| btf_err(format!("type [{id}] member: {e}")))?;
+                        self.name(name_off).map_err(|e| {
+                            btf_err(format!(
+                                "type [{id}] ({}) member: {}",
+                                kind_name(t.kind()),
+                                inner_what(e)
+                            ))
+                        })?;
                         check(ty)?;
                     }
                 }
@@ -278,10 +327,12 @@ impl Btf {
 
     /// The NUL-terminated string at `off`.
     pub fn name(&self, off: u32) -> Result<&str> {
-        let rest = self
-            .strings
-            .get(off as usize..)
-            .ok_or_else(|| btf_err(format!("string offset {off} beyond the string section")))?;
+        let rest = self.strings.get(off as usize..).ok_or_else(|| {
+            btf_err(format!(
+                "string offset {off} is beyond the {}-byte string section",
+                self.strings.len()
+            ))
+        })?;
         let end = rest
             .iter()
             .position(|&b| b == 0)
@@ -566,6 +617,6 @@ pub(crate) mod tests {
         assert!(Btf::parse(&dangling)
             .unwrap_err()
             .to_string()
-            .contains("missing type [9]"));
+            .contains("refers to type [9]"));
     }
 }
