@@ -42,7 +42,7 @@ pub enum MapOrigin {
         kind: DataKind,
         /// The ELF section index.
         section_index: usize,
-        /// Initial contents (`value_size` bytes; zeros for `.bss`).
+        /// Initial contents (`value_size` bytes; empty for `.bss`, which is all zeros).
         init: Vec<u8>,
         /// The section's DATASEC type, when BTF describes it.
         datasec: Option<u32>,
@@ -116,7 +116,8 @@ impl MapDef {
     /// carries nothing for it and the loader leaves the new, zeroed map as it is; values the
     /// user sets before load go in through the map's mmap instead. So zero costs nothing.
     pub fn starts_zeroed(&self) -> bool {
-        matches!(&self.origin, MapOrigin::Data { kind, init, .. } if !kind.is_readonly() && init.iter().all(|&b| b == 0))
+        matches!(&self.origin, MapOrigin::Data { kind, init, .. }
+            if *kind == DataKind::Bss || (!kind.is_readonly() && init.iter().all(|&b| b == 0)))
     }
 
     /// Whether user space can mmap the map's value.
@@ -224,8 +225,9 @@ pub fn collect(
         if datasec.is_some_and(|id| has_global_var(btf, id)) {
             flags |= BPF_F_MMAPABLE;
         }
+        // `.bss` has no bytes in the object; it is all zeros, and kept as nothing.
         let init = if kind == DataKind::Bss {
-            vec![0; value_size as usize]
+            Vec::new()
         } else {
             section.data.to_vec()
         };

@@ -201,7 +201,12 @@ fn load_with_lskel(data: &[u8], stem: &str) -> Result<LskelLoad, (String, Option
         log_size: 0,
     };
     // As libbpf: programs of `?` sections are not loaded.
-    let autoload: Vec<bool> = skel.plan.programs.iter().map(|p| !p.def.autoload_off).collect();
+    let autoload: Vec<bool> = skel
+        .plan
+        .programs
+        .iter()
+        .map(|p| !p.def.autoload_off)
+        .collect();
     let fds = skel_load(&spec, &[], &[], &autoload, &opts).map_err(|e| {
         (
             format!("lskel load: {e}"),
