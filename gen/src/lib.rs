@@ -22,6 +22,7 @@ pub mod plan;
 pub mod program;
 pub mod reloc;
 pub mod section;
+pub mod struct_ops;
 
 pub use error::{Error, Result};
 pub use loader::Loader;

@@ -47,6 +47,8 @@ pub enum MapOrigin {
         /// The section's DATASEC type, when BTF describes it.
         datasec: Option<u32>,
     },
+    /// A struct_ops variable of a `.struct_ops` / `.struct_ops.link` section.
+    StructOps(Box<crate::struct_ops::StructOps>),
 }
 
 /// One map as the loader creates it.
@@ -108,7 +110,7 @@ impl MapDef {
     pub fn data_kind(&self) -> Option<DataKind> {
         match self.origin {
             MapOrigin::Data { kind, .. } => Some(kind),
-            MapOrigin::Btf { .. } => None,
+            MapOrigin::Btf { .. } | MapOrigin::StructOps(_) => None,
         }
     }
 
@@ -256,6 +258,29 @@ pub fn collect(
     }
     if kconfig_size > 0 {
         maps.push(kconfig_map(btf, obj_name, kconfig_size));
+    }
+    for s in crate::struct_ops::collect(obj, btf)? {
+        maps.push(MapDef {
+            kernel_name: kernel_name(&s.name),
+            name: s.name.clone(),
+            map_type: crate::struct_ops::MAP_TYPE,
+            key_size: 4,
+            value_size: s.value.len() as u32,
+            max_entries: 1,
+            map_flags: if s.link {
+                crate::struct_ops::BPF_F_LINK
+            } else {
+                0
+            },
+            numa_node: 0,
+            map_extra: 0,
+            btf_key_type_id: 0,
+            btf_value_type_id: 0,
+            origin: MapOrigin::StructOps(Box::new(s)),
+            inner: None,
+            init: Vec::new(),
+            values_offset: None,
+        });
     }
     Ok(maps)
 }

@@ -20,6 +20,9 @@ pub struct Program {
     /// For programs that attach to a kernel BTF id: the name and BTF kind the loader looks
     /// up (e.g. `btf_trace_sys_enter`, TYPEDEF).
     pub attach_target: Option<(String, u32)>,
+    /// `expected_attach_type`: the section's, or for a struct_ops program the index of the
+    /// struct member it implements.
+    pub expected_attach_type: u32,
 }
 
 /// The whole object, ready for emission.
@@ -91,8 +94,10 @@ impl Plan {
                 def: def.clone(),
                 linked,
                 attach_target,
+                expected_attach_type: def.def.expected_attach_type,
             });
         }
+        bind_struct_ops(&maps, &mut programs)?;
         if obj.license.is_empty() && !programs.is_empty() {
             return Err(Error::Malformed(
                 "no `license` section; add `char LICENSE[] SEC(\"license\") = \"GPL\";`".into(),
@@ -111,6 +116,36 @@ impl Plan {
         })
     }
 }
+
+/// A struct_ops program attaches to its struct type (`tcp_congestion_ops`), as the member it
+/// implements; one that no struct_ops map uses is not loaded (nothing could attach it).
+fn bind_struct_ops(maps: &[crate::maps::MapDef], programs: &mut [Program]) -> Result<()> {
+    use crate::maps::MapOrigin;
+    for p in programs
+        .iter_mut()
+        .filter(|p| p.def.def.prog_type == STRUCT_OPS_PROG)
+    {
+        let user = maps.iter().find_map(|m| match &m.origin {
+            MapOrigin::StructOps(s) => s
+                .funcs
+                .iter()
+                .find(|f| f.2 == p.def.func.name)
+                .map(|f| (s, f.1)),
+            _ => None,
+        });
+        match user {
+            Some((s, member)) => {
+                p.attach_target = Some((s.struct_name.clone(), crate::btf::kind::STRUCT));
+                p.expected_attach_type = member;
+            }
+            None => p.def.autoload_off = true,
+        }
+    }
+    Ok(())
+}
+
+/// `BPF_PROG_TYPE_STRUCT_OPS`
+const STRUCT_OPS_PROG: u32 = 27;
 
 /// Resolves the program names in prog_array `.values` to program indexes.
 fn prog_array_init(

@@ -392,6 +392,7 @@ impl Linker<'_, '_> {
                 self.obj.section_name(shndx) == ".maps" && *offset == sym.value
             }
             MapOrigin::Data { section_index, .. } => *section_index == shndx,
+            MapOrigin::StructOps(_) => false,
         });
         let Some((idx, map)) = found else {
             let section = self.obj.section_name(shndx);
@@ -403,6 +404,9 @@ impl Linker<'_, '_> {
             MapOrigin::Btf { .. } => {
                 set_src_reg(insn, BPF_PSEUDO_MAP_IDX);
                 set_imm(insn, idx);
+            }
+            MapOrigin::StructOps(_) => {
+                return Err(err("code cannot refer to a struct_ops map".into()))
             }
             MapOrigin::Data { .. } => {
                 let off = i64::from(imm(insn)) + sym.value as i64;

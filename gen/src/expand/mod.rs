@@ -28,7 +28,7 @@ pub fn describe(plan: &Plan) -> String {
             p.def.func.name,
             p.def.func.section,
             p.def.def.prog_type,
-            p.def.def.expected_attach_type,
+            p.expected_attach_type,
             l.insns.len() / 8,
             l.func_info.count(),
             l.line_info.count(),
@@ -42,6 +42,17 @@ pub fn describe(plan: &Plan) -> String {
                 "  map #{i} `{}`: inner template type {} key {} value {} max_entries {}\n",
                 m.name, inner.map_type, inner.key_size, inner.value_size, inner.max_entries
             ));
+        }
+        if let crate::maps::MapOrigin::StructOps(s) = &m.origin {
+            out.push_str(&format!(
+                "  map #{i} `{}`: struct_ops of `{}` (kernel value type bpf_struct_ops_{}), struct at value offset {}{}\n",
+                m.name, s.struct_name, s.struct_name, s.data_offset, if s.link { ", registered by a link" } else { "" }
+            ));
+            for (moff, member, prog) in &s.funcs {
+                out.push_str(&format!(
+                    "    member #{member} at +{moff} = program `{prog}`\n"
+                ));
+            }
         }
         for (slot, target) in &m.init {
             out.push_str(&format!("  map #{i} `{}`[{slot}] = {target:?}\n", m.name));

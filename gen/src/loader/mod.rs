@@ -16,9 +16,10 @@ use std::collections::BTreeMap;
 use crate::abi::{self, ctx, BPF_F_SLEEPABLE, BPF_F_XDP_HAS_FRAGS, BPF_JEQ, BPF_JSGE, BPF_JSLE};
 use crate::error::{Error, Result};
 use crate::externs::ExternKind;
-use crate::maps::MapDef;
+use crate::maps::{MapDef, MapOrigin};
 use crate::plan::{Plan, Program};
 use crate::reloc::SiteKind;
+use crate::struct_ops::StructOps;
 use blob::{Attr, Blob, BlobOff};
 use emit::{reg::*, Builder, Label, Size};
 
@@ -167,6 +168,11 @@ pub fn emit(plan: &Plan) -> Result<Loader> {
     }
     for &(i, slot, j) in &plan.prog_array_init {
         g.init_prog_slot(i, slot, j);
+    }
+    for (i, map) in plan.maps.iter().enumerate() {
+        if let MapOrigin::StructOps(s) = &map.origin {
+            g.struct_ops_update(i, s);
+        }
     }
     g.close_extern_fds();
     g.epilogue();
@@ -365,6 +371,77 @@ impl Gen<'_> {
         self.check_err(format!("create the inner map template of `{}`", outer.name));
     }
 
+    /// Finds the kernel's `bpf_struct_ops_<name>` value type for struct_ops map attr `attr`.
+    fn struct_ops_value_type(&mut self, attr: BlobOff, s: &StructOps) {
+        let vtype = format!("bpf_struct_ops_{}", s.struct_name);
+        let name = self.blob.push(
+            &nul_terminated(&vtype),
+            format!("struct_ops value type of `{}`", s.name),
+        );
+        self.b.note(format!(
+            "struct_ops `{}`: find `{vtype}` in kernel BTF",
+            s.name
+        ));
+        self.b.blob_addr(R1, name);
+        self.b.mov_imm(R2, vtype.len() as i32 + 1);
+        self.b.mov_imm(R3, crate::btf::kind::STRUCT as i32);
+        self.b.mov_imm(R4, 0);
+        self.b.call(abi::FUNC_BTF_FIND_BY_NAME_KIND);
+        self.b.mov_reg(RET, R0);
+        self.check_err(format!(
+            "find the kernel's struct_ops type `{vtype}` of `{}` in kernel BTF",
+            s.name
+        ));
+        self.b.blob_addr(R1, attr);
+        self.b
+            .store(Size::W, R1, abi::map_create::BTF_VMLINUX_VALUE_TYPE_ID, R0);
+        // A module's type would need its BTF fd in the attr (beyond what the loader passes):
+        // vmlinux types only; a module fd that came back is closed.
+        self.b.rsh_imm(R0, 32);
+        self.b.mov_reg(R1, R0);
+        self.close_r1();
+    }
+
+    /// After the programs load: the struct_ops value with their fds, written to map `i`.
+    fn struct_ops_update(&mut self, i: usize, s: &StructOps) {
+        use abi::map_elem as f;
+        let value = self
+            .blob
+            .push(&s.value, format!("struct_ops value of `{}`", s.name));
+        self.b.note(format!(
+            "struct_ops `{}`: program fds into the value, then update",
+            s.name
+        ));
+        let n_maps = self.plan.maps.len();
+        for (moff, _, prog) in &s.funcs {
+            let Some(j) = self
+                .plan
+                .programs
+                .iter()
+                .position(|p| &p.def.func.name == prog)
+            else {
+                continue;
+            };
+            let skip = self.b.label();
+            self.skip_if_off(j, skip);
+            self.b.load(Size::W, R2, CTX, ctx::prog_fd(n_maps, j));
+            self.b
+                .blob_addr(R1, value.at((s.data_offset + moff) as usize));
+            self.b.store(Size::W, R1, 0, R2);
+            self.b.bind(skip);
+        }
+        let attr = self.blob.push(
+            &Attr::new(f::SIZE).0,
+            format!("MAP_UPDATE_ELEM attr of `{}`", s.name),
+        );
+        self.b.blob_addr(R1, attr);
+        self.set_fd(f::MAP_FD, self.map_slot(i));
+        self.set_ptr(f::KEY, self.zero_key);
+        self.set_ptr(f::VALUE, value);
+        self.sys_bpf(abi::BPF_MAP_UPDATE_ELEM, attr, f::SIZE);
+        self.check_err(format!("write the struct_ops value of `{}`", s.name));
+    }
+
     /// With r1 = &attr: a PERF_EVENT_ARRAY declared without max_entries gets one slot per
     /// possible CPU of the running machine (given by the runtime in the ctx), as libbpf does.
     fn size_perf_event_array(&mut self, map: &MapDef) {
@@ -444,9 +521,15 @@ impl Gen<'_> {
             self.inner_template(map, inner);
         }
         let attr = self.map_create_attr(map);
+        if let MapOrigin::StructOps(s) = &map.origin {
+            self.struct_ops_value_type(attr, s);
+        }
         self.b.note(format!("map_create #{i} `{}`", map.name));
         self.b.blob_addr(R1, attr);
-        if map.btf_key_type_id != 0 || map.btf_value_type_id != 0 {
+        if map.btf_key_type_id != 0
+            || map.btf_value_type_id != 0
+            || matches!(map.origin, MapOrigin::StructOps(_))
+        {
             self.set_fd(f::BTF_FD, self.btf_fd);
         }
         self.size_perf_event_array(map);
@@ -562,7 +645,7 @@ impl Gen<'_> {
             .u32(f::KERN_VERSION, self.plan.kern_version)
             .u32(f::PROG_FLAGS, flags)
             .name(f::PROG_NAME, name)
-            .u32(f::EXPECTED_ATTACH_TYPE, prog.def.def.expected_attach_type)
+            .u32(f::EXPECTED_ATTACH_TYPE, prog.expected_attach_type)
             .u32(f::FUNC_INFO_REC_SIZE, linked.func_info.rec_size)
             .u32(f::FUNC_INFO_CNT, linked.func_info.count())
             .u32(f::LINE_INFO_REC_SIZE, linked.line_info.rec_size)

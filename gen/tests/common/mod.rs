@@ -213,7 +213,7 @@ pub fn assert_loaded(f: &Fixture, k: &MockKernel, ctx: &[u8]) {
             .unwrap_or_else(|| panic!("{}: ctx prog #{j} fd {fd} is not a live program", f.stem));
         assert_eq!(obj.name, truncated(&p.def.func.name));
         assert_eq!(obj.prog_type, p.def.def.prog_type);
-        assert_eq!(obj.expected_attach_type, p.def.def.expected_attach_type);
+        assert_eq!(obj.expected_attach_type, p.expected_attach_type);
         assert_eq!(obj.license, plan.license);
         owned.push(fd);
     }
