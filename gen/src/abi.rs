@@ -46,6 +46,8 @@ pub const BPF_JNE: u8 = 0x50;
 pub const BPF_JSGE: u8 = 0x70;
 /// `BPF_JSLE`
 pub const BPF_JSLE: u8 = 0xd0;
+/// `BPF_JLE`
+pub const BPF_JLE: u8 = 0xb0;
 /// `BPF_CALL`
 pub const BPF_CALL: u8 = 0x80;
 /// `BPF_EXIT`
@@ -286,6 +288,21 @@ pub mod ctx {
     /// without max_entries).
     pub fn status(n_maps: usize, n_progs: usize) -> usize {
         prog_fd(n_maps, n_progs)
+    }
+
+    /// Size of one attach-target entry after the status trailer, for each program whose
+    /// section names no target: `u64 name` (user pointer to the NUL-terminated BTF name),
+    /// `u32 name_sz` (with the NUL), `u32 reserved`.
+    pub const TARGET_SIZE: usize = 16;
+
+    /// Offset of attach-target entry `k`.
+    pub fn target(n_maps: usize, n_progs: usize, k: usize) -> usize {
+        status(n_maps, n_progs) + 8 + TARGET_SIZE * k
+    }
+
+    /// Size of the ctx block with `n_targets` attach-target entries.
+    pub fn size_with_targets(n_maps: usize, n_progs: usize, n_targets: usize) -> usize {
+        target(n_maps, n_progs, n_targets)
     }
 
     /// Offset of `possible_cpus` in the status trailer.

@@ -20,6 +20,9 @@ pub struct Program {
     /// For programs that attach to a kernel BTF id: the name and BTF kind the loader looks
     /// up (e.g. `btf_trace_sys_enter`, TYPEDEF).
     pub attach_target: Option<(String, u32)>,
+    /// For a program whose section names no target (`SEC("fentry")`): the BTF name prefix
+    /// and kind of the target the user sets before load (e.g. `btf_trace_`, TYPEDEF).
+    pub runtime_target: Option<(String, u32)>,
     /// `expected_attach_type`: the section's, or for a struct_ops program the index of the
     /// struct member it implements.
     pub expected_attach_type: u32,
@@ -89,11 +92,12 @@ impl Plan {
         let mut programs = Vec::with_capacity(funcs.programs.len());
         for def in &funcs.programs {
             let linked = linker.link(def)?;
-            let attach_target = attach_target(def)?;
+            let (attach_target, runtime_target) = attach_target(def)?;
             programs.push(Program {
                 def: def.clone(),
                 linked,
                 attach_target,
+                runtime_target,
                 expected_attach_type: def.def.expected_attach_type,
             });
         }
@@ -168,30 +172,32 @@ fn prog_array_init(
     Ok(out)
 }
 
-/// The kernel BTF name and kind a program's attach target is looked up by.
-fn attach_target(def: &ProgramDef) -> Result<Option<(String, u32)>> {
+/// A BTF name (or name prefix) and the BTF kind to look it up as.
+type BtfName = Option<(String, u32)>;
+
+/// The attach target named in the section, or the prefix of one to be set before load.
+fn attach_target(def: &ProgramDef) -> Result<(BtfName, BtfName)> {
     use crate::btf::kind;
     if !def.def.attach_btf {
-        return Ok(None);
+        return Ok((None, None));
     }
-    let missing = || Error::Program {
-        program: def.func.name.clone(),
-        section: def.func.section.clone(),
-        what: "the section names no attach target (write e.g. `tp_btf/sched_switch`)".into(),
-    };
-    let target = def.target().ok_or_else(missing)?;
     let pattern = def.def.pattern.trim_end_matches('+');
     let base = pattern.split('.').next().unwrap_or(pattern);
-    Ok(Some(match base {
-        "tp_btf" => (format!("btf_trace_{target}"), kind::TYPEDEF),
-        "lsm" | "lsm_cgroup" => (format!("bpf_lsm_{target}"), kind::FUNC),
-        "iter" => (format!("bpf_iter_{target}"), kind::FUNC),
+    let (prefix, btf_kind) = match base {
+        "tp_btf" => ("btf_trace_", kind::TYPEDEF),
+        "lsm" | "lsm_cgroup" => ("bpf_lsm_", kind::FUNC),
+        "iter" => ("bpf_iter_", kind::FUNC),
         "freplace" => {
             return Err(Error::Unsupported {
                 what: format!("program `{}`: freplace", def.func.name),
-                why: "its target is another BPF program, given at run time".into(),
+                why: "its target is a function of another BPF program, which the loader cannot look up in kernel BTF; load it with libbpf, or attach with fentry to a kernel function".into(),
             })
         }
-        _ => (target.to_string(), kind::FUNC),
-    }))
+        _ => ("", kind::FUNC),
+    };
+    Ok(match def.target() {
+        Some(target) => (Some((format!("{prefix}{target}"), btf_kind)), None),
+        // No target in the section: the user names it before load (`set_attach_target`).
+        None => (None, Some((prefix.to_string(), btf_kind))),
+    })
 }

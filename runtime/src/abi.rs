@@ -73,6 +73,14 @@ pub const fn status_off(n_maps: usize, n_progs: usize) -> usize {
     prog_desc_off(n_maps, n_progs)
 }
 
+/// Size of one attach-target entry: `u64 name` (user pointer), `u32 name_sz`, `u32 reserved`.
+pub const TARGET_SIZE: usize = 16;
+
+/// Offset of attach-target entry `k` (after the status trailer).
+pub const fn target_off(n_maps: usize, n_progs: usize, k: usize) -> usize {
+    ctx_size(n_maps, n_progs) + TARGET_SIZE * k
+}
+
 /// The ctx size (`sz`) for `n_maps` maps and `n_progs` programs, status trailer included.
 pub const fn ctx_size(n_maps: usize, n_progs: usize) -> usize {
     status_off(n_maps, n_progs) + STATUS_SIZE
@@ -84,6 +92,7 @@ pub struct LoaderCtx {
     buf: Vec<u64>,
     n_maps: usize,
     n_progs: usize,
+    n_targets: usize,
 }
 
 impl LoaderCtx {
@@ -93,7 +102,16 @@ impl LoaderCtx {
     ///
     /// If the size exceeds [`MAX_CTX_SIZE`].
     pub fn new(n_maps: usize, n_progs: usize) -> Self {
-        let size = ctx_size(n_maps, n_progs);
+        Self::with_targets(n_maps, n_progs, 0)
+    }
+
+    /// A zeroed ctx with room for `n_targets` attach targets set at load time (one per
+    /// program whose section names no target).
+    ///
+    /// # Panics
+    /// If the size exceeds [`MAX_CTX_SIZE`].
+    pub fn with_targets(n_maps: usize, n_progs: usize, n_targets: usize) -> Self {
+        let size = target_off(n_maps, n_progs, n_targets);
         assert!(
             size <= MAX_CTX_SIZE,
             "loader ctx of {size} bytes exceeds {MAX_CTX_SIZE}"
@@ -102,6 +120,7 @@ impl LoaderCtx {
             buf: vec![0u64; size.div_ceil(8)],
             n_maps,
             n_progs,
+            n_targets,
         };
         ctx.write_u32(CTX_SZ_OFF, size as u32);
         ctx
@@ -119,7 +138,20 @@ impl LoaderCtx {
 
     /// `sz`: the number of meaningful bytes (the buffer may be padded to 8).
     pub fn size(&self) -> usize {
-        ctx_size(self.n_maps, self.n_progs)
+        target_off(self.n_maps, self.n_progs, self.n_targets)
+    }
+
+    /// Sets attach-target entry `k` to the NUL-terminated name at `name` (`len` bytes with
+    /// the NUL). The memory must stay alive until the loader has run.
+    pub fn set_attach_target(&mut self, k: usize, name: u64, len: u32) {
+        assert!(
+            k < self.n_targets,
+            "attach target entry {k} of {}",
+            self.n_targets
+        );
+        let off = target_off(self.n_maps, self.n_progs, k);
+        self.write_u64(off, name);
+        self.write_u32(off + 8, len);
     }
 
     /// The ctx bytes (`size()` of them).

@@ -9,16 +9,34 @@ use crate::load::{bpf_load_and_run, LoadOptions};
 use crate::sys::bpf::prog_bind_map;
 use crate::{Error, Result};
 
-/// A program of an open skeleton: whether to load it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A program of an open skeleton: whether to load it, and what it attaches to.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OpenProg {
     autoload: bool,
+    attach_target: Option<String>,
 }
 
 impl OpenProg {
     /// A program loaded by default (`false` for `?` sections).
     pub const fn new(autoload: bool) -> OpenProg {
-        OpenProg { autoload }
+        OpenProg {
+            autoload,
+            attach_target: None,
+        }
+    }
+
+    /// The attach target set with [`set_attach_target`](Self::set_attach_target).
+    pub fn attach_target(&self) -> Option<&str> {
+        self.attach_target.as_deref()
+    }
+
+    /// Names what a program of a section without a target attaches to: the kernel function
+    /// of `SEC("fentry")`/`fexit`/`fmod_ret`, the tracepoint of `SEC("tp_btf")` (e.g.
+    /// `sched_switch`), the LSM hook of `SEC("lsm")`, the iterator of `SEC("iter")`. The
+    /// loader looks it up in kernel BTF at load time; a missing one fails the load naming it.
+    pub fn set_attach_target(&mut self, target: &str) -> &mut OpenProg {
+        self.attach_target = Some(target.to_string());
+        self
     }
 
     /// Whether the program will be loaded.
@@ -77,6 +95,9 @@ pub struct SkelSpec {
     pub kconfig: Option<SkelKconfig>,
     /// What each loader step does: a failure at step n is reported as `steps[n - 1]`.
     pub steps: &'static [&'static str],
+    /// Programs whose attach target is set at load time, in ctx entry order: (program index,
+    /// BTF name prefix such as `btf_trace_`).
+    pub targets: &'static [(usize, &'static str)],
 }
 
 /// Where the `.kconfig` map is and what goes in it.
@@ -130,9 +151,29 @@ pub fn load(
     max_entries: &[(usize, u32)],
     initial: &[(usize, u64)],
     autoload: &[bool],
+    attach_targets: &[Option<&str>],
     opts: &LoadOptions,
 ) -> Result<SkelFds> {
-    let mut ctx = LoaderCtx::new(spec.n_maps, spec.n_progs);
+    let mut ctx = LoaderCtx::with_targets(spec.n_maps, spec.n_progs, spec.targets.len());
+    // The BTF names of targets set before load, NUL-terminated, alive until the loader ran.
+    let names: Vec<Option<Vec<u8>>> = (spec.targets.iter())
+        .map(|&(j, prefix)| {
+            let name = attach_targets.get(j).copied().flatten()?;
+            let mut full = format!("{prefix}{name}").into_bytes();
+            full.push(0);
+            Some(full)
+        })
+        .collect();
+    for (k, name) in names.iter().enumerate() {
+        if let Some(name) = name {
+            if name[..name.len() - 1].contains(&0) {
+                return Err(Error::InvalidArgument(
+                    "an attach target name contains a NUL byte",
+                ));
+            }
+            ctx.set_attach_target(k, name.as_ptr() as u64, name.len() as u32);
+        }
+    }
     ctx.set_possible_cpus(crate::map::possible_cpus()? as u32);
     for (j, &on) in autoload.iter().enumerate() {
         ctx.set_autoload(j, on);
@@ -155,7 +196,7 @@ pub fn load(
     };
     let fds =
         bpf_load_and_run(&mut ctx, spec.data, spec.insns, opts).map_err(|e| name_step(e, spec))?;
-    drop(kconfig); // read by the loader through the ctx until here
+    drop((kconfig, names)); // read by the loader through the ctx until here
     let maps = (fds.maps.into_iter())
         .collect::<Option<Vec<_>>>()
         .ok_or(Error::InvalidArgument(

@@ -195,6 +195,8 @@ fn load_with_lskel(data: &[u8], stem: &str) -> Result<LskelLoad, (String, Option
                 .map(|s| &*String::leak(s.clone()))
                 .collect(),
         ),
+        // Fixtures name their targets in their sections: nothing is set at load time.
+        targets: &[],
     };
     let opts = LoadOptions {
         log_level: 1,
@@ -207,7 +209,7 @@ fn load_with_lskel(data: &[u8], stem: &str) -> Result<LskelLoad, (String, Option
         .iter()
         .map(|p| !p.def.autoload_off)
         .collect();
-    let fds = skel_load(&spec, &[], &[], &autoload, &opts).map_err(|e| {
+    let fds = skel_load(&spec, &[], &[], &autoload, &[], &opts).map_err(|e| {
         (
             format!("lskel load: {e}"),
             e.errno().map(|n| n.raw_os_error()),

@@ -33,7 +33,11 @@ pub fn describe(plan: &Plan) -> String {
             l.func_info.count(),
             l.line_info.count(),
             l.core_relos.count(),
-            p.attach_target.as_ref().map(|(t, k)| format!(" target {t} (kind {k})")).unwrap_or_default()
+            p.attach_target
+                .as_ref()
+                .map(|(t, k)| format!(" target {t} (kind {k})"))
+                .or_else(|| p.runtime_target.as_ref().map(|(pre, k)| format!(" target `{pre}...` set before load (kind {k})")))
+                .unwrap_or_default()
         ));
     }
     for (i, m) in plan.maps.iter().enumerate() {

@@ -219,6 +219,14 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
         let f = ident(&p.def.func.name);
         quote!(self.progs.#f.autoload(),)
     });
+    let attach_targets = plan.programs.iter().map(|p| {
+        let f = ident(&p.def.func.name);
+        quote!(self.progs.#f.attach_target(),)
+    });
+    let targets = plan.programs.iter().enumerate().filter_map(|(j, p)| {
+        let (prefix, _) = p.runtime_target.as_ref()?;
+        Some(quote!((#j, #prefix),))
+    });
     let mod_doc =
         format!("Light skeleton of BPF object `{obj_name}`: {n_maps} maps, {n_progs} programs.");
 
@@ -233,7 +241,7 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
             static DATA: &[u8] = #data;
             /// The loader program.
             static INSNS: &[u8] = #insns;
-            static SPEC: __lskel::SkelSpec = __lskel::SkelSpec { name: #obj_name, data: DATA, insns: INSNS, n_maps: #n_maps, n_progs: #n_progs, rodata_maps: &[#(#rodata_maps),*], kconfig: #kconfig, steps: &[#(#steps),*] };
+            static SPEC: __lskel::SkelSpec = __lskel::SkelSpec { name: #obj_name, data: DATA, insns: INSNS, n_maps: #n_maps, n_progs: #n_progs, rodata_maps: &[#(#rodata_maps),*], kconfig: #kconfig, steps: &[#(#steps),*], targets: &[#(#targets)*] };
 
             /// C types used by the global data.
             pub mod types {
@@ -279,7 +287,7 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
 
                 /// Loads with options (e.g. a verifier log level).
                 pub fn load_with(self, opts: &__lskel::LoadOptions) -> __lskel::Result<Skel> {
-                    let fds = __lskel::load(&SPEC, &[#(#max_entries)*], &[#(#initial)*], &[#(#autoload)*], opts)?;
+                    let fds = __lskel::load(&SPEC, &[#(#max_entries)*], &[#(#initial)*], &[#(#autoload)*], &[#(#attach_targets)*], opts)?;
                     let mut skel = Skel {
                         #(#mmap_inits)*
                         maps: fds.maps,

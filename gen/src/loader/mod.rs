@@ -13,7 +13,9 @@ pub mod emit;
 
 use std::collections::BTreeMap;
 
-use crate::abi::{self, ctx, BPF_F_SLEEPABLE, BPF_F_XDP_HAS_FRAGS, BPF_JEQ, BPF_JSGE, BPF_JSLE};
+use crate::abi::{
+    self, ctx, BPF_F_SLEEPABLE, BPF_F_XDP_HAS_FRAGS, BPF_JEQ, BPF_JLE, BPF_JNE, BPF_JSGE, BPF_JSLE,
+};
 use crate::error::{Error, Result};
 use crate::externs::ExternKind;
 use crate::maps::{MapDef, MapOrigin};
@@ -72,7 +74,12 @@ pub fn emit(plan: &Plan) -> Result<Loader> {
     if n_maps > i16::MAX as usize {
         return Err(Error::Limit { what: format!("{n_maps} maps need {n_maps} fd_array slots, but instruction offsets address at most {}", i16::MAX) });
     }
-    let ctx_size = ctx::size(n_maps, plan.programs.len());
+    let n_targets = plan
+        .programs
+        .iter()
+        .filter(|p| p.runtime_target.is_some())
+        .count();
+    let ctx_size = ctx::size_with_targets(n_maps, plan.programs.len(), n_targets);
     if ctx_size > u16::MAX as usize {
         return Err(Error::Limit {
             what: format!("the loader ctx for {n_maps} maps and {} programs is {ctx_size} bytes; the kernel accepts at most 65535 (over by {})", plan.programs.len(), ctx_size - 65535),
@@ -198,6 +205,12 @@ pub fn emit(plan: &Plan) -> Result<Loader> {
 
 /// `ENOENT`: what the lookup helpers return for a name the kernel does not have.
 const ENOENT: i32 = 2;
+/// `EINVAL`
+const EINVAL: i32 = 22;
+/// `ENAMETOOLONG`
+const ENAMETOOLONG: i32 = 36;
+/// Longest attach target name set at load time, NUL included (`KSYM_NAME_LEN`).
+const TARGET_NAME_MAX: usize = 512;
 
 /// Size of the reserved `fd_array`: one slot per map, then one per kernel-BTF extern, which
 /// start at index 1 at least (a kfunc call's `off` = 0 means vmlinux). A kfunc call's `off`
@@ -369,6 +382,65 @@ impl Gen<'_> {
         self.b.blob_addr(R1, self.inner_fd);
         self.b.store(Size::W, R1, 0, RET);
         self.check_err(format!("create the inner map template of `{}`", outer.name));
+    }
+
+    /// The attach target of program `j`, named by the user before load: its BTF name (with
+    /// `prefix`, e.g. `btf_trace_`, already prepended by the runtime) comes through the ctx,
+    /// is copied into a blob buffer and looked up like a compile-time target.
+    fn runtime_target(&mut self, j: usize, attr: BlobOff, prefix: &str, kind: u32) {
+        use abi::prog_load as f;
+        let name = self.plan.programs[j].def.func.name.clone();
+        let k = self.plan.programs[..j]
+            .iter()
+            .filter(|p| p.runtime_target.is_some())
+            .count();
+        let entry = ctx::target(self.plan.maps.len(), self.plan.programs.len(), k);
+        let buf = self.blob.reserve(
+            TARGET_NAME_MAX,
+            format!("attach target of `{name}`, set at load time"),
+        );
+        self.b.note(format!("attach target of `{name}`: the name the user set (`{prefix}...`, kind {kind}) from ctx entry {k}"));
+        let (set, fits) = (self.b.label(), self.b.label());
+        self.b.load(Size::DW, R3, CTX, entry);
+        self.b.jump_if(true, BPF_JNE, R3, 0, set);
+        self.b.mov_imm(RET, -EINVAL);
+        self.fail(format!(
+            "program `{name}` has no attach target: set one with `set_attach_target` before load"
+        ));
+        self.b.bind(set);
+        // r9 keeps the size (NUL included), bounded to 1..=TARGET_NAME_MAX for the verifier.
+        let bad = self.b.label();
+        self.b.load(Size::W, R9, CTX, entry + 8);
+        self.b.jump_if(false, BPF_JEQ, R9, 0, bad);
+        self.b
+            .jump_if(false, BPF_JLE, R9, TARGET_NAME_MAX as i32, fits);
+        self.b.bind(bad);
+        self.b.mov_imm(RET, -ENAMETOOLONG);
+        self.fail(format!(
+            "the attach target set for program `{name}` is empty or longer than {} bytes",
+            TARGET_NAME_MAX - 1
+        ));
+        self.b.bind(fits);
+        self.b.blob_addr(R1, buf);
+        self.b.mov_reg(R2, R9);
+        self.b.call(abi::FUNC_COPY_FROM_USER);
+        self.b.mov_reg(RET, R0);
+        self.check_err(format!(
+            "copy the attach target of program `{name}` from user memory"
+        ));
+        self.b.blob_addr(R1, buf);
+        self.b.mov_reg(R2, R9);
+        self.b.mov_imm(R3, kind as i32);
+        self.b.mov_imm(R4, 0);
+        self.b.call(abi::FUNC_BTF_FIND_BY_NAME_KIND);
+        self.b.mov_reg(RET, R0);
+        self.check_err(format!(
+            "find the attach target set for program `{name}` in kernel BTF"
+        ));
+        self.b.blob_addr(R1, attr);
+        self.b.store(Size::W, R1, f::ATTACH_BTF_ID, R0);
+        self.b.rsh_imm(R0, 32);
+        self.b.store(Size::W, R1, f::ATTACH_BTF_OBJ_FD, R0);
     }
 
     /// Finds the kernel's `bpf_struct_ops_<name>` value type for struct_ops map attr `attr`.
@@ -708,6 +780,9 @@ impl Gen<'_> {
             self.b.rsh_imm(R0, 32);
             self.b.store(Size::W, R1, f::ATTACH_BTF_OBJ_FD, R0);
         }
+        if let Some((prefix, kind)) = &prog.runtime_target {
+            self.runtime_target(j, attr, prefix, *kind);
+        }
         self.b.note(format!(
             "prog_load #{j} `{name}` ({} insns)",
             linked.insns.len() / 8
@@ -724,7 +799,7 @@ impl Gen<'_> {
         self.sys_bpf(abi::BPF_PROG_LOAD, attr, f::SIZE);
         self.b
             .store(Size::W, CTX, ctx::prog_fd(self.plan.maps.len(), j), RET);
-        if target.is_some() {
+        if target.is_some() || prog.runtime_target.is_some() {
             // A module's BTF fd came with the target: the kernel holds its own reference now.
             self.b.blob_addr(R1, attr);
             self.b.load(Size::W, R1, R1, f::ATTACH_BTF_OBJ_FD);

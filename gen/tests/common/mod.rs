@@ -113,8 +113,12 @@ pub fn n_progs(f: &Fixture) -> usize {
 }
 
 pub fn fresh_ctx(f: &Fixture) -> Vec<u8> {
-    assert_eq!(new_ctx(n_maps(f), n_progs(f)).len(), f.skel.loader.ctx_size);
-    new_ctx(n_maps(f), n_progs(f))
+    let mut ctx = new_ctx(n_maps(f), n_progs(f));
+    // Programs whose target is set at load time add entries after the status trailer.
+    assert!(ctx.len() <= f.skel.loader.ctx_size);
+    ctx.resize(f.skel.loader.ctx_size, 0);
+    ctx[..4].copy_from_slice(&(f.skel.loader.ctx_size as u32).to_le_bytes());
+    ctx
 }
 
 pub fn run_loader(f: &Fixture, k: &mut MockKernel, ctx: &mut [u8]) -> Outcome {
