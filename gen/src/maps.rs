@@ -233,54 +233,40 @@ pub fn collect(
         } else {
             section.data.to_vec()
         };
-        maps.push(MapDef {
-            name: section.name.clone(),
-            kernel_name: internal_map_name(obj_name, &section.name),
-            map_type: BPF_MAP_TYPE_ARRAY,
-            key_size: 4,
+        maps.push(one_value_map(
+            section.name.clone(),
+            internal_map_name(obj_name, &section.name),
+            BPF_MAP_TYPE_ARRAY,
             value_size,
-            max_entries: 1,
-            map_flags: flags,
-            numa_node: 0,
-            map_extra: 0,
-            btf_key_type_id: 0,
-            btf_value_type_id: datasec.unwrap_or(0),
-            origin: MapOrigin::Data {
+            flags,
+            datasec.unwrap_or(0),
+            MapOrigin::Data {
                 kind,
                 section_index: section.index,
                 init,
                 datasec,
             },
-            inner: None,
-            init: Vec::new(),
-            values_offset: None,
-        });
+        ));
     }
     if kconfig_size > 0 {
         maps.push(kconfig_map(btf, obj_name, kconfig_size));
     }
     for s in crate::struct_ops::collect(obj, btf)? {
-        maps.push(MapDef {
-            kernel_name: kernel_name(&s.name),
-            name: s.name.clone(),
-            map_type: crate::struct_ops::MAP_TYPE,
-            key_size: 4,
-            value_size: s.value.len() as u32,
-            max_entries: 1,
-            map_flags: if s.link {
-                crate::struct_ops::BPF_F_LINK
-            } else {
-                0
-            },
-            numa_node: 0,
-            map_extra: 0,
-            btf_key_type_id: 0,
-            btf_value_type_id: 0,
-            origin: MapOrigin::StructOps(Box::new(s)),
-            inner: None,
-            init: Vec::new(),
-            values_offset: None,
-        });
+        let flags = if s.link {
+            crate::struct_ops::BPF_F_LINK
+        } else {
+            0
+        };
+        let value_size = s.value.len() as u32;
+        maps.push(one_value_map(
+            s.name.clone(),
+            kernel_name(&s.name),
+            crate::struct_ops::MAP_TYPE,
+            value_size,
+            flags,
+            0,
+            MapOrigin::StructOps(Box::new(s)),
+        ));
     }
     Ok(maps)
 }
@@ -292,25 +278,48 @@ fn kconfig_map(btf: &Btf, obj_name: &str, size: u32) -> MapDef {
     if datasec.is_some_and(|id| has_global_var(btf, id)) {
         flags |= BPF_F_MMAPABLE;
     }
+    // No ELF section backs it: section index 0 never matches a data relocation.
+    let init = vec![0; size as usize];
+    let origin = MapOrigin::Data {
+        kind: DataKind::Kconfig,
+        section_index: 0,
+        init,
+        datasec,
+    };
+    one_value_map(
+        ".kconfig".into(),
+        internal_map_name(obj_name, ".kconfig"),
+        BPF_MAP_TYPE_ARRAY,
+        size,
+        flags,
+        datasec.unwrap_or(0),
+        origin,
+    )
+}
+
+/// A map of one value under key 0 (`u32`): data sections, `.kconfig`, struct_ops.
+fn one_value_map(
+    name: String,
+    kernel_name: String,
+    map_type: u32,
+    value_size: u32,
+    map_flags: u32,
+    btf_value_type_id: u32,
+    origin: MapOrigin,
+) -> MapDef {
     MapDef {
-        name: ".kconfig".into(),
-        kernel_name: internal_map_name(obj_name, ".kconfig"),
-        map_type: BPF_MAP_TYPE_ARRAY,
+        name,
+        kernel_name,
+        map_type,
         key_size: 4,
-        value_size: size,
+        value_size,
         max_entries: 1,
-        map_flags: flags,
+        map_flags,
         numa_node: 0,
         map_extra: 0,
         btf_key_type_id: 0,
-        btf_value_type_id: datasec.unwrap_or(0),
-        // No ELF section backs it: section index 0 never matches a data relocation.
-        origin: MapOrigin::Data {
-            kind: DataKind::Kconfig,
-            section_index: 0,
-            init: vec![0; size as usize],
-            datasec,
-        },
+        btf_value_type_id,
+        origin,
         inner: None,
         init: Vec::new(),
         values_offset: None,
