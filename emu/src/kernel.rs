@@ -1056,6 +1056,8 @@ impl MockKernel {
             }
             map_type::ARENA => {}
             map_type::BLOOM_FILTER => check!(ks == 0 && vs != 0, EINVAL, "bloom filter sizes"),
+            // Queues and stacks have no key.
+            22 | 23 => check!(ks == 0 && vs != 0, EINVAL, "queue/stack sizes"),
             _ if storage => {}
             _ => check!(
                 ks != 0 && vs != 0,

@@ -1226,7 +1226,13 @@ fn failure_status_matrix() {
             let mut k = kernel_for(&f.skel, home);
             let mut ctx = fresh_ctx(&f);
             seed(&mut k, &mut ctx);
-            assert_eq!(run_loader(&f, &mut k, &mut ctx).retval, 0);
+            assert_eq!(
+                run_loader(&f, &mut k, &mut ctx).retval,
+                0,
+                "{}: {}",
+                f.stem,
+                syscall_list(&k)
+            );
             let ops: Vec<Op> = k
                 .events()
                 .iter()

@@ -90,7 +90,12 @@ fn every_fixture_loads() {
                         m.map_type,
                         m.key_size,
                         m.value_size,
-                        m.max_entries,
+                        // A PERF_EVENT_ARRAY without max_entries: the possible CPUs (fresh_ctx: 4).
+                        if m.map_type == 4 && m.max_entries == 0 {
+                            4
+                        } else {
+                            m.max_entries
+                        },
                         m.map_flags
                     ]
                 );
@@ -311,7 +316,10 @@ fn ctx_max_entries_override() {
             .plan
             .maps
             .iter()
-            .map(|m| (m.data_kind().is_none() && m.map_type != 27).then_some(m.max_entries * 2))
+            .map(|m| {
+                (m.data_kind().is_none() && m.map_type != 27 && m.max_entries != 0)
+                    .then_some(m.max_entries * 2)
+            })
             .collect();
         for (i, w) in want.iter().enumerate() {
             if let Some(w) = w {

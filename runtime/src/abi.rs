@@ -268,6 +268,11 @@ impl LoaderCtx {
         self.read_u32(status_off(self.n_maps, self.n_progs))
     }
 
+    /// The possible-CPU count given to the loader (0: not set; `bpf_load_and_run` fills it in).
+    pub fn possible_cpus(&self) -> u32 {
+        self.read_u32(status_off(self.n_maps, self.n_progs) + 4)
+    }
+
     /// Tells the loader how many CPUs the machine can have: the size of a PERF_EVENT_ARRAY
     /// declared without `max_entries`.
     pub fn set_possible_cpus(&mut self, n: u32) {

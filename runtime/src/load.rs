@@ -130,6 +130,10 @@ pub fn bpf_load_and_run(
         ctx.set_log(opts.log_level, log.len() as u32, log.as_mut_ptr() as u64);
     }
     ctx.clear_fds();
+    // A PERF_EVENT_ARRAY declared without max_entries gets one slot per possible CPU.
+    if ctx.possible_cpus() == 0 {
+        ctx.set_possible_cpus(crate::map::possible_cpus()? as u32);
+    }
     let run = bpf::prog_test_run(
         prog.as_fd(),
         bpf::TestRunAttr {

@@ -117,6 +117,9 @@ pub fn fresh_ctx(f: &Fixture) -> Vec<u8> {
     // Programs whose target is set at load time add entries after the status trailer.
     assert!(ctx.len() <= f.skel.loader.ctx_size);
     ctx.resize(f.skel.loader.ctx_size, 0);
+    // The runtime gives the possible CPUs (size of a PERF_EVENT_ARRAY without max_entries).
+    let cpus = lskel_gen::abi::ctx::possible_cpus(n_maps(f), n_progs(f));
+    ctx[cpus..cpus + 4].copy_from_slice(&4u32.to_le_bytes());
     ctx[..4].copy_from_slice(&(f.skel.loader.ctx_size as u32).to_le_bytes());
     ctx
 }
