@@ -157,6 +157,17 @@ fn kconfig_spec(plan: &lskel_gen::Plan) -> Option<SkelKconfig> {
 /// Program fds by name and the map fds of one lskel load.
 type LskelLoad = (BTreeMap<String, OwnedFd>, Vec<OwnedFd>);
 
+/// Objects the reference libbpf (1.1, in bpftool 7.1) cannot take, and what it says: section
+/// names newer than it, and `?` programs, which `prog loadall` cannot pin.
+const LIBBPF_1_1_CANNOT: &[(&str, &str)] = &[
+    ("sec_new", "failed to guess program type from ELF section"),
+    ("sec_refused", "can't pin program that wasn't loaded"),
+    (
+        "sec_refused_new",
+        "failed to guess program type from ELF section",
+    ),
+];
+
 /// The errno in libbpf's "failed to load: -N" line.
 fn libbpf_errno(stderr: &str) -> Option<i32> {
     // A missing extern is refused by libbpf in user space, before any syscall: ENOENT.
@@ -391,7 +402,20 @@ fn check_fixture(path: &Path) -> Vec<String> {
             };
         }
         (Err((e, _)), _) => return vec![format!("{file}: {e}")],
-        (_, Err(e)) => return vec![format!("{file}: {e}")],
+        (Ok(_), Err(e)) => {
+            // The reference here is bpftool 7.1 / libbpf 1.1: objects it cannot take at all are
+            // named, with the reason it gives, and not compared; anything else is a difference.
+            return match LIBBPF_1_1_CANNOT
+                .iter()
+                .find(|(s, why)| *s == stem && e.contains(why))
+            {
+                Some((_, why)) => {
+                    eprintln!("{file}: not compared: libbpf 1.1 refuses it (\"{why}\"); lskel loads it (load_all checks it)");
+                    Vec::new()
+                }
+                None => vec![format!("{file}: {e}")],
+            };
+        }
     };
     let mut problems = Vec::new();
     let our_names: BTreeSet<&String> = ours.keys().collect();
