@@ -37,7 +37,7 @@ pub use load::{
     LOADER_MAP_NAME, LOADER_PROG_NAME,
 };
 pub use map::{possible_cpus, Map};
-pub use ringbuf::RingBuffer;
+pub use ringbuf::{RingBuffer, UserRingBuffer};
 pub use sys::mmap::{MappedData, MappedRoData, Pod};
 
 pub use lskel_macros::bpf_skeleton;

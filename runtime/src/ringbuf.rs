@@ -58,12 +58,7 @@ impl RingBuffer {
         epoll
             .add(map, 0)
             .map_err(|e| Error::syscall("epoll_ctl(EPOLL_CTL_ADD)", e))?;
-        let map = map.try_clone_to_owned().map_err(|e| {
-            Error::syscall(
-                "fcntl(F_DUPFD_CLOEXEC)",
-                crate::Errno::from_raw_os_error(e.raw_os_error().unwrap_or(0)),
-            )
-        })?;
+        let map = dup(map)?;
         Ok(RingBuffer {
             consumer,
             producer,
@@ -125,4 +120,93 @@ impl AsFd for RingBuffer {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self._map.as_fd()
     }
+}
+
+/// A producer for `BPF_MAP_TYPE_USER_RINGBUF` maps: user space writes samples that a program
+/// drains with `bpf_user_ringbuf_drain`. Layout: the consumer position page (read-only here), then
+/// the producer position page and the data area twice in a row (read-write).
+#[derive(Debug)]
+pub struct UserRingBuffer {
+    consumer: Mmap,
+    producer: Mmap,
+    size: u64,
+    page: usize,
+    _map: OwnedFd,
+}
+
+impl UserRingBuffer {
+    /// Maps the user ring buffer `map`. The descriptor is duplicated.
+    pub fn new(map: BorrowedFd<'_>) -> Result<Self> {
+        let info =
+            bpf::map_info(map).map_err(|e| Error::syscall("BPF_OBJ_GET_INFO_BY_FD(map)", e))?;
+        if info.map_type != USER_RINGBUF {
+            return Err(Error::InvalidArgument(
+                "not a BPF_MAP_TYPE_USER_RINGBUF map",
+            ));
+        }
+        let size = info.max_entries as usize;
+        if !size.is_power_of_two() {
+            return Err(Error::InvalidArgument(
+                "ring buffer size is not a power of two",
+            ));
+        }
+        let page = page_size();
+        let consumer =
+            Mmap::map(map, page, 0, false).map_err(|errno| Error::Mmap { len: page, errno })?;
+        let len = page + 2 * size;
+        let producer =
+            Mmap::map(map, len, page, true).map_err(|errno| Error::Mmap { len, errno })?;
+        let map = dup(map)?;
+        Ok(UserRingBuffer {
+            consumer,
+            producer,
+            size: size as u64,
+            page,
+            _map: map,
+        })
+    }
+
+    /// Bytes free for samples (each takes its length plus an 8-byte header, padded to 8).
+    pub fn available(&self) -> u64 {
+        let cons = self.consumer.atomic_u64(0).load(Ordering::Acquire);
+        let prod = self.producer.atomic_u64(0).load(Ordering::Acquire);
+        self.size - (prod - cons)
+    }
+
+    /// Writes one sample and publishes it. Returns `false` (writing nothing) when the ring has
+    /// no room for it; a program's drain makes room.
+    pub fn submit(&mut self, data: &[u8]) -> Result<bool> {
+        let total = (data.len() + BPF_RINGBUF_HDR_SZ).next_multiple_of(8) as u64;
+        if data.len() > u32::MAX as usize >> 2 || total > self.size {
+            return Err(Error::InvalidArgument("sample larger than the ring buffer"));
+        }
+        if self.available() < total {
+            return Ok(false);
+        }
+        let prod = self.producer.atomic_u64(0).load(Ordering::Acquire);
+        // The data area is mapped twice in a row: a sample that wraps stays contiguous.
+        let off = self.page + (prod & (self.size - 1)) as usize;
+        let mut header = [0u8; BPF_RINGBUF_HDR_SZ];
+        header[..4].copy_from_slice(&(data.len() as u32).to_ne_bytes());
+        self.producer.copy_in(off, &header);
+        self.producer.copy_in(off + BPF_RINGBUF_HDR_SZ, data);
+        // Publishing: the program reads samples only up to the producer position.
+        self.producer
+            .atomic_u64(0)
+            .store(prod + total, Ordering::Release);
+        Ok(true)
+    }
+}
+
+/// `BPF_MAP_TYPE_USER_RINGBUF`
+const USER_RINGBUF: u32 = 31;
+
+/// Our own descriptor of the map, so the ring outlives the caller's.
+fn dup(map: BorrowedFd<'_>) -> Result<OwnedFd> {
+    map.try_clone_to_owned().map_err(|e| {
+        Error::syscall(
+            "fcntl(F_DUPFD_CLOEXEC)",
+            crate::Errno::from_raw_os_error(e.raw_os_error().unwrap_or(0)),
+        )
+    })
 }

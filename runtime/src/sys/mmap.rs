@@ -176,6 +176,20 @@ impl Mmap {
         // above nobody writes these bytes while the slice lives.
         unsafe { std::slice::from_raw_parts(self.ptr.as_ptr().add(off), len) }
     }
+
+    /// Copies `data` into the mapping at `off` (a writable mapping). Panics if out of bounds.
+    ///
+    /// For areas the other side reads only after a release store that publishes them (a user
+    /// ring buffer sample before the producer position moves).
+    pub fn copy_in(&self, off: usize, data: &[u8]) {
+        self.check(off, data.len(), 1);
+        // SAFETY: in bounds (checked); the mapping is shared memory that the kernel reads, not a
+        // Rust object, so writing through the raw pointer aliases no reference; by the contract
+        // above no one reads these bytes until they are published.
+        unsafe {
+            std::ptr::copy_nonoverlapping(data.as_ptr(), self.ptr.as_ptr().add(off), data.len())
+        }
+    }
 }
 
 impl Drop for Mmap {
