@@ -30,7 +30,7 @@ pub mod ringbuf;
 pub mod skel;
 pub mod sys;
 
-pub use attach::{attach_link, attach_raw_tp, Link};
+pub use attach::{attach_link, attach_raw_tp, attach_struct_ops, Link};
 pub use error::{retry_on_intr, Errno, Error, Result, VerifierLog};
 pub use load::{
     bpf_load_and_run, probe_kernel, LoadOptions, LoadedFds, DEFAULT_LOG_SIZE, LOADER_LICENSE,

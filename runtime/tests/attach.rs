@@ -115,3 +115,31 @@ fn prog_info_lists_used_maps() {
     let info = bpf::prog_info(prog.as_fd()).unwrap();
     assert_eq!(info.map_ids, [map_id]);
 }
+
+/// `attach_struct_ops` makes a struct_ops link from a map fd; the kernel refuses a map that is
+/// not a struct_ops map created with BPF_F_LINK, and the error names the operation.
+#[test]
+fn struct_ops_link_refuses_a_plain_map() {
+    if !require_kernel() {
+        return;
+    }
+    let map = bpf::map_create(&bpf::MapCreateAttr {
+        map_type: bpf::map_type::BPF_MAP_TYPE_ARRAY,
+        key_size: 4,
+        value_size: 8,
+        max_entries: 1,
+        ..Default::default()
+    })
+    .unwrap();
+    let err = lskel::attach_struct_ops(map.as_fd()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            lskel::Error::Syscall {
+                op: "BPF_LINK_CREATE(struct_ops)",
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
