@@ -49,12 +49,36 @@ pub struct Plan {
     pub kern_version: u32,
 }
 
+/// As libbpf: a global (or weak) function of `.text` with hidden visibility, such as the `__weak __hidden`
+/// helpers of `<bpf/usdt.bpf.h>`, gets static linkage in BTF, so the verifier checks it with its caller's
+/// types (e.g. `long *res` is then a plain pointer, not `mem_or_null`) instead of as a global function.
+fn mark_hidden_subprogs_static(obj: &ElfObject<'_>, btf: &mut Btf) -> Result<()> {
+    let Some(text) = obj.section(".text").map(|s| s.index) else {
+        return Ok(());
+    };
+    for sym in &obj.symbols {
+        if !sym.is_func()
+            || sym.bind == object::elf::STB_LOCAL
+            || !sym.is_hidden()
+            || usize::from(sym.shndx) != text
+        {
+            continue;
+        }
+        if let Some(id) = btf.find(&sym.name, crate::btf::kind::FUNC) {
+            let f = btf.get_mut(id)?;
+            f.info &= !0xffff; // vlen of a FUNC = linkage; 0 = BTF_FUNC_STATIC
+        }
+    }
+    Ok(())
+}
+
 impl Plan {
     /// Parses, fixes up and links `data`. `name` names the object (the skeleton name).
     pub fn build(data: &[u8], name: &str) -> Result<Plan> {
         let obj = ElfObject::parse(data)?;
         let btf_sec = obj.section(".BTF").ok_or(Error::NoBtf)?;
         let mut btf = Btf::parse(btf_sec.data)?;
+        mark_hidden_subprogs_static(&obj, &mut btf)?;
         let section_size = |n: &str| obj.section(n).map(|s| s.size);
         let symbol = |n: &str| {
             obj.symbols

@@ -70,3 +70,9 @@ pub fn attach_struct_ops(map: BorrowedFd<'_>) -> Result<Link> {
         .map(Link::from_fd)
         .map_err(|e| Error::syscall("BPF_LINK_CREATE(struct_ops)", e))
 }
+
+/// Opens an iterator over an iterator link (`iter/...` program attached with
+/// `BPF_LINK_CREATE`, attach type `BPF_TRACE_ITER`): read the returned fd to run it.
+pub fn iter_create(link: &Link) -> Result<OwnedFd> {
+    bpf::iter_create(link.as_fd()).map_err(|e| Error::syscall("BPF_ITER_CREATE", e))
+}

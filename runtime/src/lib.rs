@@ -29,8 +29,9 @@ pub mod map;
 pub mod ringbuf;
 pub mod skel;
 pub mod sys;
+pub mod usdt;
 
-pub use attach::{attach_link, attach_raw_tp, attach_struct_ops, Link};
+pub use attach::{attach_link, attach_raw_tp, attach_struct_ops, iter_create, Link};
 pub use error::{retry_on_intr, Errno, Error, Result, VerifierLog};
 pub use load::{
     bpf_load_and_run, probe_kernel, LoadOptions, LoadedFds, DEFAULT_LOG_SIZE, LOADER_LICENSE,
@@ -39,6 +40,7 @@ pub use load::{
 pub use map::{possible_cpus, Map};
 pub use ringbuf::{RingBuffer, UserRingBuffer};
 pub use sys::mmap::{MappedData, MappedRoData, Pod};
+pub use usdt::{attach_usdt, UsdtError, UsdtLinks, UsdtManager};
 
 pub use lskel_macros::bpf_skeleton;
 pub use skel::{OpenMap, OpenProg};

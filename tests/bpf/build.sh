@@ -16,6 +16,10 @@ CLANG="${CLANG:-clang-19}"
 STRIP="${STRIP:-llvm-strip-19}"
 BPFTOOL="${BPFTOOL:-bpftool}"
 VMLINUX_BTF="${VMLINUX_BTF:-/sys/kernel/btf/vmlinux}"
+# <bpf/usdt.bpf.h> includes <linux/errno.h>, which needs the host's <asm/errno.h>.
+# Only sources including it get the multiarch directory (searched last): adding it
+# to every compile changes the bytes of some other objects.
+MULTIARCH="${MULTIARCH:-$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)}"
 
 cd "$DIR"
 mkdir -p include
@@ -32,9 +36,13 @@ if [ ${#srcs[@]} -eq 0 ]; then
 fi
 for src in "${srcs[@]}"; do
     obj="${src%.c}.o"
+    extra=()
+    if grep -q '<bpf/usdt.bpf.h>' "$src"; then
+        extra=(-idirafter "/usr/include/$MULTIARCH")
+    fi
     echo "  CC  tests/bpf/$obj"
     "$CLANG" -g -O2 -target bpf -D__TARGET_ARCH_x86 -mcpu=v3 \
-        -I include -Wall \
+        -I include "${extra[@]}" -Wall \
         -fdebug-prefix-map="$DIR"=. \
         -c "$src" -o "$obj"
     # Drop DWARF (vmlinux.h types make it ~600 KB); .BTF, .BTF.ext and the

@@ -3,7 +3,7 @@
 //! iterator.
 
 use std::io::Read;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::BorrowedFd;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -20,42 +20,12 @@ fn lock() -> std::sync::MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// `BPF_ITER_CREATE` (`enum bpf_cmd`).
-const BPF_ITER_CREATE: libc::c_int = 33;
-
-fn iter_create(link: BorrowedFd<'_>) -> std::io::Result<OwnedFd> {
-    #[repr(C)]
-    struct IterCreate {
-        link_fd: u32,
-        flags: u32,
-    }
-    let attr = IterCreate {
-        link_fd: link.as_raw_fd() as u32,
-        flags: 0,
-    };
-    // SAFETY: `attr` is a valid `iter_create` part of `union bpf_attr`, alive for the call; the
-    // size passed is its size.
-    let fd = unsafe {
-        libc::syscall(
-            libc::SYS_bpf,
-            BPF_ITER_CREATE,
-            &attr as *const IterCreate,
-            std::mem::size_of::<IterCreate>(),
-        )
-    };
-    if fd < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: BPF_ITER_CREATE returned a new descriptor that nothing else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
-}
-
 fn attach_iter(prog: BorrowedFd<'_>) -> lskel::Link {
     lskel::attach_link(prog, LinkTarget::None, attach_type::BPF_TRACE_ITER, 0).unwrap()
 }
 
 fn read_iter(link: &lskel::Link) -> String {
-    let fd = iter_create(link.as_fd()).expect("BPF_ITER_CREATE");
+    let fd = lskel::iter_create(link).expect("BPF_ITER_CREATE");
     let mut out = String::new();
     std::fs::File::from(fd).read_to_string(&mut out).unwrap();
     out

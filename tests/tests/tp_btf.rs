@@ -2,7 +2,6 @@
 //! `tp_btf/sys_enter` program and an `iter/task` iterator.
 
 use std::io::Read;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -17,39 +16,8 @@ fn lock() -> std::sync::MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// `BPF_ITER_CREATE` (`enum bpf_cmd`). The runtime has no wrapper for it.
-const BPF_ITER_CREATE: libc::c_int = 33;
-
-/// `bpf(BPF_ITER_CREATE, { link_fd, flags = 0 })`: a readable fd producing the iterator's output.
-fn iter_create(link: BorrowedFd<'_>) -> std::io::Result<OwnedFd> {
-    #[repr(C)]
-    struct IterCreate {
-        link_fd: u32,
-        flags: u32,
-    }
-    let attr = IterCreate {
-        link_fd: link.as_raw_fd() as u32,
-        flags: 0,
-    };
-    // SAFETY: `attr` is a valid `iter_create` part of `union bpf_attr`, alive for the call; the
-    // size passed is its size.
-    let fd = unsafe {
-        libc::syscall(
-            libc::SYS_bpf,
-            BPF_ITER_CREATE,
-            &attr as *const IterCreate,
-            std::mem::size_of::<IterCreate>(),
-        )
-    };
-    if fd < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: BPF_ITER_CREATE returned a new descriptor that nothing else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
-}
-
 fn read_iter(link: &lskel::Link) -> String {
-    let fd = iter_create(std::os::fd::AsFd::as_fd(link)).expect("BPF_ITER_CREATE");
+    let fd = lskel::iter_create(link).expect("BPF_ITER_CREATE");
     let mut out = String::new();
     std::fs::File::from(fd).read_to_string(&mut out).unwrap();
     out

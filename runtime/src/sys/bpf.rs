@@ -123,6 +123,7 @@ pub mod attach_type {
     pub const BPF_TRACE_RAW_TP: u32 = 23;
     pub const BPF_TRACE_FENTRY: u32 = 24;
     pub const BPF_TRACE_ITER: u32 = 28;
+    pub const BPF_PERF_EVENT: u32 = 41;
 }
 
 /// Issues `bpf(cmd, attr, sizeof(*attr))`.
@@ -399,6 +400,25 @@ pub fn map_freeze(map: BorrowedFd<'_>) -> Result<(), Errno> {
     };
     // SAFETY: no pointers.
     unsafe { sys_bpf_unit(cmd::BPF_MAP_FREEZE, &mut raw) }
+}
+
+/// `struct { link_fd; flags; } iter_create` of `union bpf_attr`.
+#[repr(C)]
+#[derive(Default)]
+struct IterCreateRaw {
+    link_fd: u32,
+    flags: u32,
+}
+
+/// `bpf(BPF_ITER_CREATE, …)`: a new iterator over an iterator link; reading it runs the
+/// program once per element.
+pub fn iter_create(link: BorrowedFd<'_>) -> Result<OwnedFd, Errno> {
+    let mut raw = IterCreateRaw {
+        link_fd: link.as_raw_fd() as u32,
+        flags: 0,
+    };
+    // SAFETY: no pointers; BPF_ITER_CREATE returns a new descriptor.
+    unsafe { sys_bpf_fd(cmd::BPF_ITER_CREATE, &mut raw) }
 }
 
 /// `struct { prog_fd; map_fd; flags; } prog_bind_map` of `union bpf_attr`.
@@ -879,6 +899,37 @@ pub fn link_create(
     unsafe { sys_bpf_fd(cmd::BPF_LINK_CREATE, &mut raw) }
 }
 
+/// `link_create` of `union bpf_attr` with its `perf_event` member (`bpf_cookie` at offset 16).
+#[repr(C)]
+#[derive(Default)]
+struct LinkCreatePerfEventRaw {
+    prog_fd: u32,
+    target_fd: u32,
+    attach_type: u32,
+    flags: u32,
+    bpf_cookie: u64,
+    _rest: [u32; 6],
+}
+
+/// `bpf(BPF_LINK_CREATE, …)` of attach type `BPF_PERF_EVENT`: attaches `prog` to the perf event `event`
+/// (a kprobe, uprobe, tracepoint or hardware/software event) with `bpf_cookie`, which the program reads
+/// with `bpf_get_attach_cookie`.
+pub fn link_create_perf_event(
+    prog: BorrowedFd<'_>,
+    event: BorrowedFd<'_>,
+    bpf_cookie: u64,
+) -> Result<OwnedFd, Errno> {
+    let mut raw = LinkCreatePerfEventRaw {
+        prog_fd: prog.as_raw_fd() as u32,
+        target_fd: event.as_raw_fd() as u32,
+        attach_type: attach_type::BPF_PERF_EVENT,
+        bpf_cookie,
+        ..Default::default()
+    };
+    // SAFETY: no pointers.
+    unsafe { sys_bpf_fd(cmd::BPF_LINK_CREATE, &mut raw) }
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // BPF_OBJ_PIN, BPF_OBJ_GET
 
@@ -1237,6 +1288,7 @@ mod tests {
         assert_eq!(std::mem::offset_of!(TestRunRaw, batch_size), 72);
         assert_eq!(size_of::<RawTpRaw>(), 24);
         assert_eq!(size_of::<LinkCreateRaw>(), 48);
+        assert_eq!(size_of::<LinkCreatePerfEventRaw>(), 48);
         assert_eq!(size_of::<ObjRaw>(), 24);
         assert_eq!(size_of::<IdRaw>(), 16);
         assert_eq!(size_of::<InfoRaw>(), 16);

@@ -10,6 +10,7 @@ pub mod epoll;
 mod fd;
 pub mod mem;
 pub mod mmap;
+pub mod perf;
 pub mod uname;
 
 pub(crate) use fd::ret_owned_fd;
