@@ -292,8 +292,13 @@ pub mod ctx {
 
     /// Size of one attach-target entry after the status trailer, for each program whose
     /// section names no target: `u64 name` (user pointer to the NUL-terminated BTF name),
-    /// `u32 name_sz` (with the NUL), `u32 reserved`.
-    pub const TARGET_SIZE: usize = 16;
+    /// `u32 name_sz` (with the NUL), then for `freplace` `u32 attach_prog_fd` and
+    /// `u32 attach_btf_id` (the replaced function in that program's BTF), `u32 reserved`.
+    pub const TARGET_SIZE: usize = 24;
+    /// Offset of `attach_prog_fd` in an attach-target entry.
+    pub const TARGET_PROG_FD: usize = 12;
+    /// Offset of `attach_btf_id` in an attach-target entry.
+    pub const TARGET_BTF_ID: usize = 16;
 
     /// Offset of attach-target entry `k`.
     pub fn target(n_maps: usize, n_progs: usize, k: usize) -> usize {

@@ -196,6 +196,9 @@ fn prog_array_init(
     Ok(out)
 }
 
+/// The "kind" of a runtime target that is a program's function, not a kernel BTF name.
+pub const FREPLACE_TARGET: u32 = 0;
+
 /// A BTF name (or name prefix) and the BTF kind to look it up as.
 type BtfName = Option<(String, u32)>;
 
@@ -211,12 +214,9 @@ fn attach_target(def: &ProgramDef) -> Result<(BtfName, BtfName)> {
         "tp_btf" => ("btf_trace_", kind::TYPEDEF),
         "lsm" | "lsm_cgroup" => ("bpf_lsm_", kind::FUNC),
         "iter" => ("bpf_iter_", kind::FUNC),
-        "freplace" => {
-            return Err(Error::Unsupported {
-                what: format!("program `{}`: freplace", def.func.name),
-                why: "its target is a function of another BPF program, which the loader cannot look up in kernel BTF; load it with libbpf, or attach with fentry to a kernel function".into(),
-            })
-        }
+        // The target is a function of another loaded program, given before load as that
+        // program's fd and the function's BTF id (kind 0 marks it).
+        "freplace" => return Ok((None, Some((String::new(), FREPLACE_TARGET)))),
         _ => ("", kind::FUNC),
     };
     Ok(match def.target() {

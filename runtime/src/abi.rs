@@ -73,8 +73,9 @@ pub const fn status_off(n_maps: usize, n_progs: usize) -> usize {
     prog_desc_off(n_maps, n_progs)
 }
 
-/// Size of one attach-target entry: `u64 name` (user pointer), `u32 name_sz`, `u32 reserved`.
-pub const TARGET_SIZE: usize = 16;
+/// Size of one attach-target entry: `u64 name` (user pointer), `u32 name_sz`, then for
+/// `freplace` `u32 attach_prog_fd` and `u32 attach_btf_id`, `u32 reserved`.
+pub const TARGET_SIZE: usize = 24;
 
 /// Offset of attach-target entry `k` (after the status trailer).
 pub const fn target_off(n_maps: usize, n_progs: usize, k: usize) -> usize {
@@ -139,6 +140,19 @@ impl LoaderCtx {
     /// `sz`: the number of meaningful bytes (the buffer may be padded to 8).
     pub fn size(&self) -> usize {
         target_off(self.n_maps, self.n_progs, self.n_targets)
+    }
+
+    /// Sets attach-target entry `k` of a `freplace` program: the program to extend and the BTF
+    /// id of the function it replaces (in that program's BTF).
+    pub fn set_attach_target_prog(&mut self, k: usize, prog_fd: i32, btf_id: u32) {
+        assert!(
+            k < self.n_targets,
+            "attach target entry {k} of {}",
+            self.n_targets
+        );
+        let off = target_off(self.n_maps, self.n_progs, k);
+        self.write_u32(off + 12, prog_fd as u32);
+        self.write_u32(off + 16, btf_id);
     }
 
     /// Sets attach-target entry `k` to the NUL-terminated name at `name` (`len` bytes with

@@ -14,6 +14,7 @@ use crate::{Error, Result};
 pub struct OpenProg {
     autoload: bool,
     attach_target: Option<String>,
+    target_prog: Option<(i32, u32)>,
 }
 
 impl OpenProg {
@@ -22,6 +23,7 @@ impl OpenProg {
         OpenProg {
             autoload,
             attach_target: None,
+            target_prog: None,
         }
     }
 
@@ -36,6 +38,15 @@ impl OpenProg {
     /// loader looks it up in kernel BTF at load time; a missing one fails the load naming it.
     pub fn set_attach_target(&mut self, target: &str) -> &mut OpenProg {
         self.attach_target = Some(target.to_string());
+        self
+    }
+
+    /// Names what a `SEC("freplace")` program replaces: the function with BTF id `btf_id` in
+    /// the BTF of the loaded program `prog` (a generated skeleton lists its functions' ids in
+    /// its `btf_ids` module). `prog` must stay open until `load()` returns; it stays yours.
+    pub fn set_attach_target_prog(&mut self, prog: &impl AsFd, btf_id: u32) -> &mut OpenProg {
+        use std::os::fd::AsRawFd;
+        self.target_prog = Some((prog.as_fd().as_raw_fd(), btf_id));
         self
     }
 
@@ -150,15 +161,15 @@ pub fn load(
     spec: &SkelSpec,
     max_entries: &[(usize, u32)],
     initial: &[(usize, u64)],
-    autoload: &[bool],
-    attach_targets: &[Option<&str>],
+    progs: &[&OpenProg],
     opts: &LoadOptions,
 ) -> Result<SkelFds> {
     let mut ctx = LoaderCtx::with_targets(spec.n_maps, spec.n_progs, spec.targets.len());
+    let autoload: Vec<bool> = progs.iter().map(|p| p.autoload).collect();
     // The BTF names of targets set before load, NUL-terminated, alive until the loader ran.
     let names: Vec<Option<Vec<u8>>> = (spec.targets.iter())
         .map(|&(j, prefix)| {
-            let name = attach_targets.get(j).copied().flatten()?;
+            let name = progs.get(j)?.attach_target.as_deref()?;
             let mut full = format!("{prefix}{name}").into_bytes();
             full.push(0);
             Some(full)
@@ -172,6 +183,11 @@ pub fn load(
                 ));
             }
             ctx.set_attach_target(k, name.as_ptr() as u64, name.len() as u32);
+        }
+    }
+    for (k, &(j, _)) in spec.targets.iter().enumerate() {
+        if let Some((fd, btf_id)) = progs.get(j).and_then(|p| p.target_prog) {
+            ctx.set_attach_target_prog(k, fd, btf_id);
         }
     }
     ctx.set_possible_cpus(crate::map::possible_cpus()? as u32);

@@ -220,7 +220,12 @@ fn load_with_lskel(data: &[u8], stem: &str) -> Result<LskelLoad, (String, Option
         .iter()
         .map(|p| !p.def.autoload_off)
         .collect();
-    let fds = skel_load(&spec, &[], &[], &autoload, &[], &opts).map_err(|e| {
+    let progs: Vec<lskel::OpenProg> = autoload
+        .iter()
+        .map(|&on| lskel::OpenProg::new(on))
+        .collect();
+    let progs: Vec<&lskel::OpenProg> = progs.iter().collect();
+    let fds = skel_load(&spec, &[], &[], &progs, &opts).map_err(|e| {
         (
             format!("lskel load: {e}"),
             e.errno().map(|n| n.raw_os_error()),

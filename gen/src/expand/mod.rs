@@ -36,7 +36,12 @@ pub fn describe(plan: &Plan) -> String {
             p.attach_target
                 .as_ref()
                 .map(|(t, k)| format!(" target {t} (kind {k})"))
-                .or_else(|| p.runtime_target.as_ref().map(|(pre, k)| format!(" target `{pre}...` set before load (kind {k})")))
+                .or_else(|| {
+                    p.runtime_target.as_ref().map(|(pre, k)| match *k {
+                        crate::plan::FREPLACE_TARGET => " target: a program's function, set before load".to_string(),
+                        k => format!(" target `{pre}...` set before load (kind {k})"),
+                    })
+                })
                 .unwrap_or_default()
         ));
     }

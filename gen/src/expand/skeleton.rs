@@ -215,14 +215,29 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
         let on = !p.def.autoload_off;
         quote!(#f: __lskel::OpenProg::new(#on),)
     });
-    let autoload = plan.programs.iter().map(|p| {
+    let open_progs = plan.programs.iter().map(|p| {
         let f = ident(&p.def.func.name);
-        quote!(self.progs.#f.autoload(),)
+        quote!(&self.progs.#f,)
     });
-    let attach_targets = plan.programs.iter().map(|p| {
-        let f = ident(&p.def.func.name);
-        quote!(self.progs.#f.attach_target(),)
-    });
+    // BTF ids of the object's functions: what a `freplace` program of another skeleton names
+    // with `set_attach_target_prog` (the loaded BTF keeps the object's ids).
+    let mut seen = std::collections::HashSet::new();
+    let btf_ids: Vec<TokenStream> = plan
+        .btf
+        .ids()
+        .filter_map(|id| {
+            let t = plan.btf.get(id).ok()?;
+            let name = plan.btf.name(t.name_off).ok()?;
+            (t.kind() == crate::btf::kind::FUNC
+                && !name.is_empty()
+                && seen.insert(name.to_string()))
+            .then(|| {
+                let c = ident(name);
+                let doc = format!("BTF id of function `{name}`.");
+                quote!(#[doc = #doc] pub const #c: u32 = #id;)
+            })
+        })
+        .collect();
     let targets = plan.programs.iter().enumerate().filter_map(|(j, p)| {
         let (prefix, _) = p.runtime_target.as_ref()?;
         Some(quote!((#j, #prefix),))
@@ -232,7 +247,7 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
 
     Ok(quote! {
         #[doc = #mod_doc]
-        #[allow(non_camel_case_types, non_snake_case, dead_code, unused_imports, clippy::all, clippy::pedantic)]
+        #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unused_imports, clippy::all, clippy::pedantic)]
         pub mod #name {
             use ::lskel::__private as __lskel;
             #include
@@ -242,6 +257,11 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
             /// The loader program.
             static INSNS: &[u8] = #insns;
             static SPEC: __lskel::SkelSpec = __lskel::SkelSpec { name: #obj_name, data: DATA, insns: INSNS, n_maps: #n_maps, n_progs: #n_progs, rodata_maps: &[#(#rodata_maps),*], kconfig: #kconfig, steps: &[#(#steps),*], targets: &[#(#targets)*] };
+
+            /// BTF ids of the object's functions, for `freplace` programs that extend them.
+            pub mod btf_ids {
+                #(#btf_ids)*
+            }
 
             /// C types used by the global data.
             pub mod types {
@@ -287,7 +307,7 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
 
                 /// Loads with options (e.g. a verifier log level).
                 pub fn load_with(self, opts: &__lskel::LoadOptions) -> __lskel::Result<Skel> {
-                    let fds = __lskel::load(&SPEC, &[#(#max_entries)*], &[#(#initial)*], &[#(#autoload)*], &[#(#attach_targets)*], opts)?;
+                    let fds = __lskel::load(&SPEC, &[#(#max_entries)*], &[#(#initial)*], &[#(#open_progs)*], opts)?;
                     let mut skel = Skel {
                         #(#mmap_inits)*
                         maps: fds.maps,

@@ -395,6 +395,10 @@ impl Gen<'_> {
             .filter(|p| p.runtime_target.is_some())
             .count();
         let entry = ctx::target(self.plan.maps.len(), self.plan.programs.len(), k);
+        if kind == crate::plan::FREPLACE_TARGET {
+            self.freplace_target(&name, attr, entry);
+            return;
+        }
         let buf = self.blob.reserve(
             TARGET_NAME_MAX,
             format!("attach target of `{name}`, set at load time"),
@@ -441,6 +445,26 @@ impl Gen<'_> {
         self.b.store(Size::W, R1, f::ATTACH_BTF_ID, R0);
         self.b.rsh_imm(R0, 32);
         self.b.store(Size::W, R1, f::ATTACH_BTF_OBJ_FD, R0);
+    }
+
+    /// A `freplace` program's target, given before load: the program to extend (its fd goes to
+    /// `attach_prog_fd`; it stays the user's, the loader does not close it) and the BTF id of
+    /// the function it replaces.
+    fn freplace_target(&mut self, name: &str, attr: BlobOff, entry: usize) {
+        use abi::prog_load as f;
+        self.b.note(format!(
+            "freplace `{name}`: target program fd and function BTF id from the ctx"
+        ));
+        let set = self.b.label();
+        self.b.load(Size::W, R2, CTX, entry + ctx::TARGET_PROG_FD);
+        self.b.jump_if(false, BPF_JSGE, R2, 1, set);
+        self.b.mov_imm(RET, -EINVAL);
+        self.fail(format!("program `{name}` has no target program: set one with `set_attach_target_prog` before load"));
+        self.b.bind(set);
+        self.b.blob_addr(R1, attr);
+        self.b.store(Size::W, R1, f::ATTACH_BTF_OBJ_FD, R2);
+        self.b.load(Size::W, R2, CTX, entry + ctx::TARGET_BTF_ID);
+        self.b.store(Size::W, R1, f::ATTACH_BTF_ID, R2);
     }
 
     /// Finds the kernel's `bpf_struct_ops_<name>` value type for struct_ops map attr `attr`.
@@ -799,7 +823,11 @@ impl Gen<'_> {
         self.sys_bpf(abi::BPF_PROG_LOAD, attr, f::SIZE);
         self.b
             .store(Size::W, CTX, ctx::prog_fd(self.plan.maps.len(), j), RET);
-        if target.is_some() || prog.runtime_target.is_some() {
+        let freplace = prog
+            .runtime_target
+            .as_ref()
+            .is_some_and(|t| t.1 == crate::plan::FREPLACE_TARGET);
+        if target.is_some() || (prog.runtime_target.is_some() && !freplace) {
             // A module's BTF fd came with the target: the kernel holds its own reference now.
             self.b.blob_addr(R1, attr);
             self.b.load(Size::W, R1, R1, f::ATTACH_BTF_OBJ_FD);
