@@ -33,7 +33,7 @@ pub enum Error {
         what: String,
     },
     /// A section whose name lskel does not know.
-    #[error("section `{section}` (index {index}): unknown program section name; {suggestion}rename it to one of libbpf's {count} conventions (`lskel sections` lists them), e.g. `SEC(\"tp_btf/sched_switch\")`")]
+    #[error("section `{section}` (index {index}): unknown program section name; {suggestion}libbpf's conventions accepted here: {accepted} (`name` also as `name/...` where libbpf allows it, `?name` for autoload off; `lskel sections` lists each)")]
     UnknownSection {
         /// The section name.
         section: String,
@@ -41,8 +41,8 @@ pub enum Error {
         index: usize,
         /// "did you mean ...? " when a known pattern is close, else empty.
         suggestion: String,
-        /// How many patterns are accepted.
-        count: usize,
+        /// The accepted section kinds, compactly.
+        accepted: String,
     },
     /// An undefined symbol lskel cannot resolve.
     #[error("extern `{name}`: {what}")]

@@ -81,7 +81,7 @@ pub fn collect(obj: &ElfObject<'_>) -> Result<Functions> {
                     suggestion: section::suggest(&section.name)
                         .map(|s| format!("did you mean `{s}`? "))
                         .unwrap_or_default(),
-                    count: section::patterns().count(),
+                    accepted: section::kinds(),
                 }
             })?)
         };

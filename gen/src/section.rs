@@ -125,6 +125,20 @@ fn edit_distance(a: &str, b: &str) -> usize {
     d[a.len()][b.len()]
 }
 
+/// The accepted section kinds, one entry per name before any `/` (`tc/ingress` and `tc` are
+/// both `tc`), in table order: short enough for an error message.
+pub fn kinds() -> String {
+    let mut seen: Vec<&str> = Vec::new();
+    for d in SECTION_DEFS {
+        let base = d.pattern.trim_end_matches('+');
+        let base = base.split('/').next().unwrap_or(base);
+        if !seen.contains(&base) {
+            seen.push(base);
+        }
+    }
+    seen.join(", ")
+}
+
 /// Every accepted pattern, for error messages.
 pub fn patterns() -> impl Iterator<Item = &'static str> {
     SECTION_DEFS.iter().map(|d| d.pattern)
