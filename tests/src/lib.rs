@@ -97,3 +97,32 @@ pub fn c_chars(chars: &[i8]) -> String {
         .collect();
     String::from_utf8_lossy(&bytes).into_owned()
 }
+
+/// The reference frame of tests/bpf/README.md, `len` bytes (64 in most tests): Ethernet + IPv4
+/// (127.0.0.1 -> 127.0.0.1, UDP, tot_len 50) + UDP (1234 -> 5678), then zeros.
+pub fn udp_frame(len: usize) -> Vec<u8> {
+    let mut f = Vec::with_capacity(len);
+    f.extend_from_slice(&[0xff; 6]);
+    f.extend_from_slice(&[0x02, 0, 0, 0, 0, 0x01]);
+    f.extend_from_slice(&0x0800u16.to_be_bytes());
+    let mut ip = [0u8; 20];
+    ip[0] = 0x45;
+    ip[2..4].copy_from_slice(&50u16.to_be_bytes());
+    ip[8] = 64;
+    ip[9] = 17;
+    ip[12..16].copy_from_slice(&[127, 0, 0, 1]);
+    ip[16..20].copy_from_slice(&[127, 0, 0, 1]);
+    let sum = ip
+        .chunks(2)
+        .map(|c| u32::from(u16::from_be_bytes([c[0], c[1]])))
+        .sum::<u32>();
+    let sum = (sum & 0xffff) + (sum >> 16);
+    ip[10..12].copy_from_slice(&(!(sum as u16)).to_be_bytes());
+    f.extend_from_slice(&ip);
+    f.extend_from_slice(&1234u16.to_be_bytes());
+    f.extend_from_slice(&5678u16.to_be_bytes());
+    f.extend_from_slice(&30u16.to_be_bytes());
+    f.extend_from_slice(&[0, 0]);
+    f.resize(len, 0);
+    f
+}

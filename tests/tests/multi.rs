@@ -18,35 +18,6 @@ fn lock() -> std::sync::MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// The 64-byte reference frame: Ethernet + IPv4 (127.0.0.1 -> 127.0.0.1, UDP, tot_len 50) + UDP
-/// (1234 -> 5678) + 22 zero bytes.
-fn frame() -> Vec<u8> {
-    let mut f = Vec::with_capacity(64);
-    f.extend_from_slice(&[0xff; 6]);
-    f.extend_from_slice(&[0x02, 0, 0, 0, 0, 0x01]);
-    f.extend_from_slice(&0x0800u16.to_be_bytes());
-    let mut ip = [0u8; 20];
-    ip[0] = 0x45;
-    ip[2..4].copy_from_slice(&50u16.to_be_bytes());
-    ip[8] = 64;
-    ip[9] = 17;
-    ip[12..16].copy_from_slice(&[127, 0, 0, 1]);
-    ip[16..20].copy_from_slice(&[127, 0, 0, 1]);
-    let sum = ip
-        .chunks(2)
-        .map(|c| u32::from(u16::from_be_bytes([c[0], c[1]])))
-        .sum::<u32>();
-    let sum = (sum & 0xffff) + (sum >> 16);
-    ip[10..12].copy_from_slice(&(!(sum as u16)).to_be_bytes());
-    f.extend_from_slice(&ip);
-    f.extend_from_slice(&1234u16.to_be_bytes());
-    f.extend_from_slice(&5678u16.to_be_bytes());
-    f.extend_from_slice(&30u16.to_be_bytes());
-    f.extend_from_slice(&[0, 0]);
-    f.resize(64, 0);
-    f
-}
-
 fn run_pkt(prog: BorrowedFd<'_>, data: &[u8]) -> Result<TestRunOutput, Errno> {
     prog_test_run(
         prog,
@@ -68,7 +39,7 @@ fn packet_programs_run_on_a_frame() {
     require_kernel!();
     let _g = lock();
     let skel = multi::open().load().unwrap();
-    let f = frame();
+    let f = lskel_tests::udp_frame(64);
     assert_eq!(f.len(), 64);
     let p = skel.progs();
 
@@ -119,7 +90,7 @@ fn packet_programs_use_repeat() {
     let out = prog_test_run(
         skel.progs().tc_count().unwrap(),
         TestRunAttr {
-            data_in: &frame(),
+            data_in: &lskel_tests::udp_frame(64),
             repeat: 10,
             ..Default::default()
         },
@@ -135,7 +106,7 @@ fn xdp_sees_short_frames_and_refuses_too_short_ones() {
     require_kernel!();
     let _g = lock();
     let skel = multi::open().load().unwrap();
-    let f = frame();
+    let f = lskel_tests::udp_frame(64);
     assert_eq!(
         run_pkt(skel.progs().xdp_count().unwrap(), &f[..14])
             .unwrap()

@@ -322,34 +322,6 @@ fn refused_sections_stay_off_and_fail_when_switched_on() {
     assert!(bad.is_empty(), "{}", bad.join("\n"));
 }
 
-/// The 64-byte reference frame of tests/bpf/README.md (Ethernet + IPv4 UDP 127.0.0.1 -> 127.0.0.1).
-fn frame(len: usize) -> Vec<u8> {
-    let mut f = Vec::with_capacity(len);
-    f.extend_from_slice(&[0xff; 6]);
-    f.extend_from_slice(&[0x02, 0, 0, 0, 0, 0x01]);
-    f.extend_from_slice(&0x0800u16.to_be_bytes());
-    let mut ip = [0u8; 20];
-    ip[0] = 0x45;
-    ip[2..4].copy_from_slice(&50u16.to_be_bytes());
-    ip[8] = 64;
-    ip[9] = 17;
-    ip[12..16].copy_from_slice(&[127, 0, 0, 1]);
-    ip[16..20].copy_from_slice(&[127, 0, 0, 1]);
-    let sum = ip
-        .chunks(2)
-        .map(|c| u32::from(u16::from_be_bytes([c[0], c[1]])))
-        .sum::<u32>();
-    let sum = (sum & 0xffff) + (sum >> 16);
-    ip[10..12].copy_from_slice(&(!(sum as u16)).to_be_bytes());
-    f.extend_from_slice(&ip);
-    f.extend_from_slice(&1234u16.to_be_bytes());
-    f.extend_from_slice(&5678u16.to_be_bytes());
-    f.extend_from_slice(&30u16.to_be_bytes());
-    f.extend_from_slice(&[0, 0]);
-    f.resize(len, 0);
-    f
-}
-
 fn run_pkt(prog: BorrowedFd<'_>, data: &[u8]) -> Result<u32, Errno> {
     prog_test_run(
         prog,
@@ -366,7 +338,7 @@ fn packet_programs_run_on_a_frame() {
     require_kernel!();
     let skel = sec_net::open().load().unwrap();
     let p = skel.progs();
-    let f = frame(64);
+    let f = lskel_tests::udp_frame(64);
     // (name, fd, expected return value)
     let runs = [
         ("socket_prog", p.socket_prog(), 50),
@@ -418,7 +390,7 @@ fn packet_programs_run_on_a_frame() {
 
     // A frame larger than a page runs through either XDP program (test_run does not check
     // BPF_F_XDP_HAS_FRAGS); the flag is checked on a veth with a large MTU (sections_attach.rs).
-    let big = frame(6000);
+    let big = lskel_tests::udp_frame(6000);
     assert_eq!(run_pkt(p.xdp_frags().unwrap(), &big), Ok(2), "xdp.frags");
     assert_eq!(skel.bss().n_xdp_frags, 2);
 }
