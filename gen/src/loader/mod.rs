@@ -318,6 +318,24 @@ impl Gen<'_> {
         self.b.store(Size::DW, R1, buf, R2);
     }
 
+    /// `r0 = bpf_btf_find_by_name_kind(r1, r2, kind, 0)`: r1 and r2 (name and size with its
+    /// NUL) are set by the caller. The result is `(btf_obj_fd << 32) | btf_id` or -errno.
+    fn call_btf_find(&mut self, kind: u32) {
+        self.b.mov_imm(R3, kind as i32);
+        self.b.mov_imm(R4, 0);
+        self.b.call(abi::FUNC_BTF_FIND_BY_NAME_KIND);
+    }
+
+    /// With r0 = a found `(btf_obj_fd << 32) | btf_id`: the program attr's `attach_btf_id` and
+    /// `attach_btf_obj_fd`.
+    fn store_attach_target(&mut self, attr: BlobOff) {
+        use abi::prog_load as f;
+        self.b.blob_addr(R1, attr);
+        self.b.store(Size::W, R1, f::ATTACH_BTF_ID, R0);
+        self.b.rsh_imm(R0, 32);
+        self.b.store(Size::W, R1, f::ATTACH_BTF_OBJ_FD, R0);
+    }
+
     /// Closes the fd in `r1` when it is > 0 (32-bit signed compare).
     fn close_r1(&mut self) {
         let skip = self.b.label();
@@ -388,7 +406,6 @@ impl Gen<'_> {
     /// `prefix`, e.g. `btf_trace_`, already prepended by the runtime) comes through the ctx,
     /// is copied into a blob buffer and looked up like a compile-time target.
     fn runtime_target(&mut self, j: usize, attr: BlobOff, prefix: &str, kind: u32) {
-        use abi::prog_load as f;
         let name = self.plan.programs[j].def.func.name.clone();
         let k = self.plan.programs[..j]
             .iter()
@@ -434,17 +451,12 @@ impl Gen<'_> {
         ));
         self.b.blob_addr(R1, buf);
         self.b.mov_reg(R2, R9);
-        self.b.mov_imm(R3, kind as i32);
-        self.b.mov_imm(R4, 0);
-        self.b.call(abi::FUNC_BTF_FIND_BY_NAME_KIND);
+        self.call_btf_find(kind);
         self.b.mov_reg(RET, R0);
         self.check_err(format!(
             "find the attach target set for program `{name}` in kernel BTF"
         ));
-        self.b.blob_addr(R1, attr);
-        self.b.store(Size::W, R1, f::ATTACH_BTF_ID, R0);
-        self.b.rsh_imm(R0, 32);
-        self.b.store(Size::W, R1, f::ATTACH_BTF_OBJ_FD, R0);
+        self.store_attach_target(attr);
     }
 
     /// A `freplace` program's target, given before load: the program to extend (its fd goes to
@@ -480,9 +492,7 @@ impl Gen<'_> {
         ));
         self.b.blob_addr(R1, name);
         self.b.mov_imm(R2, vtype.len() as i32 + 1);
-        self.b.mov_imm(R3, crate::btf::kind::STRUCT as i32);
-        self.b.mov_imm(R4, 0);
-        self.b.call(abi::FUNC_BTF_FIND_BY_NAME_KIND);
+        self.call_btf_find(crate::btf::kind::STRUCT);
         self.b.mov_reg(RET, R0);
         self.check_err(format!(
             "find the kernel's struct_ops type `{vtype}` of `{}` in kernel BTF",
@@ -792,17 +802,12 @@ impl Gen<'_> {
             ));
             self.b.blob_addr(R1, str_off);
             self.b.mov_imm(R2, len as i32);
-            self.b.mov_imm(R3, kind as i32);
-            self.b.mov_imm(R4, 0);
-            self.b.call(abi::FUNC_BTF_FIND_BY_NAME_KIND);
+            self.call_btf_find(kind);
             self.b.mov_reg(RET, R0);
             self.check_err(format!(
                 "find attach target `{t}` of program `{name}` in kernel BTF"
             ));
-            self.b.blob_addr(R1, attr);
-            self.b.store(Size::W, R1, f::ATTACH_BTF_ID, R0);
-            self.b.rsh_imm(R0, 32);
-            self.b.store(Size::W, R1, f::ATTACH_BTF_OBJ_FD, R0);
+            self.store_attach_target(attr);
         }
         if let Some((prefix, kind)) = &prog.runtime_target {
             self.runtime_target(j, attr, prefix, *kind);
@@ -903,9 +908,7 @@ impl Gen<'_> {
         ));
         self.b.blob_addr(R1, name);
         self.b.mov_imm(R2, ext.name.len() as i32 + 1);
-        self.b.mov_imm(R3, btf_kind as i32);
-        self.b.mov_imm(R4, 0);
-        self.b.call(abi::FUNC_BTF_FIND_BY_NAME_KIND);
+        self.call_btf_find(btf_kind);
         let what = if btf_kind == crate::btf::kind::FUNC {
             "kernel function"
         } else {
