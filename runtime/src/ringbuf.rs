@@ -37,23 +37,12 @@ impl RingBuffer {
     /// Maps the ring buffer `map` (a `BPF_MAP_TYPE_RINGBUF`). The descriptor is duplicated, so the ring
     /// stays usable after the caller closes `map`.
     pub fn new(map: BorrowedFd<'_>) -> Result<Self> {
-        let info =
-            bpf::map_info(map).map_err(|e| Error::syscall("BPF_OBJ_GET_INFO_BY_FD(map)", e))?;
-        if info.map_type != bpf::map_type::BPF_MAP_TYPE_RINGBUF {
-            return Err(Error::InvalidArgument("not a BPF_MAP_TYPE_RINGBUF map"));
-        }
-        let size = info.max_entries as usize;
-        if !size.is_power_of_two() {
-            return Err(Error::InvalidArgument(
-                "ring buffer size is not a power of two",
-            ));
-        }
-        let page = page_size();
-        let consumer =
-            Mmap::map(map, page, 0, true).map_err(|errno| Error::Mmap { len: page, errno })?;
-        let len = page + 2 * size;
-        let producer =
-            Mmap::map(map, len, page, false).map_err(|errno| Error::Mmap { len, errno })?;
+        let (consumer, producer, size, page) = map_ring(
+            map,
+            bpf::map_type::BPF_MAP_TYPE_RINGBUF,
+            "not a BPF_MAP_TYPE_RINGBUF map",
+            Side::Consumer,
+        )?;
         let epoll = Epoll::new().map_err(|e| Error::syscall("epoll_create1", e))?;
         epoll
             .add(map, 0)
@@ -137,25 +126,12 @@ pub struct UserRingBuffer {
 impl UserRingBuffer {
     /// Maps the user ring buffer `map`. The descriptor is duplicated.
     pub fn new(map: BorrowedFd<'_>) -> Result<Self> {
-        let info =
-            bpf::map_info(map).map_err(|e| Error::syscall("BPF_OBJ_GET_INFO_BY_FD(map)", e))?;
-        if info.map_type != USER_RINGBUF {
-            return Err(Error::InvalidArgument(
-                "not a BPF_MAP_TYPE_USER_RINGBUF map",
-            ));
-        }
-        let size = info.max_entries as usize;
-        if !size.is_power_of_two() {
-            return Err(Error::InvalidArgument(
-                "ring buffer size is not a power of two",
-            ));
-        }
-        let page = page_size();
-        let consumer =
-            Mmap::map(map, page, 0, false).map_err(|errno| Error::Mmap { len: page, errno })?;
-        let len = page + 2 * size;
-        let producer =
-            Mmap::map(map, len, page, true).map_err(|errno| Error::Mmap { len, errno })?;
+        let (consumer, producer, size, page) = map_ring(
+            map,
+            USER_RINGBUF,
+            "not a BPF_MAP_TYPE_USER_RINGBUF map",
+            Side::Producer,
+        )?;
         let map = dup(map)?;
         Ok(UserRingBuffer {
             consumer,
@@ -200,6 +176,42 @@ impl UserRingBuffer {
 
 /// `BPF_MAP_TYPE_USER_RINGBUF`
 const USER_RINGBUF: u32 = 31;
+
+/// Which end of a ring user space holds: it may write its own position page (and, for a
+/// producer, the data area).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Consumer,
+    Producer,
+}
+
+/// Maps a ring of `map_type` the way both ring map types lay it out: the consumer position
+/// page at offset 0, then the producer position page and the data area twice in a row.
+/// Returns (consumer page, producer part, data size, page size).
+fn map_ring(
+    map: BorrowedFd<'_>,
+    map_type: u32,
+    wrong_type: &'static str,
+    side: Side,
+) -> Result<(Mmap, Mmap, usize, usize)> {
+    let info = bpf::map_info(map).map_err(|e| Error::syscall("BPF_OBJ_GET_INFO_BY_FD(map)", e))?;
+    if info.map_type != map_type {
+        return Err(Error::InvalidArgument(wrong_type));
+    }
+    let size = info.max_entries as usize;
+    if !size.is_power_of_two() {
+        return Err(Error::InvalidArgument(
+            "ring buffer size is not a power of two",
+        ));
+    }
+    let page = page_size();
+    let consumer = Mmap::map(map, page, 0, side == Side::Consumer)
+        .map_err(|errno| Error::Mmap { len: page, errno })?;
+    let len = page + 2 * size;
+    let producer = Mmap::map(map, len, page, side == Side::Producer)
+        .map_err(|errno| Error::Mmap { len, errno })?;
+    Ok((consumer, producer, size, page))
+}
 
 /// Our own descriptor of the map, so the ring outlives the caller's.
 fn dup(map: BorrowedFd<'_>) -> Result<OwnedFd> {
