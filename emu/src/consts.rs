@@ -304,7 +304,9 @@ pub mod attr {
     }
 }
 
-/// The loader ctx layout.
+/// The loader ctx layout, written from the layout description in the runtime's `abi.rs` doc
+/// comment, not from the generator's functions, so a drift between them shows up as a failing
+/// test.
 pub mod ctx {
     /// Size of `struct bpf_loader_ctx`.
     pub const HEADER_SIZE: usize = 24;
@@ -318,8 +320,8 @@ pub mod ctx {
     pub const LOG_SIZE: usize = 12;
     /// `bpf_loader_ctx.log_buf`
     pub const LOG_BUF: usize = 16;
-    /// Size of `struct bpf_map_desc`.
-    pub const MAP_DESC_SIZE: usize = 16;
+    /// Size of a map descriptor (`bpf_map_desc` and the settings after it).
+    pub const MAP_DESC_SIZE: usize = 48;
     /// Size of `struct bpf_prog_desc`.
     pub const PROG_DESC_SIZE: usize = 4;
     /// Offset of map `i`'s `map_fd`.
@@ -334,16 +336,45 @@ pub mod ctx {
     pub fn map_initial_value(i: usize) -> usize {
         map_fd(i) + 8
     }
+    /// Offset of map `i`'s `set` word (which settings are given).
+    pub fn map_set(i: usize) -> usize {
+        map_fd(i) + 16
+    }
+    /// Offset of map `i`'s `key_size`.
+    pub fn map_key_size(i: usize) -> usize {
+        map_fd(i) + 20
+    }
+    /// Offset of map `i`'s `value_size`.
+    pub fn map_value_size(i: usize) -> usize {
+        map_fd(i) + 24
+    }
+    /// Offset of map `i`'s `map_flags`.
+    pub fn map_flags(i: usize) -> usize {
+        map_fd(i) + 28
+    }
+    /// Offset of map `i`'s `numa_node`.
+    pub fn map_numa_node(i: usize) -> usize {
+        map_fd(i) + 32
+    }
+    /// Offset of map `i`'s `inner_map_fd`.
+    pub fn map_inner_map_fd(i: usize) -> usize {
+        map_fd(i) + 36
+    }
+    /// Offset of map `i`'s `map_extra`.
+    pub fn map_extra(i: usize) -> usize {
+        map_fd(i) + 40
+    }
     /// Offset of program `j`'s `prog_fd`, after `n_maps` map descriptors.
     pub fn prog_fd(n_maps: usize, j: usize) -> usize {
         HEADER_SIZE + MAP_DESC_SIZE * n_maps + PROG_DESC_SIZE * j
     }
-    /// Offset of the status trailer (`u32 failed_step; u32 reserved`) after the programs.
+    /// Offset of the status trailer (`u32 failed_step; u32 possible_cpus; u64 reserved`)
+    /// after the programs, rounded up to 8.
     pub fn status(n_maps: usize, n_progs: usize) -> usize {
-        prog_fd(n_maps, n_progs)
+        prog_fd(n_maps, n_progs).div_ceil(8) * 8
     }
     /// Size of the whole block, the status trailer included.
     pub fn size(n_maps: usize, n_progs: usize) -> usize {
-        status(n_maps, n_progs) + 8
+        status(n_maps, n_progs) + 16
     }
 }

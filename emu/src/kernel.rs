@@ -375,6 +375,9 @@ pub struct MockKernel {
     syscalls: Vec<SysCall>,
     events: Vec<Event>,
     max_fds: usize,
+    /// Bytes the last BTF or program load wrote to its log (the NUL included), which the
+    /// kernel reports back in the attr's `log_true_size`.
+    log_written: u32,
 }
 
 impl Default for MockKernel {
@@ -437,6 +440,7 @@ impl MockKernel {
             syscalls: Vec::new(),
             events: Vec::new(),
             max_fds: 1024,
+            log_written: 0,
         }
     }
 
@@ -645,6 +649,7 @@ impl MockKernel {
         let mut text = msg.as_bytes().to_vec();
         text.truncate(size as usize - 1);
         text.push(0);
+        self.log_written = text.len() as u32;
         self.user
             .write(buf, &text)
             .map_err(|f| Error::at(pc, ErrorKind::Kernel, format!("log_buf: {f}")))
@@ -854,7 +859,19 @@ impl MockKernel {
         let cmd = Cmd::from_raw(cmd_raw);
         let mut p = Pointees::default();
         let mut injected = false;
+        self.log_written = 0;
         let res = self.bpf_cmd(cmd, &attr, mem, &mut p, pc, &mut injected)?;
+        // The kernel reports what it wrote to the log (0: nothing) when the attr reaches
+        // `log_true_size`.
+        let true_size = match cmd {
+            Cmd::ProgLoad => Some(attr::prog_load::LOG_TRUE_SIZE),
+            Cmd::BtfLoad => Some(attr::btf_load::LOG_TRUE_SIZE),
+            _ => None,
+        };
+        if let Some(off) = true_size.filter(|&off| size as usize >= off + 4) {
+            mem.write(ptr + off as u64, &self.log_written.to_le_bytes())
+                .map_err(|f| Error::at(pc, ErrorKind::Memory, format!("log_true_size: {f}")))?;
+        }
         let (ret, refused) = match res {
             Ok(v) => (v, None),
             Err((e, why)) => (-i64::from(e), Some(why)),
@@ -1388,7 +1405,9 @@ impl MockKernel {
                 Ok(self.alloc_fd(Object::Prog(prog)))
             }
             Err((e, why)) => {
-                if log_attrs_valid(level, lsize, lbuf).is_ok() {
+                // EPERM is the kernel's refusal before verification (a locked-down program
+                // type, say): it writes no log for it. Other failures come from the verifier.
+                if inj != Some(EPERM) && log_attrs_valid(level, lsize, lbuf).is_ok() {
                     self.write_log(lbuf, lsize, &format!("mock verifier: {why}\n"), pc)?;
                 }
                 refuse(e, why)

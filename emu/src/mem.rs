@@ -78,6 +78,20 @@ impl fmt::Display for Fault {
     }
 }
 
+/// What the kernel's `BPF_PROG_TYPE_SYSCALL` ctx check allows (`syscall_prog_is_valid_access`):
+/// an offset below `U16_MAX` that is a multiple of the access size. (That the access lies
+/// inside the ctx block given to test_run is the bounds check of every region.)
+fn ctx_rules(addr: u64, off: u64, len: u64) -> Result<(), Fault> {
+    let why = if off >= u64::from(u16::MAX) {
+        format!("invalid bpf_context access off={off} size={len}: beyond the 65535-byte ctx")
+    } else if len == 0 || off % len != 0 {
+        format!("invalid bpf_context access off={off} size={len}: not aligned to its size")
+    } else {
+        return Ok(());
+    };
+    Err(Fault { addr, len, why })
+}
+
 impl Memory {
     /// Adds a region.
     pub fn add(&mut self, kind: RegionKind, base: u64, bytes: Vec<u8>) {
@@ -139,6 +153,9 @@ impl Memory {
                             r.bytes.len()
                         ),
                     });
+                }
+                if r.kind == RegionKind::Ctx {
+                    ctx_rules(addr, off, len)?;
                 }
                 return Ok((i, off as usize));
             }

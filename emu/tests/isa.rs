@@ -329,3 +329,28 @@ fn prog_load_resolves_fd_array() {
     let prog = k.prog(4).unwrap();
     assert_eq!(prog.maps, vec![(0, k.object_id(3).unwrap())]);
 }
+
+/// The kernel's rules for a syscall program's ctx (`syscall_prog_is_valid_access`, and
+/// test_run's ctx size): every access size-aligned and inside the block given.
+#[test]
+fn ctx_accesses_follow_the_kernels_rules() {
+    let ctx_run = |code: u8, off: i16, ctx_len: usize| {
+        let mut k = MockKernel::new();
+        let mut ctx = vec![0u8; ctx_len];
+        // r0 = *(size *)(r1 + off); exit
+        let insns = prog(&[&[ins(code, 0, 1, off, 0)], &[EXIT]]);
+        run(&insns, &[0u8; 8], &mut ctx, &mut k).map(|o| o.retval)
+    };
+    const LDX_DW: u8 = 0x79;
+    const LDX_W: u8 = 0x61;
+    assert_eq!(ctx_run(LDX_DW, 8, 16).unwrap(), 0);
+    assert_eq!(ctx_run(LDX_W, 12, 16).unwrap(), 0);
+    // A u64 at a 4-aligned offset: what the kernel refused as
+    // `invalid bpf_context access off=364 size=8`.
+    let err = ctx_run(LDX_DW, 12, 32).unwrap_err().to_string();
+    assert!(err.contains("invalid bpf_context access off=12 size=8"), "{err}");
+    assert!(err.contains("not aligned"), "{err}");
+    // Beyond the ctx block handed to test_run.
+    let err = ctx_run(LDX_W, 16, 16).unwrap_err().to_string();
+    assert!(err.contains("out of bounds"), "{err}");
+}

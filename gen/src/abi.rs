@@ -48,6 +48,12 @@ pub const BPF_JSGE: u8 = 0x70;
 pub const BPF_JSLE: u8 = 0xd0;
 /// `BPF_JLE`
 pub const BPF_JLE: u8 = 0xb0;
+/// `BPF_JGT`
+pub const BPF_JGT: u8 = 0x20;
+/// `BPF_ADD`
+pub const BPF_ADD: u8 = 0x00;
+/// `BPF_AND`
+pub const BPF_AND: u8 = 0x50;
 /// `BPF_CALL`
 pub const BPF_CALL: u8 = 0x80;
 /// `BPF_EXIT`
@@ -246,8 +252,18 @@ pub mod prog_load {
 }
 
 /// The loader ctx block handed to `BPF_PROG_TEST_RUN` (same layout as the runtime's
-/// `LoaderCtx`): a 24-byte `bpf_loader_ctx` header, one 16-byte `bpf_map_desc` per map, then
-/// one 4-byte `bpf_prog_desc` per program.
+/// `LoaderCtx`), native-endian, every part 8-byte aligned:
+///
+/// ```text
+/// 0                         header: u32 sz, u32 flags, u32 log_level, u32 log_size, u64 log_buf
+/// 24 + 48*i                 map i: i32 map_fd, u32 max_entries, u64 initial_value, u32 set,
+///                           u32 key_size, u32 value_size, u32 map_flags, u32 numa_node,
+///                           i32 inner_map_fd, u64 map_extra
+/// prog_fd(j)                program j: i32 prog_fd (4 bytes each)
+/// status (8-aligned)        u32 failed_step, u32 possible_cpus, u64 reserved
+/// target(k)                 attach-target entries (24 bytes each)
+/// struct_ops(m)             u32 kernel offset of each struct_ops function slot, padded to 8
+/// ```
 pub mod ctx {
     /// Size of `struct bpf_loader_ctx`.
     pub const HEADER_SIZE: usize = 24;
@@ -257,22 +273,67 @@ pub mod ctx {
     pub const LOG_SIZE: usize = 12;
     /// `bpf_loader_ctx.log_buf`
     pub const LOG_BUF: usize = 16;
-    /// Size of `struct bpf_map_desc`.
-    pub const MAP_DESC_SIZE: usize = 16;
+    /// Size of a map descriptor: libbpf's 16-byte `bpf_map_desc`, then the settings a user
+    /// may change before load.
+    pub const MAP_DESC_SIZE: usize = 48;
     /// Size of `struct bpf_prog_desc`.
     pub const PROG_DESC_SIZE: usize = 4;
 
+    /// Bits of a map descriptor's `set` word: which of the optional settings the user gave.
+    pub mod set {
+        /// `key_size` is set.
+        pub const KEY_SIZE: u32 = 1 << 0;
+        /// `value_size` is set.
+        pub const VALUE_SIZE: u32 = 1 << 1;
+        /// `map_flags` is set.
+        pub const MAP_FLAGS: u32 = 1 << 2;
+        /// `numa_node` is set.
+        pub const NUMA_NODE: u32 = 1 << 3;
+        /// `map_extra` is set.
+        pub const MAP_EXTRA: u32 = 1 << 4;
+        /// `inner_map_fd` is set.
+        pub const INNER_MAP: u32 = 1 << 5;
+    }
+
+    /// Offsets inside a map descriptor.
+    pub mod map {
+        /// `i32 map_fd` (out)
+        pub const FD: usize = 0;
+        /// `u32 max_entries` (0: the object's)
+        pub const MAX_ENTRIES: usize = 4;
+        /// `u64 initial_value` (user pointer, 0: the object's bytes)
+        pub const INITIAL_VALUE: usize = 8;
+        /// `u32 set`: [`super::set`] bits
+        pub const SET: usize = 16;
+        /// `u32 key_size`
+        pub const KEY_SIZE: usize = 20;
+        /// `u32 value_size`
+        pub const VALUE_SIZE: usize = 24;
+        /// `u32 map_flags`
+        pub const MAP_FLAGS: usize = 28;
+        /// `u32 numa_node`
+        pub const NUMA_NODE: usize = 32;
+        /// `i32 inner_map_fd`
+        pub const INNER_MAP_FD: usize = 36;
+        /// `u64 map_extra`
+        pub const MAP_EXTRA: usize = 40;
+    }
+
+    /// Offset of map `i`'s descriptor.
+    pub fn map_desc(i: usize) -> usize {
+        HEADER_SIZE + MAP_DESC_SIZE * i
+    }
     /// Offset of map `i`'s `map_fd`.
     pub fn map_fd(i: usize) -> usize {
-        HEADER_SIZE + MAP_DESC_SIZE * i
+        map_desc(i) + map::FD
     }
     /// Offset of map `i`'s `max_entries`.
     pub fn map_max_entries(i: usize) -> usize {
-        map_fd(i) + 4
+        map_desc(i) + map::MAX_ENTRIES
     }
     /// Offset of map `i`'s `initial_value`.
     pub fn map_initial_value(i: usize) -> usize {
-        map_fd(i) + 8
+        map_desc(i) + map::INITIAL_VALUE
     }
     /// Offset of program `j`'s `prog_fd`, after `n_maps` map descriptors.
     pub fn prog_fd(n_maps: usize, j: usize) -> usize {
@@ -282,12 +343,18 @@ pub mod ctx {
     /// stays -1, reported absent.
     pub const PROG_SKIP: i32 = -1;
 
-    /// Offset of the status trailer after the program descriptors: `u32 failed_step` (the
-    /// loader writes the 1-based number of the step that failed; 0 = none), then
-    /// `u32 possible_cpus` (set by the runtime: the size of a PERF_EVENT_ARRAY declared
-    /// without max_entries).
+    /// Size of the status trailer.
+    pub const STATUS_SIZE: usize = 16;
+    /// Offset of `possible_cpus` in the status trailer (in: the size of a PERF_EVENT_ARRAY
+    /// declared without max_entries).
+    pub const STATUS_POSSIBLE_CPUS: usize = 4;
+
+    /// Offset of the status trailer after the program descriptors, aligned to 8 so that the
+    /// u64 fields after it are aligned whatever the program count (the kernel refuses a
+    /// misaligned ctx access): `u32 failed_step` (the loader writes the 1-based number of the
+    /// step that failed; 0 = none), `u32 possible_cpus`, `u64 reserved`.
     pub fn status(n_maps: usize, n_progs: usize) -> usize {
-        prog_fd(n_maps, n_progs)
+        prog_fd(n_maps, n_progs).next_multiple_of(8)
     }
 
     /// Size of one attach-target entry after the status trailer, for each program whose
@@ -302,21 +369,58 @@ pub mod ctx {
 
     /// Offset of attach-target entry `k`.
     pub fn target(n_maps: usize, n_progs: usize, k: usize) -> usize {
-        status(n_maps, n_progs) + 8 + TARGET_SIZE * k
+        status(n_maps, n_progs) + STATUS_SIZE + TARGET_SIZE * k
+    }
+
+    /// Offset of struct_ops function slot `m` (counted over all struct_ops maps in map
+    /// order, then member order), after `n_targets` attach-target entries: a u32, the slot's
+    /// byte offset in the kernel's value, given by the runtime from kernel BTF.
+    pub fn struct_ops_slot(n_maps: usize, n_progs: usize, n_targets: usize, m: usize) -> usize {
+        target(n_maps, n_progs, n_targets) + 4 * m
+    }
+
+    /// Size of the ctx block with `n_targets` attach-target entries and `n_slots` struct_ops
+    /// function slots.
+    pub fn size_with(n_maps: usize, n_progs: usize, n_targets: usize, n_slots: usize) -> usize {
+        struct_ops_slot(n_maps, n_progs, n_targets, n_slots).next_multiple_of(8)
     }
 
     /// Size of the ctx block with `n_targets` attach-target entries.
     pub fn size_with_targets(n_maps: usize, n_progs: usize, n_targets: usize) -> usize {
-        target(n_maps, n_progs, n_targets)
+        size_with(n_maps, n_progs, n_targets, 0)
     }
 
     /// Offset of `possible_cpus` in the status trailer.
     pub fn possible_cpus(n_maps: usize, n_progs: usize) -> usize {
-        status(n_maps, n_progs) + 4
+        status(n_maps, n_progs) + STATUS_POSSIBLE_CPUS
     }
     /// Size of the whole ctx block (`bpf_loader_ctx.sz`), the status trailer included.
     pub fn size(n_maps: usize, n_progs: usize) -> usize {
-        status(n_maps, n_progs) + 8
+        status(n_maps, n_progs) + STATUS_SIZE
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn every_part_is_8_aligned_whatever_the_counts() {
+            for n_maps in 0..3 {
+                for n_progs in 0..5 {
+                    assert_eq!(status(n_maps, n_progs) % 8, 0);
+                    for k in 0..3 {
+                        assert_eq!(target(n_maps, n_progs, k) % 8, 0);
+                    }
+                    assert_eq!(size_with(n_maps, n_progs, 1, 3) % 8, 0);
+                }
+            }
+            assert_eq!(MAP_DESC_SIZE % 8, 0);
+            assert_eq!(map::MAP_EXTRA % 8, 0);
+            assert_eq!(map::MAP_EXTRA + 8, MAP_DESC_SIZE);
+            // One program: the status trailer starts after 4 bytes of padding.
+            assert_eq!(status(1, 1), 24 + 48 + 8);
+            assert_eq!(size(0, 0), 24 + 16);
+        }
     }
 }
 

@@ -668,12 +668,8 @@ fn parse_map_struct(btf: &Btf, name: &str, ty: u32, inner: bool) -> Result<MapDe
             },
         });
     }
-    if is_map_in_map(def.map_type) && def.inner.is_none() {
-        return Err(Error::Unsupported {
-            what: format!("map `{name}`: map-in-map without an inner map definition"),
-            why: "declare the inner map with `__array(values, struct inner_def)` so the loader can create its template".into(),
-        });
-    }
+    // A map-in-map without an inner definition is created with the inner map the user gives
+    // before load (`set_inner_map`); the loader fails naming the map when none was given.
     // libbpf creates these map types without BTF key/value types: the kernel refuses them.
     if matches!(
         def.map_type,

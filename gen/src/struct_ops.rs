@@ -34,6 +34,22 @@ pub struct StructOps {
     pub data_offset: u32,
     /// Function-pointer members: (byte offset in the struct, member index, program name).
     pub funcs: Vec<(u32, u32, String)>,
+    /// Every member of the object's struct, in order: what the runtime needs to move the
+    /// object's bytes into the running kernel's layout (found by member name in kernel BTF).
+    pub members: Vec<Member>,
+}
+
+/// One member of a struct_ops struct as the object declares it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Member {
+    /// The member name.
+    pub name: String,
+    /// Byte offset in the object's struct.
+    pub offset: u32,
+    /// Byte size (0 for a bitfield, which is not moved).
+    pub size: u32,
+    /// Index in [`StructOps::funcs`] when the object points this member at a program.
+    pub func: Option<usize>,
 }
 
 fn is_struct_ops_section(name: &str) -> Option<bool> {
@@ -117,6 +133,7 @@ pub fn collect(obj: &ElfObject<'_>, btf: &Btf) -> Result<Vec<StructOps>> {
                 value[slot..slot + 8].fill(0);
                 funcs.push((moff, member as u32, sym.name.clone()));
             }
+            let members = members_of(btf, &st, &funcs)?;
             out.push(StructOps {
                 name,
                 struct_name,
@@ -124,8 +141,37 @@ pub fn collect(obj: &ElfObject<'_>, btf: &Btf) -> Result<Vec<StructOps>> {
                 value,
                 data_offset: data_offset as u32,
                 funcs,
+                members,
             });
         }
+    }
+    Ok(out)
+}
+
+/// The members of struct `st` with their byte offsets and sizes; bitfields get size 0.
+fn members_of(
+    btf: &Btf,
+    st: &crate::btf::Type,
+    funcs: &[(u32, u32, String)],
+) -> Result<Vec<Member>> {
+    let mut out = Vec::new();
+    for (index, (name_off, ty, off)) in st.members().enumerate() {
+        let (bit_off, bit_size) = if st.kflag() {
+            (off & 0xff_ffff, off >> 24)
+        } else {
+            (off, 0)
+        };
+        let size = if bit_size != 0 || bit_off % 8 != 0 {
+            0
+        } else {
+            u32::try_from(btf.size_of(ty)?).unwrap_or(0)
+        };
+        out.push(Member {
+            name: btf.name(name_off)?.to_string(),
+            offset: bit_off / 8,
+            size,
+            func: funcs.iter().position(|f| f.1 as usize == index),
+        });
     }
     Ok(out)
 }

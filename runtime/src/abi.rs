@@ -1,14 +1,18 @@
 //! The loader context ABI: the block of memory handed to the loader program as its `ctx`.
 //!
-//! Shared with the generator (`lskel-gen`), which keeps its own copy of these offsets: they must stay equal.
-//! Native-endian, 8-byte aligned:
+//! Shared with the generator (`lskel-gen`, `gen/src/abi.rs`), which keeps its own copy of these offsets:
+//! they must stay equal. Native-endian, every part 8-byte aligned (the kernel refuses a misaligned ctx
+//! access, so a u64 must never follow an odd number of u32s):
 //!
 //! ```text
-//! offset 0                      struct bpf_loader_ctx { u32 sz; u32 flags; u32 log_level; u32 log_size;
-//!                                                       u64 log_buf; }                         (24 bytes)
-//! 24 + 16*i                     struct bpf_map_desc  { i32 map_fd; u32 max_entries; u64 initial_value; }
-//! 24 + 16*n_maps + 4*j          struct bpf_prog_desc { i32 prog_fd; }
-//! sz = 24 + 16*n_maps + 4*n_progs
+//! offset 0        struct bpf_loader_ctx { u32 sz; u32 flags; u32 log_level; u32 log_size; u64 log_buf; }
+//! 24 + 48*i       map descriptor: i32 map_fd; u32 max_entries; u64 initial_value; (libbpf's bpf_map_desc)
+//!                 u32 set; u32 key_size; u32 value_size; u32 map_flags; u32 numa_node; i32 inner_map_fd;
+//!                 u64 map_extra                     (settings changed before load, `set` says which)
+//! +4*j            struct bpf_prog_desc { i32 prog_fd; }
+//! status (8-al.)  u32 failed_step; u32 possible_cpus; u64 reserved
+//! + 24*k          attach-target entries
+//! + 4*m           struct_ops function slots (kernel offsets), padded to 8
 //! ```
 //!
 //! `sz` is passed to `BPF_PROG_TEST_RUN` as `ctx_size_in`; the kernel copies the block back after the run,
@@ -29,14 +33,44 @@ pub const CTX_LOG_SIZE_OFF: usize = 12;
 /// Offset of `bpf_loader_ctx.log_buf`.
 pub const CTX_LOG_BUF_OFF: usize = 16;
 
-/// `sizeof(struct bpf_map_desc)`.
-pub const MAP_DESC_SIZE: usize = 16;
-/// Offset of `bpf_map_desc.map_fd` within a map descriptor.
+/// Size of a map descriptor.
+pub const MAP_DESC_SIZE: usize = 48;
+/// Offset of `map_fd` within a map descriptor.
 pub const MAP_DESC_FD_OFF: usize = 0;
-/// Offset of `bpf_map_desc.max_entries` within a map descriptor.
+/// Offset of `max_entries` within a map descriptor.
 pub const MAP_DESC_MAX_ENTRIES_OFF: usize = 4;
-/// Offset of `bpf_map_desc.initial_value` within a map descriptor.
+/// Offset of `initial_value` within a map descriptor.
 pub const MAP_DESC_INITIAL_VALUE_OFF: usize = 8;
+/// Offset of `set` (which of the settings below are given) within a map descriptor.
+pub const MAP_DESC_SET_OFF: usize = 16;
+/// Offset of `key_size` within a map descriptor.
+pub const MAP_DESC_KEY_SIZE_OFF: usize = 20;
+/// Offset of `value_size` within a map descriptor.
+pub const MAP_DESC_VALUE_SIZE_OFF: usize = 24;
+/// Offset of `map_flags` within a map descriptor.
+pub const MAP_DESC_MAP_FLAGS_OFF: usize = 28;
+/// Offset of `numa_node` within a map descriptor.
+pub const MAP_DESC_NUMA_NODE_OFF: usize = 32;
+/// Offset of `inner_map_fd` within a map descriptor.
+pub const MAP_DESC_INNER_MAP_FD_OFF: usize = 36;
+/// Offset of `map_extra` within a map descriptor.
+pub const MAP_DESC_MAP_EXTRA_OFF: usize = 40;
+
+/// Bits of a map descriptor's `set` word.
+pub mod map_set {
+    /// `key_size` is given.
+    pub const KEY_SIZE: u32 = 1 << 0;
+    /// `value_size` is given.
+    pub const VALUE_SIZE: u32 = 1 << 1;
+    /// `map_flags` is given.
+    pub const MAP_FLAGS: u32 = 1 << 2;
+    /// `numa_node` is given.
+    pub const NUMA_NODE: u32 = 1 << 3;
+    /// `map_extra` is given.
+    pub const MAP_EXTRA: u32 = 1 << 4;
+    /// `inner_map_fd` is given.
+    pub const INNER_MAP: u32 = 1 << 5;
+}
 
 /// `sizeof(struct bpf_prog_desc)`.
 pub const PROG_DESC_SIZE: usize = 4;
@@ -64,13 +98,13 @@ pub const fn prog_desc_off(n_maps: usize, j: usize) -> usize {
 pub const PROG_SKIP: i32 = -1;
 
 /// Size of the status trailer after the program descriptors: `u32 failed_step` (out),
-/// `u32 possible_cpus` (in).
-pub const STATUS_SIZE: usize = 8;
+/// `u32 possible_cpus` (in), `u64 reserved`.
+pub const STATUS_SIZE: usize = 16;
 
-/// Offset of the status trailer. On failure the loader writes the 1-based number of the step
+/// Offset of the status trailer, 8-aligned. On failure the loader writes the 1-based number of the step
 /// that failed into its first u32 (0: none); the generated skeleton knows the step names.
 pub const fn status_off(n_maps: usize, n_progs: usize) -> usize {
-    prog_desc_off(n_maps, n_progs)
+    prog_desc_off(n_maps, n_progs).next_multiple_of(8)
 }
 
 /// Size of one attach-target entry: `u64 name` (user pointer), `u32 name_sz`, then for
@@ -80,6 +114,16 @@ pub const TARGET_SIZE: usize = 24;
 /// Offset of attach-target entry `k` (after the status trailer).
 pub const fn target_off(n_maps: usize, n_progs: usize, k: usize) -> usize {
     ctx_size(n_maps, n_progs) + TARGET_SIZE * k
+}
+
+/// Offset of struct_ops function slot `m` after `n_targets` attach-target entries.
+pub const fn struct_ops_slot_off(
+    n_maps: usize,
+    n_progs: usize,
+    n_targets: usize,
+    m: usize,
+) -> usize {
+    target_off(n_maps, n_progs, n_targets) + 4 * m
 }
 
 /// The ctx size (`sz`) for `n_maps` maps and `n_progs` programs, status trailer included.
@@ -94,6 +138,7 @@ pub struct LoaderCtx {
     n_maps: usize,
     n_progs: usize,
     n_targets: usize,
+    n_slots: usize,
 }
 
 impl LoaderCtx {
@@ -112,7 +157,16 @@ impl LoaderCtx {
     /// # Panics
     /// If the size exceeds [`MAX_CTX_SIZE`].
     pub fn with_targets(n_maps: usize, n_progs: usize, n_targets: usize) -> Self {
-        let size = target_off(n_maps, n_progs, n_targets);
+        Self::with_layout(n_maps, n_progs, n_targets, 0)
+    }
+
+    /// A zeroed ctx with `n_targets` attach-target entries and `n_slots` struct_ops function
+    /// slots (one per program-pointing member of the object's struct_ops maps).
+    ///
+    /// # Panics
+    /// If the size exceeds [`MAX_CTX_SIZE`].
+    pub fn with_layout(n_maps: usize, n_progs: usize, n_targets: usize, n_slots: usize) -> Self {
+        let size = struct_ops_slot_off(n_maps, n_progs, n_targets, n_slots).next_multiple_of(8);
         assert!(
             size <= MAX_CTX_SIZE,
             "loader ctx of {size} bytes exceeds {MAX_CTX_SIZE}"
@@ -122,6 +176,7 @@ impl LoaderCtx {
             n_maps,
             n_progs,
             n_targets,
+            n_slots,
         };
         ctx.write_u32(CTX_SZ_OFF, size as u32);
         ctx
@@ -139,7 +194,66 @@ impl LoaderCtx {
 
     /// `sz`: the number of meaningful bytes (the buffer may be padded to 8).
     pub fn size(&self) -> usize {
-        target_off(self.n_maps, self.n_progs, self.n_targets)
+        struct_ops_slot_off(self.n_maps, self.n_progs, self.n_targets, self.n_slots)
+            .next_multiple_of(8)
+    }
+
+    /// Sets struct_ops function slot `m`: the byte offset in the kernel's struct_ops value
+    /// where the loader stores that member's program fd.
+    pub fn set_struct_ops_slot(&mut self, m: usize, offset: u32) {
+        assert!(m < self.n_slots, "struct_ops slot {m} of {}", self.n_slots);
+        let off = struct_ops_slot_off(self.n_maps, self.n_progs, self.n_targets, m);
+        self.write_u32(off, offset);
+    }
+
+    fn set_bit(&mut self, i: usize, bit: u32) {
+        let off = self.map_off(i) + MAP_DESC_SET_OFF;
+        let set = self.read_u32(off) | bit;
+        self.write_u32(off, set);
+    }
+
+    /// Creates map `i` with key size `size` instead of the object's.
+    pub fn set_key_size(&mut self, i: usize, size: u32) {
+        self.write_u32(self.map_off(i) + MAP_DESC_KEY_SIZE_OFF, size);
+        self.set_bit(i, map_set::KEY_SIZE);
+    }
+
+    /// Creates map `i` with value size `size` instead of the object's.
+    pub fn set_value_size(&mut self, i: usize, size: u32) {
+        self.write_u32(self.map_off(i) + MAP_DESC_VALUE_SIZE_OFF, size);
+        self.set_bit(i, map_set::VALUE_SIZE);
+    }
+
+    /// Map `i`'s value size as given (`None`: the object's).
+    pub fn value_size(&self, i: usize) -> Option<u32> {
+        let set = self.read_u32(self.map_off(i) + MAP_DESC_SET_OFF);
+        (set & map_set::VALUE_SIZE != 0)
+            .then(|| self.read_u32(self.map_off(i) + MAP_DESC_VALUE_SIZE_OFF))
+    }
+
+    /// Creates map `i` with `map_flags` instead of the object's.
+    pub fn set_map_flags(&mut self, i: usize, flags: u32) {
+        self.write_u32(self.map_off(i) + MAP_DESC_MAP_FLAGS_OFF, flags);
+        self.set_bit(i, map_set::MAP_FLAGS);
+    }
+
+    /// Creates map `i` on NUMA node `node` (the kernel needs `BPF_F_NUMA_NODE` in its flags).
+    pub fn set_numa_node(&mut self, i: usize, node: u32) {
+        self.write_u32(self.map_off(i) + MAP_DESC_NUMA_NODE_OFF, node);
+        self.set_bit(i, map_set::NUMA_NODE);
+    }
+
+    /// Creates map `i` with `map_extra` instead of the object's.
+    pub fn set_map_extra(&mut self, i: usize, extra: u64) {
+        self.write_u64(self.map_off(i) + MAP_DESC_MAP_EXTRA_OFF, extra);
+        self.set_bit(i, map_set::MAP_EXTRA);
+    }
+
+    /// Creates map-in-map `i` with the map `fd` as its inner map template. The fd stays the
+    /// caller's and must stay open until the loader has run.
+    pub fn set_inner_map_fd(&mut self, i: usize, fd: i32) {
+        self.write_u32(self.map_off(i) + MAP_DESC_INNER_MAP_FD_OFF, fd as u32);
+        self.set_bit(i, map_set::INNER_MAP);
     }
 
     /// Sets attach-target entry `k` of a `freplace` program: the program to extend and the BTF
@@ -340,21 +454,25 @@ mod tests {
     fn offsets() {
         assert_eq!(LOADER_CTX_HEADER_SIZE, 24);
         assert_eq!(CTX_LOG_BUF_OFF + 8, LOADER_CTX_HEADER_SIZE);
-        assert_eq!(MAP_DESC_SIZE, 16);
-        assert_eq!(MAP_DESC_INITIAL_VALUE_OFF + 8, MAP_DESC_SIZE);
+        assert_eq!(MAP_DESC_SIZE, 48);
+        assert_eq!(MAP_DESC_MAP_EXTRA_OFF + 8, MAP_DESC_SIZE);
         assert_eq!(map_desc_off(0), 24);
-        assert_eq!(map_desc_off(2), 56);
+        assert_eq!(map_desc_off(2), 120);
         assert_eq!(prog_desc_off(0, 0), 24);
-        assert_eq!(prog_desc_off(2, 1), 24 + 32 + 4);
-        assert_eq!(status_off(3, 5), 24 + 48 + 20);
-        assert_eq!(ctx_size(3, 5), 24 + 48 + 20 + 8);
-        assert_eq!(ctx_size(0, 0), 24 + 8);
+        assert_eq!(prog_desc_off(2, 1), 24 + 96 + 4);
+        // Five programs: 20 bytes, padded to 24 so what follows is 8-aligned.
+        assert_eq!(status_off(3, 5), 24 + 144 + 24);
+        assert_eq!(ctx_size(3, 5), 24 + 144 + 24 + 16);
+        assert_eq!(ctx_size(0, 0), 24 + 16);
+        for n_progs in 0..4 {
+            assert_eq!(target_off(1, n_progs, 1) % 8, 0);
+        }
     }
 
     #[test]
     fn ctx_fields_round_trip() {
         let mut ctx = LoaderCtx::new(2, 3);
-        assert_eq!(ctx.size(), 24 + 32 + 12 + 8);
+        assert_eq!(ctx.size(), 24 + 96 + 16 + 16);
         assert_eq!(ctx.failed_step(), 0);
         assert_eq!(ctx.as_bytes().len(), ctx.size());
         assert_eq!(&ctx.as_bytes()[..4], &(ctx.size() as u32).to_ne_bytes());
@@ -366,11 +484,14 @@ mod tests {
         assert_eq!(ctx.max_entries(0), 0);
         assert_eq!(ctx.initial_value(1), 0xdead_beef_0000);
         assert_eq!(ctx.log(), (1, 4096, 0x1000));
-        assert_eq!(&ctx.as_bytes()[40 + 4..40 + 8], &77u32.to_ne_bytes());
+        assert_eq!(&ctx.as_bytes()[72 + 4..72 + 8], &77u32.to_ne_bytes());
+        ctx.set_value_size(1, 1016);
+        assert_eq!(ctx.value_size(1), Some(1016));
+        assert_eq!(ctx.value_size(0), None);
         // What the loader writes back:
         let off = prog_desc_off(2, 2);
         ctx.as_bytes_mut()[off..off + 4].copy_from_slice(&9i32.to_ne_bytes());
-        ctx.as_bytes_mut()[40..44].copy_from_slice(&5i32.to_ne_bytes());
+        ctx.as_bytes_mut()[72..76].copy_from_slice(&5i32.to_ne_bytes());
         assert_eq!(ctx.prog_fd(2), 9);
         assert_eq!(ctx.map_fd(1), 5);
         ctx.clear_fds();

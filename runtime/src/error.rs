@@ -186,9 +186,17 @@ pub enum Error {
         step: u32,
         /// What that step does, e.g. "create map `counts`" (known to generated skeletons).
         what: Option<&'static str>,
-        /// The verifier/BTF log the kernel wrote for the failing step, if a log level was set
-        /// and the step writes one (BTF and program loads).
+        /// The verifier/BTF log the kernel wrote at the failing step when a log level was set
+        /// (empty when that step wrote none: a map step, or a load refused before
+        /// verification).
         log: Option<VerifierLog>,
+    },
+    /// A struct_ops map cannot be laid out as the running kernel's BTF says.
+    StructOps {
+        /// The map.
+        map: &'static str,
+        /// What is wrong.
+        what: String,
     },
     /// The kernel refused to load the loader program itself.
     LoaderVerifier {
@@ -286,9 +294,11 @@ impl fmt::Display for Error {
                 }
                 match log {
                     Some(log) if !log.is_empty() => write!(f, "\nkernel log:\n{log}"),
-                    _ => Ok(()),
+                    Some(_) => write!(f, "\n(the kernel wrote no log for this step)"),
+                    None => Ok(()),
                 }
             }
+            Error::StructOps { map, what } => write!(f, "struct_ops map `{map}`: {what}"),
             Error::LoaderVerifier { errno, log } => {
                 write!(f, "the kernel refused the loader program: {errno}")?;
                 if !log.is_empty() {

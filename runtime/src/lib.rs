@@ -23,6 +23,7 @@ pub mod abi;
 pub mod attach;
 mod error;
 mod inflate;
+mod kbtf;
 pub mod kconfig;
 mod load;
 pub mod map;
@@ -54,7 +55,9 @@ pub mod __private {
     pub use crate::load::{bpf_load_and_run, LoadOptions, LoadedFds};
     pub use crate::map::Map;
     pub use crate::ringbuf::RingBuffer;
-    pub use crate::skel::{load, OpenMap, OpenProg, SkelFds, SkelKconfig, SkelSpec};
+    pub use crate::skel::{
+        load, OpenMap, OpenProg, SkelFds, SkelKconfig, SkelSpec, SkelStructOps, SkelStructOpsMember,
+    };
     pub use crate::sys::bpf;
     pub use crate::sys::mem::{addr_of, pod_boxed, pod_copy, pod_read};
     pub use crate::sys::mmap::{array_mmap_len, page_size, MappedData, MappedRoData, Pod};

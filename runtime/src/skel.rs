@@ -2,12 +2,13 @@
 //! that turns the loader's ctx into owned fds.
 
 use std::os::fd::{AsFd, OwnedFd};
+use std::sync::Arc;
 
 use crate::abi::LoaderCtx;
 use crate::kconfig::{fill, KconfigExtern};
 use crate::load::{bpf_load_and_run, LoadOptions};
 use crate::sys::bpf::prog_bind_map;
-use crate::{Error, Result};
+use crate::{Error, Result, VerifierLog};
 
 /// A program of an open skeleton: whether to load it, and what it attaches to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -62,16 +63,32 @@ impl OpenProg {
     }
 }
 
-/// A map of an open skeleton: settings that can change before load.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A map of an open skeleton: settings that can change before load, as libbpf's
+/// `bpf_map__set_*` setters. Each goes to the loader through the ctx; what is not set keeps
+/// the object's value.
+#[derive(Clone, Debug)]
 pub struct OpenMap {
     max_entries: u32,
+    key_size: Option<u32>,
+    value_size: Option<u32>,
+    map_flags: Option<u32>,
+    numa_node: Option<u32>,
+    map_extra: Option<u64>,
+    inner_map: Option<Arc<OwnedFd>>,
 }
 
 impl OpenMap {
     /// A map whose object declares `max_entries`.
     pub const fn new(max_entries: u32) -> OpenMap {
-        OpenMap { max_entries }
+        OpenMap {
+            max_entries,
+            key_size: None,
+            value_size: None,
+            map_flags: None,
+            numa_node: None,
+            map_extra: None,
+            inner_map: None,
+        }
     }
 
     /// The `max_entries` the map will be created with.
@@ -83,6 +100,166 @@ impl OpenMap {
     pub fn set_max_entries(&mut self, max_entries: u32) -> &mut OpenMap {
         self.max_entries = max_entries;
         self
+    }
+
+    /// The key size set with [`set_key_size`](Self::set_key_size).
+    pub fn key_size(&self) -> Option<u32> {
+        self.key_size
+    }
+
+    /// Creates the map with keys of `size` bytes. The object's BTF key and value types
+    /// describe its own sizes, so the map is then created without them.
+    pub fn set_key_size(&mut self, size: u32) -> &mut OpenMap {
+        self.key_size = Some(size);
+        self
+    }
+
+    /// The value size set with [`set_value_size`](Self::set_value_size).
+    pub fn value_size(&self) -> Option<u32> {
+        self.value_size
+    }
+
+    /// Creates the map with values of `size` bytes (e.g. a `STACK_TRACE` map sized for the
+    /// stack depth chosen at run time). The map is then created without BTF key/value types.
+    pub fn set_value_size(&mut self, size: u32) -> &mut OpenMap {
+        self.value_size = Some(size);
+        self
+    }
+
+    /// The map flags set with [`set_map_flags`](Self::set_map_flags).
+    pub fn map_flags(&self) -> Option<u32> {
+        self.map_flags
+    }
+
+    /// Creates the map with `map_flags` (`BPF_F_*`) instead of the object's.
+    pub fn set_map_flags(&mut self, flags: u32) -> &mut OpenMap {
+        self.map_flags = Some(flags);
+        self
+    }
+
+    /// The NUMA node set with [`set_numa_node`](Self::set_numa_node).
+    pub fn numa_node(&self) -> Option<u32> {
+        self.numa_node
+    }
+
+    /// Creates the map on NUMA node `node`; the kernel uses it only when the map flags
+    /// include `BPF_F_NUMA_NODE`.
+    pub fn set_numa_node(&mut self, node: u32) -> &mut OpenMap {
+        self.numa_node = Some(node);
+        self
+    }
+
+    /// The `map_extra` set with [`set_map_extra`](Self::set_map_extra).
+    pub fn map_extra(&self) -> Option<u64> {
+        self.map_extra
+    }
+
+    /// Creates the map with `map_extra` (a bloom filter's hash count, an arena's address).
+    pub fn set_map_extra(&mut self, extra: u64) -> &mut OpenMap {
+        self.map_extra = Some(extra);
+        self
+    }
+
+    /// Gives a map-in-map its inner map: `map` is the template the kernel checks every
+    /// inner map against (what libbpf's `bpf_map__set_inner_map_fd` does). Required for a
+    /// map-in-map the object declares without `__array(values, ...)`; for one that has it,
+    /// `map` is used instead of the object's definition. The fd is duplicated, so `map`
+    /// need not outlive this call.
+    pub fn set_inner_map(&mut self, map: impl AsFd) -> Result<&mut OpenMap> {
+        let fd = map.as_fd().try_clone_to_owned().map_err(|e| Error::Io {
+            path: "the inner map fd (dup)",
+            source: e,
+        })?;
+        self.inner_map = Some(Arc::new(fd));
+        Ok(self)
+    }
+
+    /// Writes these settings into map `i`'s ctx descriptor.
+    fn apply(&self, ctx: &mut LoaderCtx, i: usize) {
+        use std::os::fd::AsRawFd;
+        ctx.set_max_entries(i, self.max_entries);
+        if let Some(n) = self.key_size {
+            ctx.set_key_size(i, n);
+        }
+        if let Some(n) = self.value_size {
+            ctx.set_value_size(i, n);
+        }
+        if let Some(n) = self.map_flags {
+            ctx.set_map_flags(i, n);
+        }
+        if let Some(n) = self.numa_node {
+            ctx.set_numa_node(i, n);
+        }
+        if let Some(n) = self.map_extra {
+            ctx.set_map_extra(i, n);
+        }
+        if let Some(fd) = &self.inner_map {
+            ctx.set_inner_map_fd(i, fd.as_raw_fd());
+        }
+    }
+}
+
+/// Two settings are equal when they set the same values and the same inner map (the same
+/// duplicated fd, not merely a map of the same shape).
+impl PartialEq for OpenMap {
+    fn eq(&self, other: &OpenMap) -> bool {
+        let inner_eq = match (&self.inner_map, &other.inner_map) {
+            (None, None) => true,
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        };
+        (
+            self.max_entries,
+            self.key_size,
+            self.value_size,
+            self.map_flags,
+        ) == (
+            other.max_entries,
+            other.key_size,
+            other.value_size,
+            other.map_flags,
+        ) && (self.numa_node, self.map_extra) == (other.numa_node, other.map_extra)
+            && inner_eq
+    }
+}
+
+impl Eq for OpenMap {}
+
+/// A struct_ops map of a skeleton, as the object declares it: what the runtime needs to lay
+/// its value out as the running kernel's BTF says.
+#[derive(Debug)]
+pub struct SkelStructOps {
+    /// The map's index.
+    pub map: usize,
+    /// The map (variable) name.
+    pub name: &'static str,
+    /// The kernel struct, e.g. `tcp_congestion_ops`.
+    pub struct_name: &'static str,
+    /// The object's bytes of the struct (function pointers zero).
+    pub data: &'static [u8],
+    /// The object's members of the struct, in order.
+    pub members: &'static [SkelStructOpsMember],
+    /// Bytes the loader reserved for the kernel's value.
+    pub cap: usize,
+}
+
+/// One member of a struct_ops struct in the object.
+#[derive(Debug)]
+pub struct SkelStructOpsMember {
+    /// Member name, matched by name in the kernel's struct.
+    pub name: &'static str,
+    /// Byte offset in the object's struct.
+    pub offset: u32,
+    /// Byte size (0: a bitfield, not moved).
+    pub size: u32,
+    /// The ctx function slot (counted within this map) when the member points at a program.
+    pub func: Option<usize>,
+}
+
+impl SkelStructOps {
+    /// Number of ctx function slots of this map.
+    fn n_funcs(&self) -> usize {
+        self.members.iter().filter(|m| m.func.is_some()).count()
     }
 }
 
@@ -109,6 +286,10 @@ pub struct SkelSpec {
     /// Programs whose attach target is set at load time, in ctx entry order: (program index,
     /// BTF name prefix such as `btf_trace_`).
     pub targets: &'static [(usize, &'static str)],
+    /// The struct_ops maps, in map order.
+    pub struct_ops: &'static [SkelStructOps],
+    /// Size of the ctx block the loader was generated for.
+    pub ctx_size: usize,
 }
 
 /// Where the `.kconfig` map is and what goes in it.
@@ -131,8 +312,8 @@ pub struct SkelFds {
     pub progs: Vec<Option<OwnedFd>>,
 }
 
-/// Names the failed step of a loader error. Only BTF and program loads write a log; for any
-/// other step the log buffer holds an earlier step's log, which would mislead.
+/// Names the failed step of a loader error (the loader reports its number; the skeleton
+/// knows what each step does).
 fn name_step(e: Error, spec: &SkelSpec) -> Error {
     match e {
         Error::Loader {
@@ -142,29 +323,54 @@ fn name_step(e: Error, spec: &SkelSpec) -> Error {
                 .checked_sub(1)
                 .and_then(|i| spec.steps.get(i))
                 .copied();
-            let logs = what.is_some_and(|w| w.starts_with("load "));
             Error::Loader {
                 errno,
                 step,
                 what,
-                log: log.filter(|_| logs),
+                log: log.and_then(|log| step_log(what, log)),
             }
         }
         other => other,
     }
 }
 
-/// Runs the loader of `spec` with the open skeleton's settings: `max_entries` per map index,
-/// the address of the user's copy of each global data section, and whether to load each
-/// program (autoload; an empty slice loads all).
+/// The log a program load refused before verification leaves in the buffer: the loader's log
+/// marker (a `BTF_LOAD` of four zero bytes, refused with this line), not overwritten.
+const LOG_MARKER: &str = "hdr_len not found";
+
+/// The log of a failed step as far as it is that step's own. Only BTF and program loads
+/// write one: any other step reports none. A program load refused before verification (the
+/// EPERM of a locked-down program type, say) writes none either: the loader's marker is
+/// still in the buffer, and that is reported as an empty log ("the kernel wrote no log for
+/// this step") instead of an earlier step's log.
+fn step_log(what: Option<&str>, log: VerifierLog) -> Option<VerifierLog> {
+    let what = what?;
+    if !what.starts_with("load ") {
+        return None;
+    }
+    if log.as_str().trim() == LOG_MARKER {
+        return Some(VerifierLog::from_buf(&[]));
+    }
+    Some(log)
+}
+
+/// Runs the loader of `spec` with the open skeleton's settings: each map's settings by map
+/// index, the address of the user's copy of each global data section, and whether to load
+/// each program (autoload; an empty slice loads all).
 pub fn load(
     spec: &SkelSpec,
-    max_entries: &[(usize, u32)],
+    maps: &[(usize, &OpenMap)],
     initial: &[(usize, u64)],
     progs: &[&OpenProg],
     opts: &LoadOptions,
 ) -> Result<SkelFds> {
-    let mut ctx = LoaderCtx::with_targets(spec.n_maps, spec.n_progs, spec.targets.len());
+    let n_slots = spec.struct_ops.iter().map(SkelStructOps::n_funcs).sum();
+    let mut ctx = LoaderCtx::with_layout(spec.n_maps, spec.n_progs, spec.targets.len(), n_slots);
+    if ctx.size() != spec.ctx_size {
+        return Err(Error::InvalidArgument(
+            "the skeleton's ctx layout differs from this runtime's: rebuild it with the same lskel version",
+        ));
+    }
     let autoload: Vec<bool> = progs.iter().map(|p| p.autoload).collect();
     // The BTF names of targets set before load, NUL-terminated, alive until the loader ran.
     let names: Vec<Option<Vec<u8>>> = (spec.targets.iter())
@@ -194,8 +400,32 @@ pub fn load(
     for (j, &on) in autoload.iter().enumerate() {
         ctx.set_autoload(j, on);
     }
-    for &(i, n) in max_entries {
-        ctx.set_max_entries(i, n);
+    for &(i, map) in maps {
+        map.apply(&mut ctx, i);
+    }
+    // struct_ops values in the running kernel's layout, alive until the loader ran.
+    let mut slot = 0;
+    let mut struct_ops = Vec::with_capacity(spec.struct_ops.len());
+    for so in spec.struct_ops {
+        let (value, funcs) = crate::kbtf::kernel_struct_ops_value(so)?;
+        if value.len() > so.cap {
+            return Err(Error::StructOps {
+                map: so.name,
+                what: format!(
+                    "the running kernel's `bpf_struct_ops_{}` is {} bytes, more than the {} the loader reserved",
+                    so.struct_name,
+                    value.len(),
+                    so.cap
+                ),
+            });
+        }
+        ctx.set_value_size(so.map, value.len() as u32);
+        ctx.set_initial_value(so.map, value.as_ptr() as u64);
+        for (k, off) in funcs.into_iter().enumerate() {
+            ctx.set_struct_ops_slot(slot + k, off);
+        }
+        slot += so.n_funcs();
+        struct_ops.push(value);
     }
     for &(i, addr) in initial {
         ctx.set_initial_value(i, addr);
@@ -212,7 +442,7 @@ pub fn load(
     };
     let fds =
         bpf_load_and_run(&mut ctx, spec.data, spec.insns, opts).map_err(|e| name_step(e, spec))?;
-    drop((kconfig, names)); // read by the loader through the ctx until here
+    drop((kconfig, names, struct_ops)); // read by the loader through the ctx until here
     let maps = (fds.maps.into_iter())
         .collect::<Option<Vec<_>>>()
         .ok_or(Error::InvalidArgument(

@@ -208,6 +208,9 @@ fn load_with_lskel(data: &[u8], stem: &str) -> Result<LskelLoad, (String, Option
         ),
         // Fixtures name their targets in their sections: nothing is set at load time.
         targets: &[],
+        // Fixtures compared with libbpf have no struct_ops maps (libbpf 1.1 cannot take them).
+        struct_ops: &[],
+        ctx_size: skel.loader.ctx_size,
     };
     let opts = LoadOptions {
         log_level: 1,

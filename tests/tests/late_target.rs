@@ -72,3 +72,31 @@ fn an_unknown_target_fails_the_load_naming_it() {
         "{err}"
     );
 }
+
+#[test]
+fn a_load_refused_before_verification_reports_no_log_not_an_earlier_one() {
+    require_kernel!();
+    let mut open = late_target::open();
+    open.progs.late_tp.set_attach_target("sys_enter");
+    // This kernel refuses fentry loads with EPERM before the verifier runs (lockdown).
+    open.progs
+        .late_fentry
+        .set_autoload(true)
+        .set_attach_target("do_unlinkat");
+    let opts = lskel::LoadOptions {
+        log_level: 1,
+        log_size: 0,
+    };
+    let err = open.load_with(&opts).err().expect("fentry is refused here");
+    let text = err.to_string();
+    assert_eq!(err.errno(), Some(lskel::Errno::PERM), "{text}");
+    assert!(text.contains("load program `late_fentry`"), "{text}");
+    assert!(
+        text.contains("the kernel wrote no log for this step"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("magic: 0xeb9f"),
+        "the BTF load's log is not this step's: {text}"
+    );
+}

@@ -56,6 +56,33 @@ fn kconfig_spec(plan: &crate::plan::Plan) -> TokenStream {
     quote!(::core::option::Option::Some(__lskel::SkelKconfig { map: #map, size: #size, externs: &[#(#externs)*] }))
 }
 
+/// `SkelStructOps { .. },` for each struct_ops map: the object's layout of its struct, which
+/// the runtime moves into the running kernel's layout by member name.
+fn struct_ops_specs(skel: &Skeleton) -> Vec<TokenStream> {
+    let plan = &skel.plan;
+    (plan.maps.iter().enumerate())
+        .filter_map(|(i, m)| match &m.origin {
+            MapOrigin::StructOps(s) => Some((i, s)),
+            _ => None,
+        })
+        .map(|(i, s)| {
+            let start = s.data_offset as usize;
+            let data = Literal::byte_string(s.value.get(start..).unwrap_or_default());
+            let members = s.members.iter().map(|m| {
+                let (name, offset, size) = (&m.name, m.offset, m.size);
+                let func = match m.func {
+                    Some(k) => quote!(::core::option::Option::Some(#k)),
+                    None => quote!(::core::option::Option::None),
+                };
+                quote!(__lskel::SkelStructOpsMember { name: #name, offset: #offset, size: #size, func: #func },)
+            });
+            let (name, struct_name) = (&s.name, &s.struct_name);
+            let cap = crate::loader::struct_ops_value_cap(s);
+            quote!(__lskel::SkelStructOps { map: #i, name: #name, struct_name: #struct_name, data: #data, members: &[#(#members)*], cap: #cap },)
+        })
+        .collect()
+}
+
 /// Generates `pub mod #name { ... }` for `skel`. `object_path`, when given, is embedded with
 /// `include_bytes!` so cargo rebuilds when the object changes.
 pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Result<TokenStream> {
@@ -141,9 +168,9 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
     let open_map_inits = user_maps
         .iter()
         .map(|(_, f, n)| quote!(#f: __lskel::OpenMap::new(#n),));
-    let max_entries = user_maps
+    let map_settings = user_maps
         .iter()
-        .map(|(i, f, _)| quote!((#i, self.maps.#f.max_entries()),));
+        .map(|(i, f, _)| quote!((#i, &self.maps.#f),));
     let initial = datasecs
         .iter()
         .filter(|d| d.settable && !d.zeroed)
@@ -242,12 +269,14 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
         let (prefix, _) = p.runtime_target.as_ref()?;
         Some(quote!((#j, #prefix),))
     });
+    let struct_ops = struct_ops_specs(skel);
+    let ctx_size = skel.loader.ctx_size;
     let mod_doc =
         format!("Light skeleton of BPF object `{obj_name}`: {n_maps} maps, {n_progs} programs.");
 
     Ok(quote! {
         #[doc = #mod_doc]
-        #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unused_imports, clippy::all, clippy::pedantic)]
+        #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unused_imports, unused_mut, clippy::all, clippy::pedantic)]
         pub mod #name {
             use ::lskel::__private as __lskel;
             #include
@@ -256,7 +285,7 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
             static DATA: &[u8] = #data;
             /// The loader program.
             static INSNS: &[u8] = #insns;
-            static SPEC: __lskel::SkelSpec = __lskel::SkelSpec { name: #obj_name, data: DATA, insns: INSNS, n_maps: #n_maps, n_progs: #n_progs, rodata_maps: &[#(#rodata_maps),*], kconfig: #kconfig, steps: &[#(#steps),*], targets: &[#(#targets)*] };
+            static SPEC: __lskel::SkelSpec = __lskel::SkelSpec { name: #obj_name, data: DATA, insns: INSNS, n_maps: #n_maps, n_progs: #n_progs, rodata_maps: &[#(#rodata_maps),*], kconfig: #kconfig, steps: &[#(#steps),*], targets: &[#(#targets)*], struct_ops: &[#(#struct_ops)*], ctx_size: #ctx_size };
 
             /// BTF ids of the object's functions, for `freplace` programs that extend them.
             pub mod btf_ids {
@@ -307,7 +336,7 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
 
                 /// Loads with options (e.g. a verifier log level).
                 pub fn load_with(self, opts: &__lskel::LoadOptions) -> __lskel::Result<Skel> {
-                    let fds = __lskel::load(&SPEC, &[#(#max_entries)*], &[#(#initial)*], &[#(#open_progs)*], opts)?;
+                    let fds = __lskel::load(&SPEC, &[#(#map_settings)*], &[#(#initial)*], &[#(#open_progs)*], opts)?;
                     let mut skel = Skel {
                         #(#mmap_inits)*
                         maps: fds.maps,

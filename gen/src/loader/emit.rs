@@ -121,6 +121,16 @@ impl Builder {
         self.raw(BPF_ALU64 | 0x70 | BPF_K, dst, 0, 0, imm);
     }
 
+    /// `dst &= imm` (64-bit)
+    pub fn and_imm(&mut self, dst: u8, imm: i32) {
+        self.raw(BPF_ALU64 | BPF_AND | BPF_K, dst, 0, 0, imm);
+    }
+
+    /// `dst += src` (64-bit)
+    pub fn add_reg(&mut self, dst: u8, src: u8) {
+        self.raw(BPF_ALU64 | BPF_ADD | BPF_X, dst, src, 0, 0);
+    }
+
     /// `dst = *(size *)(src + off)`
     pub fn load(&mut self, size: Size, dst: u8, src: u8, off: usize) {
         self.raw(BPF_LDX | BPF_MEM | size.bits(), dst, src, off as i16, 0);

@@ -63,6 +63,8 @@ struct Gen<'p> {
     ext_slot: Vec<Option<usize>>,
     /// What each numbered step does (step n is `steps[n - 1]`).
     steps: Vec<String>,
+    /// The attr of the log marker's BTF_LOAD, once emitted.
+    marker_attr: Option<BlobOff>,
 }
 
 /// `MAX_KFUNC_DESCS`: distinct kfuncs one program may call (and `MAX_KFUNC_BTFS` module BTFs).
@@ -79,7 +81,15 @@ pub fn emit(plan: &Plan) -> Result<Loader> {
         .iter()
         .filter(|p| p.runtime_target.is_some())
         .count();
-    let ctx_size = ctx::size_with_targets(n_maps, plan.programs.len(), n_targets);
+    let n_slots = plan
+        .maps
+        .iter()
+        .map(|m| match &m.origin {
+            MapOrigin::StructOps(s) => s.funcs.len(),
+            _ => 0,
+        })
+        .sum();
+    let ctx_size = ctx::size_with(n_maps, plan.programs.len(), n_targets, n_slots);
     if ctx_size > u16::MAX as usize {
         return Err(Error::Limit {
             what: format!("the loader ctx for {n_maps} maps and {} programs is {ctx_size} bytes; the kernel accepts at most 65535 (over by {})", plan.programs.len(), ctx_size - 65535),
@@ -151,6 +161,7 @@ pub fn emit(plan: &Plan) -> Result<Loader> {
         prog_insns,
         ext_slot,
         steps: Vec::new(),
+        marker_attr: None,
     };
     g.prologue();
     g.load_btf();
@@ -176,9 +187,11 @@ pub fn emit(plan: &Plan) -> Result<Loader> {
     for &(i, slot, j) in &plan.prog_array_init {
         g.init_prog_slot(i, slot, j);
     }
+    let mut first_slot = 0;
     for (i, map) in plan.maps.iter().enumerate() {
         if let MapOrigin::StructOps(s) = &map.origin {
-            g.struct_ops_update(i, s);
+            g.struct_ops_update(i, s, first_slot);
+            first_slot += s.funcs.len();
         }
     }
     g.close_extern_fds();
@@ -209,6 +222,15 @@ const ENOENT: i32 = 2;
 const EINVAL: i32 = 22;
 /// `ENAMETOOLONG`
 const ENAMETOOLONG: i32 = 36;
+/// `E2BIG`
+const E2BIG: i32 = 7;
+
+/// Bytes the blob reserves for a struct_ops value in the running kernel's layout: room for
+/// a kernel struct well beyond the object's own definition (which may declare only the
+/// members it uses). The runtime refuses a kernel whose value does not fit.
+pub fn struct_ops_value_cap(s: &StructOps) -> usize {
+    (2 * s.value.len()).max(4096).next_multiple_of(8)
+}
 /// Longest attach target name set at load time, NUL included (`KSYM_NAME_LEN`).
 const TARGET_NAME_MAX: usize = 512;
 
@@ -334,6 +356,40 @@ impl Gen<'_> {
         self.b.store(Size::W, R1, f::ATTACH_BTF_ID, R0);
         self.b.rsh_imm(R0, 32);
         self.b.store(Size::W, R1, f::ATTACH_BTF_OBJ_FD, R0);
+    }
+
+    /// When the ctx asks for a log: a `BTF_LOAD` of four zero bytes with the log fields, which
+    /// the kernel refuses writing a short known message (`LOG_MARKER`) into the log buffer.
+    /// The program load that follows writes its own log over it; one refused before
+    /// verification (EPERM for a locked-down type) writes none, and the marker left in the
+    /// buffer tells the runtime so, instead of it showing an earlier step's log as this one's.
+    fn log_marker(&mut self) {
+        use abi::btf_load as f;
+        let attr = match self.marker_attr {
+            Some(a) => a,
+            None => {
+                let mut attr = Attr::new(f::SIZE);
+                attr.u32(f::BTF_SIZE, 4);
+                let a = self.blob.push(&attr.0, "BTF_LOAD attr of the log marker");
+                self.marker_attr = Some(a);
+                a
+            }
+        };
+        let (none, refused) = (self.b.label(), self.b.label());
+        self.b
+            .note("log marker: a refused BTF_LOAD writes a known line into the log buffer");
+        self.b.load(Size::W, R2, CTX, ctx::LOG_LEVEL);
+        self.b.jump_if(false, BPF_JEQ, R2, 0, none);
+        self.b.blob_addr(R1, attr);
+        self.set_ptr(f::BTF, self.zero_key);
+        self.set_log(f::LOG_LEVEL, f::LOG_SIZE, f::LOG_BUF);
+        self.sys_bpf(abi::BPF_BTF_LOAD, attr, f::SIZE);
+        // Four bytes are never a valid BTF; should a kernel take them, close what it made.
+        self.b.jump_if(true, BPF_JSLE, RET, 0, refused);
+        self.b.mov_reg(R1, RET);
+        self.b.call(abi::FUNC_SYS_CLOSE);
+        self.b.bind(refused);
+        self.b.bind(none);
     }
 
     /// Closes the fd in `r1` when it is > 0 (32-bit signed compare).
@@ -508,32 +564,77 @@ impl Gen<'_> {
         self.close_r1();
     }
 
-    /// After the programs load: the struct_ops value with their fds, written to map `i`.
-    fn struct_ops_update(&mut self, i: usize, s: &StructOps) {
+    /// After the programs load: the struct_ops value of map `i` in the running kernel's
+    /// layout (built by the runtime from kernel BTF and given as the map's initial value,
+    /// with the value size), the program fds stored at the slot offsets the ctx gives
+    /// (`first_slot` onwards), then written to the map.
+    fn struct_ops_update(&mut self, i: usize, s: &StructOps, first_slot: usize) {
         use abi::map_elem as f;
-        let value = self
-            .blob
-            .push(&s.value, format!("struct_ops value of `{}`", s.name));
+        let cap = struct_ops_value_cap(s);
+        let value = self.blob.reserve(
+            cap,
+            format!(
+                "struct_ops value of `{}` (kernel layout, from the ctx)",
+                s.name
+            ),
+        );
+        let (n_maps, n_progs) = (self.plan.maps.len(), self.plan.programs.len());
+        let n_targets = (self.plan.programs.iter())
+            .filter(|p| p.runtime_target.is_some())
+            .count();
         self.b.note(format!(
-            "struct_ops `{}`: program fds into the value, then update",
+            "struct_ops `{}`: the kernel-layout value from the ctx, program fds into its slots, then update",
             s.name
         ));
-        let n_maps = self.plan.maps.len();
-        for (moff, _, prog) in &s.funcs {
-            let Some(j) = self
-                .plan
-                .programs
-                .iter()
-                .position(|p| &p.def.func.name == prog)
-            else {
+        let (given, fits, bad) = (self.b.label(), self.b.label(), self.b.label());
+        self.b.load(Size::DW, R3, CTX, ctx::map_initial_value(i));
+        self.b.jump_if(true, BPF_JNE, R3, 0, given);
+        self.b.mov_imm(RET, -EINVAL);
+        self.fail(format!(
+            "struct_ops `{}`: the running kernel's layout was not given in the ctx",
+            s.name
+        ));
+        self.b.bind(given);
+        // r9 = value size, bounded to 1..=cap for the copy.
+        self.b
+            .load(Size::W, R9, CTX, ctx::map_desc(i) + ctx::map::VALUE_SIZE);
+        self.b.jump_if(false, BPF_JEQ, R9, 0, bad);
+        self.b.jump_if(false, BPF_JLE, R9, cap as i32, fits);
+        self.b.bind(bad);
+        self.b.mov_imm(RET, -E2BIG);
+        self.fail(format!(
+            "struct_ops `{}`: the kernel's value size is 0 or over the {cap} bytes reserved",
+            s.name
+        ));
+        self.b.bind(fits);
+        self.b.blob_addr(R1, value);
+        self.b.mov_reg(R2, R9);
+        self.b.call(abi::FUNC_COPY_FROM_USER);
+        self.b.mov_reg(RET, R0);
+        self.check_err(format!(
+            "copy the struct_ops value of `{}` from user memory",
+            s.name
+        ));
+        for (k, (_, _, prog)) in s.funcs.iter().enumerate() {
+            let Some(j) = (self.plan.programs.iter()).position(|p| &p.def.func.name == prog) else {
                 continue;
             };
-            let skip = self.b.label();
+            let (skip, in_range) = (self.b.label(), self.b.label());
             self.skip_if_off(j, skip);
-            self.b.load(Size::W, R2, CTX, ctx::prog_fd(n_maps, j));
+            let slot = ctx::struct_ops_slot(n_maps, n_progs, n_targets, first_slot + k);
+            self.b.load(Size::W, R2, CTX, slot);
             self.b
-                .blob_addr(R1, value.at((s.data_offset + moff) as usize));
-            self.b.store(Size::W, R1, 0, R2);
+                .jump_if(false, BPF_JLE, R2, (cap - 8) as i32, in_range);
+            self.b.mov_imm(RET, -EINVAL);
+            self.fail(format!(
+                "struct_ops `{}`: the slot of program `{prog}` is outside the value",
+                s.name
+            ));
+            self.b.bind(in_range);
+            self.b.blob_addr(R1, value);
+            self.b.add_reg(R1, R2);
+            self.b.load(Size::W, R3, CTX, ctx::prog_fd(n_maps, j));
+            self.b.store(Size::W, R1, 0, R3);
             self.b.bind(skip);
         }
         let attr = self.blob.push(
@@ -646,9 +747,13 @@ impl Gen<'_> {
             self.b.jump_if(false, BPF_JEQ, R2, 0, keep);
             self.b.store(Size::W, R1, f::MAX_ENTRIES, R2);
             self.b.bind(keep);
+            self.map_settings(i);
         }
         if map.inner.is_some() {
             self.set_fd(f::INNER_MAP_FD, self.inner_fd);
+        }
+        if crate::maps::is_map_in_map(map.map_type) {
+            self.user_inner_map(i, map);
         }
         self.sys_bpf(abi::BPF_MAP_CREATE, attr, f::SIZE);
         if map.btf_key_type_id != 0 || map.btf_value_type_id != 0 {
@@ -677,6 +782,66 @@ impl Gen<'_> {
             self.b.store_imm(Size::W, R1, 0, 0);
         }
         self.check_err(format!("create map `{}`", map.name));
+    }
+
+    /// With r1 = &attr: the settings the user changed before load, each taken from map `i`'s
+    /// ctx descriptor when its `set` bit is on (a changed key or value size drops the BTF
+    /// key/value types, which describe the object's sizes). Costs two instructions when
+    /// nothing is set.
+    fn map_settings(&mut self, i: usize) {
+        use abi::map_create as f;
+        use ctx::{map as d, set};
+        let desc = ctx::map_desc(i);
+        let none = self.b.label();
+        self.b.load(Size::W, R3, CTX, desc + d::SET);
+        self.b.jump_if(false, BPF_JEQ, R3, 0, none);
+        let fields = [
+            (set::KEY_SIZE, d::KEY_SIZE, f::KEY_SIZE, Size::W),
+            (set::VALUE_SIZE, d::VALUE_SIZE, f::VALUE_SIZE, Size::W),
+            (set::MAP_FLAGS, d::MAP_FLAGS, f::MAP_FLAGS, Size::W),
+            (set::NUMA_NODE, d::NUMA_NODE, f::NUMA_NODE, Size::W),
+            (set::MAP_EXTRA, d::MAP_EXTRA, f::MAP_EXTRA, Size::DW),
+        ];
+        for (bit, from, to, size) in fields {
+            let skip = self.b.label();
+            self.b.mov_reg(R2, R3);
+            self.b.and_imm(R2, bit as i32);
+            self.b.jump_if(true, BPF_JEQ, R2, 0, skip);
+            self.b.load(size, R2, CTX, desc + from);
+            self.b.store(size, R1, to, R2);
+            if bit == set::KEY_SIZE || bit == set::VALUE_SIZE {
+                self.b.store_imm(Size::W, R1, f::BTF_KEY_TYPE_ID, 0);
+                self.b.store_imm(Size::W, R1, f::BTF_VALUE_TYPE_ID, 0);
+            }
+            self.b.bind(skip);
+        }
+        self.b.bind(none);
+    }
+
+    /// With r1 = &attr of map-in-map `i`: the inner map the user gave before load
+    /// (`set_inner_map`) stands in for the object's template; without a template it is
+    /// required. The fd stays the user's: the loader never closes it.
+    fn user_inner_map(&mut self, i: usize, map: &MapDef) {
+        use abi::map_create as f;
+        use ctx::{map as d, set};
+        let desc = ctx::map_desc(i);
+        let (given, done) = (self.b.label(), self.b.label());
+        self.b.load(Size::W, R2, CTX, desc + d::SET);
+        self.b.and_imm(R2, set::INNER_MAP as i32);
+        self.b.jump_if(true, BPF_JNE, R2, 0, given);
+        if map.inner.is_some() {
+            self.b.goto_long(done);
+        } else {
+            self.b.mov_imm(RET, -EINVAL);
+            self.fail(format!(
+                "map `{}` has no inner map definition: give one with `set_inner_map` before load",
+                map.name
+            ));
+        }
+        self.b.bind(given);
+        self.b.load(Size::W, R2, CTX, desc + d::INNER_MAP_FD);
+        self.b.store(Size::W, R1, f::INNER_MAP_FD, R2);
+        self.b.bind(done);
     }
 
     /// Writes a data map's initial value (the object's bytes, or the user's copy when the
@@ -812,6 +977,7 @@ impl Gen<'_> {
         if let Some((prefix, kind)) = &prog.runtime_target {
             self.runtime_target(j, attr, prefix, *kind);
         }
+        self.log_marker();
         self.b.note(format!(
             "prog_load #{j} `{name}` ({} insns)",
             linked.insns.len() / 8

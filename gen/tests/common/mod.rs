@@ -187,9 +187,16 @@ pub fn assert_loaded(f: &Fixture, k: &MockKernel, ctx: &[u8]) {
             .map(fd)
             .unwrap_or_else(|| panic!("{}: ctx map #{i} fd {fd} is not a live map", f.stem));
         assert_eq!(obj.name, truncated(&m.kernel_name), "{}: map #{i}", f.stem);
+        // A value size given in the ctx (a struct_ops map's, from kernel BTF) wins.
+        let set = lskel_emu::ctx_u32(ctx, lskel_gen::abi::ctx::map_desc(i) + 16);
+        let value_size = if set & lskel_gen::abi::ctx::set::VALUE_SIZE != 0 {
+            lskel_emu::ctx_u32(ctx, lskel_gen::abi::ctx::map_desc(i) + 24)
+        } else {
+            m.value_size
+        };
         assert_eq!(
             (obj.map_type, obj.key_size, obj.value_size, obj.map_flags),
-            (m.map_type, m.key_size, m.value_size, m.map_flags),
+            (m.map_type, m.key_size, value_size, m.map_flags),
             "{}: map `{}`",
             f.stem,
             m.name
