@@ -23,6 +23,7 @@ pub mod abi;
 pub mod attach;
 mod error;
 mod inflate;
+mod kbtf;
 pub mod kconfig;
 mod load;
 pub mod map;
