@@ -238,6 +238,13 @@ pub enum Error {
         /// What went wrong, e.g. `"not set in /proc/config.gz and not __weak"`.
         what: String,
     },
+    /// The running kernel's BTF (`/sys/kernel/btf/vmlinux`) is malformed, or lacks or lays out differently
+    /// a type the object needs, such as a struct_ops type or one of its members.
+    KernelBtf {
+        /// What is wrong, e.g. "the running kernel has no struct_ops type `bpf_struct_ops_foo`
+        /// (is the subsystem built in?)".
+        what: String,
+    },
     /// Reading a system file (such as `/sys/devices/system/cpu/possible`) failed.
     Io {
         /// The file.
@@ -321,6 +328,7 @@ impl fmt::Display for Error {
             ),
             Error::InvalidArgument(why) => write!(f, "invalid argument: {why}"),
             Error::Kconfig { name, what } => write!(f, "{name}: {what}"),
+            Error::KernelBtf { what } => f.write_str(what),
             Error::Io { path, source } => write!(f, "reading {path} failed: {source}"),
         }
     }
