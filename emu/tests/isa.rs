@@ -348,7 +348,10 @@ fn ctx_accesses_follow_the_kernels_rules() {
     // A u64 at a 4-aligned offset: what the kernel refused as
     // `invalid bpf_context access off=364 size=8`.
     let err = ctx_run(LDX_DW, 12, 32).unwrap_err().to_string();
-    assert!(err.contains("invalid bpf_context access off=12 size=8"), "{err}");
+    assert!(
+        err.contains("invalid bpf_context access off=12 size=8"),
+        "{err}"
+    );
     assert!(err.contains("not aligned"), "{err}");
     // Beyond the ctx block handed to test_run.
     let err = ctx_run(LDX_W, 16, 16).unwrap_err().to_string();

@@ -262,7 +262,6 @@ pub mod prog_load {
 /// prog_fd(j)                program j: i32 prog_fd (4 bytes each)
 /// status (8-aligned)        u32 failed_step, u32 possible_cpus, u64 reserved
 /// target(k)                 attach-target entries (24 bytes each)
-/// struct_ops(m)             u32 kernel offset of each struct_ops function slot, padded to 8
 /// ```
 pub mod ctx {
     /// Size of `struct bpf_loader_ctx`.
@@ -372,22 +371,9 @@ pub mod ctx {
         status(n_maps, n_progs) + STATUS_SIZE + TARGET_SIZE * k
     }
 
-    /// Offset of struct_ops function slot `m` (counted over all struct_ops maps in map
-    /// order, then member order), after `n_targets` attach-target entries: a u32, the slot's
-    /// byte offset in the kernel's value, given by the runtime from kernel BTF.
-    pub fn struct_ops_slot(n_maps: usize, n_progs: usize, n_targets: usize, m: usize) -> usize {
-        target(n_maps, n_progs, n_targets) + 4 * m
-    }
-
-    /// Size of the ctx block with `n_targets` attach-target entries and `n_slots` struct_ops
-    /// function slots.
-    pub fn size_with(n_maps: usize, n_progs: usize, n_targets: usize, n_slots: usize) -> usize {
-        struct_ops_slot(n_maps, n_progs, n_targets, n_slots).next_multiple_of(8)
-    }
-
     /// Size of the ctx block with `n_targets` attach-target entries.
     pub fn size_with_targets(n_maps: usize, n_progs: usize, n_targets: usize) -> usize {
-        size_with(n_maps, n_progs, n_targets, 0)
+        target(n_maps, n_progs, n_targets)
     }
 
     /// Offset of `possible_cpus` in the status trailer.
@@ -411,7 +397,7 @@ pub mod ctx {
                     for k in 0..3 {
                         assert_eq!(target(n_maps, n_progs, k) % 8, 0);
                     }
-                    assert_eq!(size_with(n_maps, n_progs, 1, 3) % 8, 0);
+                    assert_eq!(size_with_targets(n_maps, n_progs, 3) % 8, 0);
                 }
             }
             assert_eq!(MAP_DESC_SIZE % 8, 0);

@@ -12,7 +12,6 @@
 //! +4*j            struct bpf_prog_desc { i32 prog_fd; }
 //! status (8-al.)  u32 failed_step; u32 possible_cpus; u64 reserved
 //! + 24*k          attach-target entries
-//! + 4*m           struct_ops function slots (kernel offsets), padded to 8
 //! ```
 //!
 //! `sz` is passed to `BPF_PROG_TEST_RUN` as `ctx_size_in`; the kernel copies the block back after the run,
@@ -116,16 +115,6 @@ pub const fn target_off(n_maps: usize, n_progs: usize, k: usize) -> usize {
     ctx_size(n_maps, n_progs) + TARGET_SIZE * k
 }
 
-/// Offset of struct_ops function slot `m` after `n_targets` attach-target entries.
-pub const fn struct_ops_slot_off(
-    n_maps: usize,
-    n_progs: usize,
-    n_targets: usize,
-    m: usize,
-) -> usize {
-    target_off(n_maps, n_progs, n_targets) + 4 * m
-}
-
 /// The ctx size (`sz`) for `n_maps` maps and `n_progs` programs, status trailer included.
 pub const fn ctx_size(n_maps: usize, n_progs: usize) -> usize {
     status_off(n_maps, n_progs) + STATUS_SIZE
@@ -138,7 +127,6 @@ pub struct LoaderCtx {
     n_maps: usize,
     n_progs: usize,
     n_targets: usize,
-    n_slots: usize,
 }
 
 impl LoaderCtx {
@@ -157,16 +145,7 @@ impl LoaderCtx {
     /// # Panics
     /// If the size exceeds [`MAX_CTX_SIZE`].
     pub fn with_targets(n_maps: usize, n_progs: usize, n_targets: usize) -> Self {
-        Self::with_layout(n_maps, n_progs, n_targets, 0)
-    }
-
-    /// A zeroed ctx with `n_targets` attach-target entries and `n_slots` struct_ops function
-    /// slots (one per program-pointing member of the object's struct_ops maps).
-    ///
-    /// # Panics
-    /// If the size exceeds [`MAX_CTX_SIZE`].
-    pub fn with_layout(n_maps: usize, n_progs: usize, n_targets: usize, n_slots: usize) -> Self {
-        let size = struct_ops_slot_off(n_maps, n_progs, n_targets, n_slots).next_multiple_of(8);
+        let size = target_off(n_maps, n_progs, n_targets);
         assert!(
             size <= MAX_CTX_SIZE,
             "loader ctx of {size} bytes exceeds {MAX_CTX_SIZE}"
@@ -176,7 +155,6 @@ impl LoaderCtx {
             n_maps,
             n_progs,
             n_targets,
-            n_slots,
         };
         ctx.write_u32(CTX_SZ_OFF, size as u32);
         ctx
@@ -194,16 +172,7 @@ impl LoaderCtx {
 
     /// `sz`: the number of meaningful bytes (the buffer may be padded to 8).
     pub fn size(&self) -> usize {
-        struct_ops_slot_off(self.n_maps, self.n_progs, self.n_targets, self.n_slots)
-            .next_multiple_of(8)
-    }
-
-    /// Sets struct_ops function slot `m`: the byte offset in the kernel's struct_ops value
-    /// where the loader stores that member's program fd.
-    pub fn set_struct_ops_slot(&mut self, m: usize, offset: u32) {
-        assert!(m < self.n_slots, "struct_ops slot {m} of {}", self.n_slots);
-        let off = struct_ops_slot_off(self.n_maps, self.n_progs, self.n_targets, m);
-        self.write_u32(off, offset);
+        target_off(self.n_maps, self.n_progs, self.n_targets)
     }
 
     fn set_bit(&mut self, i: usize, bit: u32) {

@@ -61,10 +61,10 @@ pub fn attach_link(
 /// `BPF_STRUCT_OPS` (`enum bpf_attach_type`).
 const BPF_STRUCT_OPS: u32 = 44;
 
-/// Registers a `.struct_ops.link` map (created with `BPF_F_LINK`, its value already written by
-/// the loader) with the kernel through a link: `bpf(BPF_LINK_CREATE)` with the map's fd in
-/// place of a program's. Dropping the link unregisters it. (A `.struct_ops` map without
-/// `BPF_F_LINK` is registered by the loader's value update itself.)
+/// Registers a `.struct_ops.link` map (created with `BPF_F_LINK`) whose value is already
+/// written with the kernel through a link: `bpf(BPF_LINK_CREATE)` with the map's fd in place of
+/// a program's. Dropping the link unregisters it. A skeleton's `attach_<map>()` writes the
+/// value (the running kernel's layout, with the program fds) and then calls this.
 pub fn attach_struct_ops(map: BorrowedFd<'_>) -> Result<Link> {
     bpf::link_create(map, LinkTarget::None, BPF_STRUCT_OPS, 0)
         .map(Link::from_fd)

@@ -15,7 +15,7 @@
 
 // Wired in by the struct_ops loader change (the runtime side that fills the loader ctx); until then
 // nothing in the crate calls this module.
-#![allow(dead_code)]
+#![allow(dead_code)] // some accessors are for tests and future callers
 
 use crate::error::{Error, Result};
 use std::sync::OnceLock;

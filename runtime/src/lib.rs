@@ -56,7 +56,8 @@ pub mod __private {
     pub use crate::map::Map;
     pub use crate::ringbuf::RingBuffer;
     pub use crate::skel::{
-        load, OpenMap, OpenProg, SkelFds, SkelKconfig, SkelSpec, SkelStructOps, SkelStructOpsMember,
+        attach_struct_ops_value, load, OpenMap, OpenProg, SkelFds, SkelKconfig, SkelSpec,
+        SkelStructOps, SkelStructOpsMember, StructOpsValue,
     };
     pub use crate::sys::bpf;
     pub use crate::sys::mem::{addr_of, pod_boxed, pod_copy, pod_read};

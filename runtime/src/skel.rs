@@ -1,7 +1,7 @@
 //! What generated skeletons are built from: the open-time map settings and the load step
 //! that turns the loader's ctx into owned fds.
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::Arc;
 
 use crate::abi::LoaderCtx;
@@ -235,12 +235,12 @@ pub struct SkelStructOps {
     pub name: &'static str,
     /// The kernel struct, e.g. `tcp_congestion_ops`.
     pub struct_name: &'static str,
+    /// From `.struct_ops.link`: registered by a link at attach time, not by the value update.
+    pub link: bool,
     /// The object's bytes of the struct (function pointers zero).
     pub data: &'static [u8],
     /// The object's members of the struct, in order.
     pub members: &'static [SkelStructOpsMember],
-    /// Bytes the loader reserved for the kernel's value.
-    pub cap: usize,
 }
 
 /// One member of a struct_ops struct in the object.
@@ -252,14 +252,79 @@ pub struct SkelStructOpsMember {
     pub offset: u32,
     /// Byte size (0: a bitfield, not moved).
     pub size: u32,
-    /// The ctx function slot (counted within this map) when the member points at a program.
+    /// The program (by index) the member points at.
     pub func: Option<usize>,
 }
 
-impl SkelStructOps {
-    /// Number of ctx function slots of this map.
-    fn n_funcs(&self) -> usize {
-        self.members.iter().filter(|m| m.func.is_some()).count()
+/// (program index, byte offset of its fd in a struct_ops value).
+type ProgSlot = (usize, usize);
+
+/// The value of struct_ops map `so` in the running kernel's layout, and for each member that
+/// points at a program: (program index, offset of its slot in the value).
+fn struct_ops_value(so: &SkelStructOps) -> Result<(Vec<u8>, Vec<ProgSlot>)> {
+    use crate::kbtf::{kernel_struct_ops_layout, ObjectMember};
+    let in_map = |e: Error| match e {
+        Error::KernelBtf { what } => Error::StructOps { map: so.name, what },
+        other => other,
+    };
+    let layout = kernel_struct_ops_layout(so.struct_name).map_err(in_map)?;
+    let members: Vec<ObjectMember<'_>> = (so.members.iter())
+        .map(|m| ObjectMember {
+            name: m.name,
+            offset: m.offset as usize,
+            size: m.size as usize,
+            is_func: m.func.is_some(),
+        })
+        .collect();
+    let kernel = layout.translate(&members, so.data).map_err(in_map)?;
+    let funcs = so.members.iter().filter_map(|m| Some((m.name, m.func?)));
+    let mut slots = Vec::new();
+    for ((name, j), off) in funcs.zip(kernel.func_offsets) {
+        let off = off.ok_or_else(|| Error::StructOps {
+            map: so.name,
+            what: format!(
+                "the object sets member `{name}` to a program, but the running kernel's `struct {}` has no such member",
+                so.struct_name
+            ),
+        })?;
+        slots.push((j, off));
+    }
+    Ok((kernel.value, slots))
+}
+
+/// A loaded struct_ops map's value: the kernel's layout with the program fds in their slots.
+#[derive(Debug)]
+pub struct StructOpsValue {
+    /// The map's index.
+    pub map: usize,
+    /// Registered by a link (`.struct_ops.link`).
+    pub link: bool,
+    /// The value to write.
+    pub value: Vec<u8>,
+}
+
+/// Registers struct_ops map `map` with its value: writes the value (the kernel checks and
+/// copies it, and registers a map without `BPF_F_LINK` right there), then for a
+/// `.struct_ops.link` map creates the link that registers it. Dropping the link unregisters
+/// it. As libbpf does, values are written at attach time, not at load: some struct_ops
+/// types (`bpf_dummy_ops`) take programs but refuse registration.
+pub fn attach_struct_ops_value(
+    map: BorrowedFd<'_>,
+    value: &StructOpsValue,
+) -> Result<Option<crate::Link>> {
+    let sized = crate::sys::bpf::SizedMap::new(map)?;
+    sized
+        .update(&0u32.to_ne_bytes(), &value.value, 0)
+        .map_err(|e| match e {
+            Error::Syscall { errno, .. } => {
+                Error::syscall("BPF_MAP_UPDATE_ELEM(struct_ops value)", errno)
+            }
+            other => other,
+        })?;
+    if value.link {
+        crate::attach_struct_ops(map).map(Some)
+    } else {
+        Ok(None)
     }
 }
 
@@ -310,6 +375,8 @@ pub struct SkelFds {
     pub maps: Vec<OwnedFd>,
     /// One per program; `None` for a program not loaded (autoload off).
     pub progs: Vec<Option<OwnedFd>>,
+    /// The struct_ops values, written when each map is attached.
+    pub struct_ops: Vec<StructOpsValue>,
 }
 
 /// Names the failed step of a loader error (the loader reports its number; the skeleton
@@ -364,8 +431,7 @@ pub fn load(
     progs: &[&OpenProg],
     opts: &LoadOptions,
 ) -> Result<SkelFds> {
-    let n_slots = spec.struct_ops.iter().map(SkelStructOps::n_funcs).sum();
-    let mut ctx = LoaderCtx::with_layout(spec.n_maps, spec.n_progs, spec.targets.len(), n_slots);
+    let mut ctx = LoaderCtx::with_targets(spec.n_maps, spec.n_progs, spec.targets.len());
     if ctx.size() != spec.ctx_size {
         return Err(Error::InvalidArgument(
             "the skeleton's ctx layout differs from this runtime's: rebuild it with the same lskel version",
@@ -403,29 +469,12 @@ pub fn load(
     for &(i, map) in maps {
         map.apply(&mut ctx, i);
     }
-    // struct_ops values in the running kernel's layout, alive until the loader ran.
-    let mut slot = 0;
+    // struct_ops values in the running kernel's layout: their size goes to the map create.
     let mut struct_ops = Vec::with_capacity(spec.struct_ops.len());
     for so in spec.struct_ops {
-        let (value, funcs) = crate::kbtf::kernel_struct_ops_value(so)?;
-        if value.len() > so.cap {
-            return Err(Error::StructOps {
-                map: so.name,
-                what: format!(
-                    "the running kernel's `bpf_struct_ops_{}` is {} bytes, more than the {} the loader reserved",
-                    so.struct_name,
-                    value.len(),
-                    so.cap
-                ),
-            });
-        }
+        let (value, slots) = struct_ops_value(so)?;
         ctx.set_value_size(so.map, value.len() as u32);
-        ctx.set_initial_value(so.map, value.as_ptr() as u64);
-        for (k, off) in funcs.into_iter().enumerate() {
-            ctx.set_struct_ops_slot(slot + k, off);
-        }
-        slot += so.n_funcs();
-        struct_ops.push(value);
+        struct_ops.push((so, value, slots));
     }
     for &(i, addr) in initial {
         ctx.set_initial_value(i, addr);
@@ -442,7 +491,7 @@ pub fn load(
     };
     let fds =
         bpf_load_and_run(&mut ctx, spec.data, spec.insns, opts).map_err(|e| name_step(e, spec))?;
-    drop((kconfig, names, struct_ops)); // read by the loader through the ctx until here
+    drop((kconfig, names)); // read by the loader through the ctx until here
     let maps = (fds.maps.into_iter())
         .collect::<Option<Vec<_>>>()
         .ok_or(Error::InvalidArgument(
@@ -463,5 +512,26 @@ pub fn load(
             let _ = prog_bind_map(prog.as_fd(), maps[i].as_fd());
         }
     }
-    Ok(SkelFds { maps, progs })
+    // The program fds go into the struct_ops values (the kernel reads each slot as a u64).
+    let struct_ops = (struct_ops.into_iter())
+        .map(|(so, mut value, slots)| {
+            for (j, off) in slots {
+                if let Some(Some(fd)) = progs.get(j) {
+                    use std::os::fd::AsRawFd;
+                    let fd = fd.as_raw_fd() as u64;
+                    value[off..off + 8].copy_from_slice(&fd.to_ne_bytes());
+                }
+            }
+            StructOpsValue {
+                map: so.map,
+                link: so.link,
+                value,
+            }
+        })
+        .collect();
+    Ok(SkelFds {
+        maps,
+        progs,
+        struct_ops,
+    })
 }

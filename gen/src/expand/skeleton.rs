@@ -70,15 +70,19 @@ fn struct_ops_specs(skel: &Skeleton) -> Vec<TokenStream> {
             let data = Literal::byte_string(s.value.get(start..).unwrap_or_default());
             let members = s.members.iter().map(|m| {
                 let (name, offset, size) = (&m.name, m.offset, m.size);
-                let func = match m.func {
-                    Some(k) => quote!(::core::option::Option::Some(#k)),
+                // The program each function member points at, by program index.
+                let prog = m.func.and_then(|k| {
+                    let name = &s.funcs.get(k)?.2;
+                    plan.programs.iter().position(|p| &p.def.func.name == name)
+                });
+                let func = match prog {
+                    Some(j) => quote!(::core::option::Option::Some(#j)),
                     None => quote!(::core::option::Option::None),
                 };
                 quote!(__lskel::SkelStructOpsMember { name: #name, offset: #offset, size: #size, func: #func },)
             });
-            let (name, struct_name) = (&s.name, &s.struct_name);
-            let cap = crate::loader::struct_ops_value_cap(s);
-            quote!(__lskel::SkelStructOps { map: #i, name: #name, struct_name: #struct_name, data: #data, members: &[#(#members)*], cap: #cap },)
+            let (name, struct_name, link) = (&s.name, &s.struct_name, s.link);
+            quote!(__lskel::SkelStructOps { map: #i, name: #name, struct_name: #struct_name, link: #link, data: #data, members: &[#(#members)*] },)
         })
         .collect()
 }
@@ -270,6 +274,27 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
         Some(quote!((#j, #prefix),))
     });
     let struct_ops = struct_ops_specs(skel);
+    let struct_ops_attach = (plan.maps.iter().enumerate())
+        .filter_map(|(i, m)| match &m.origin {
+            MapOrigin::StructOps(s) => Some((i, s)),
+            _ => None,
+        })
+        .enumerate()
+        .map(|(k, (i, s))| {
+            let f = format_ident!("attach_{}", s.name);
+            let doc = if s.link {
+                format!("Registers struct_ops map `{}` (`struct {}`): writes its value with the program fds, then creates the link that registers it; dropping the link unregisters it.", s.name, s.struct_name)
+            } else {
+                format!("Registers struct_ops map `{}` (`struct {}`) by writing its value with the program fds (a `.struct_ops` map without a link: `None`; it stays registered until the map's value is deleted).", s.name, s.struct_name)
+            };
+            quote! {
+                #[doc = #doc]
+                pub fn #f(&self) -> __lskel::Result<::core::option::Option<::lskel::Link>> {
+                    __lskel::attach_struct_ops_value(__lskel::AsFd::as_fd(&self.maps[#i]), &self.struct_ops[#k])
+                }
+            }
+        })
+        .collect::<Vec<_>>();
     let ctx_size = skel.loader.ctx_size;
     let mod_doc =
         format!("Light skeleton of BPF object `{obj_name}`: {n_maps} maps, {n_progs} programs.");
@@ -341,6 +366,7 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
                         #(#mmap_inits)*
                         maps: fds.maps,
                         progs: fds.progs,
+                        struct_ops: fds.struct_ops,
                     };
                     #(#zeroed_copies)*
                     Ok(skel)
@@ -352,6 +378,7 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
                 #(#mmap_fields)*
                 maps: ::std::vec::Vec<__lskel::OwnedFd>,
                 progs: ::std::vec::Vec<::core::option::Option<__lskel::OwnedFd>>,
+                struct_ops: ::std::vec::Vec<__lskel::StructOpsValue>,
             }
 
             impl Skel {
@@ -360,6 +387,7 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
                 /// The programs, by name.
                 pub fn progs(&self) -> Progs<'_> { Progs(self) }
                 #(#data_accessors)*
+                #(#struct_ops_attach)*
             }
 
             /// Map fds of a loaded skeleton.

@@ -81,15 +81,7 @@ pub fn emit(plan: &Plan) -> Result<Loader> {
         .iter()
         .filter(|p| p.runtime_target.is_some())
         .count();
-    let n_slots = plan
-        .maps
-        .iter()
-        .map(|m| match &m.origin {
-            MapOrigin::StructOps(s) => s.funcs.len(),
-            _ => 0,
-        })
-        .sum();
-    let ctx_size = ctx::size_with(n_maps, plan.programs.len(), n_targets, n_slots);
+    let ctx_size = ctx::size_with_targets(n_maps, plan.programs.len(), n_targets);
     if ctx_size > u16::MAX as usize {
         return Err(Error::Limit {
             what: format!("the loader ctx for {n_maps} maps and {} programs is {ctx_size} bytes; the kernel accepts at most 65535 (over by {})", plan.programs.len(), ctx_size - 65535),
@@ -187,13 +179,6 @@ pub fn emit(plan: &Plan) -> Result<Loader> {
     for &(i, slot, j) in &plan.prog_array_init {
         g.init_prog_slot(i, slot, j);
     }
-    let mut first_slot = 0;
-    for (i, map) in plan.maps.iter().enumerate() {
-        if let MapOrigin::StructOps(s) = &map.origin {
-            g.struct_ops_update(i, s, first_slot);
-            first_slot += s.funcs.len();
-        }
-    }
     g.close_extern_fds();
     g.epilogue();
     let Gen {
@@ -222,15 +207,6 @@ const ENOENT: i32 = 2;
 const EINVAL: i32 = 22;
 /// `ENAMETOOLONG`
 const ENAMETOOLONG: i32 = 36;
-/// `E2BIG`
-const E2BIG: i32 = 7;
-
-/// Bytes the blob reserves for a struct_ops value in the running kernel's layout: room for
-/// a kernel struct well beyond the object's own definition (which may declare only the
-/// members it uses). The runtime refuses a kernel whose value does not fit.
-pub fn struct_ops_value_cap(s: &StructOps) -> usize {
-    (2 * s.value.len()).max(4096).next_multiple_of(8)
-}
 /// Longest attach target name set at load time, NUL included (`KSYM_NAME_LEN`).
 const TARGET_NAME_MAX: usize = 512;
 
@@ -562,91 +538,6 @@ impl Gen<'_> {
         self.b.rsh_imm(R0, 32);
         self.b.mov_reg(R1, R0);
         self.close_r1();
-    }
-
-    /// After the programs load: the struct_ops value of map `i` in the running kernel's
-    /// layout (built by the runtime from kernel BTF and given as the map's initial value,
-    /// with the value size), the program fds stored at the slot offsets the ctx gives
-    /// (`first_slot` onwards), then written to the map.
-    fn struct_ops_update(&mut self, i: usize, s: &StructOps, first_slot: usize) {
-        use abi::map_elem as f;
-        let cap = struct_ops_value_cap(s);
-        let value = self.blob.reserve(
-            cap,
-            format!(
-                "struct_ops value of `{}` (kernel layout, from the ctx)",
-                s.name
-            ),
-        );
-        let (n_maps, n_progs) = (self.plan.maps.len(), self.plan.programs.len());
-        let n_targets = (self.plan.programs.iter())
-            .filter(|p| p.runtime_target.is_some())
-            .count();
-        self.b.note(format!(
-            "struct_ops `{}`: the kernel-layout value from the ctx, program fds into its slots, then update",
-            s.name
-        ));
-        let (given, fits, bad) = (self.b.label(), self.b.label(), self.b.label());
-        self.b.load(Size::DW, R3, CTX, ctx::map_initial_value(i));
-        self.b.jump_if(true, BPF_JNE, R3, 0, given);
-        self.b.mov_imm(RET, -EINVAL);
-        self.fail(format!(
-            "struct_ops `{}`: the running kernel's layout was not given in the ctx",
-            s.name
-        ));
-        self.b.bind(given);
-        // r9 = value size, bounded to 1..=cap for the copy.
-        self.b
-            .load(Size::W, R9, CTX, ctx::map_desc(i) + ctx::map::VALUE_SIZE);
-        self.b.jump_if(false, BPF_JEQ, R9, 0, bad);
-        self.b.jump_if(false, BPF_JLE, R9, cap as i32, fits);
-        self.b.bind(bad);
-        self.b.mov_imm(RET, -E2BIG);
-        self.fail(format!(
-            "struct_ops `{}`: the kernel's value size is 0 or over the {cap} bytes reserved",
-            s.name
-        ));
-        self.b.bind(fits);
-        self.b.blob_addr(R1, value);
-        self.b.mov_reg(R2, R9);
-        self.b.call(abi::FUNC_COPY_FROM_USER);
-        self.b.mov_reg(RET, R0);
-        self.check_err(format!(
-            "copy the struct_ops value of `{}` from user memory",
-            s.name
-        ));
-        for (k, (_, _, prog)) in s.funcs.iter().enumerate() {
-            let Some(j) = (self.plan.programs.iter()).position(|p| &p.def.func.name == prog) else {
-                continue;
-            };
-            let (skip, in_range) = (self.b.label(), self.b.label());
-            self.skip_if_off(j, skip);
-            let slot = ctx::struct_ops_slot(n_maps, n_progs, n_targets, first_slot + k);
-            self.b.load(Size::W, R2, CTX, slot);
-            self.b
-                .jump_if(false, BPF_JLE, R2, (cap - 8) as i32, in_range);
-            self.b.mov_imm(RET, -EINVAL);
-            self.fail(format!(
-                "struct_ops `{}`: the slot of program `{prog}` is outside the value",
-                s.name
-            ));
-            self.b.bind(in_range);
-            self.b.blob_addr(R1, value);
-            self.b.add_reg(R1, R2);
-            self.b.load(Size::W, R3, CTX, ctx::prog_fd(n_maps, j));
-            self.b.store(Size::W, R1, 0, R3);
-            self.b.bind(skip);
-        }
-        let attr = self.blob.push(
-            &Attr::new(f::SIZE).0,
-            format!("MAP_UPDATE_ELEM attr of `{}`", s.name),
-        );
-        self.b.blob_addr(R1, attr);
-        self.set_fd(f::MAP_FD, self.map_slot(i));
-        self.set_ptr(f::KEY, self.zero_key);
-        self.set_ptr(f::VALUE, value);
-        self.sys_bpf(abi::BPF_MAP_UPDATE_ELEM, attr, f::SIZE);
-        self.check_err(format!("write the struct_ops value of `{}`", s.name));
     }
 
     /// With r1 = &attr: a PERF_EVENT_ARRAY declared without max_entries gets one slot per

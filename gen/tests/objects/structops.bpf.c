@@ -1,5 +1,5 @@
-// A struct_ops object (tcp_congestion_ops): this kernel refuses struct_ops programs (ENOTSUPP,
-// no trampolines), so its loader is checked in the emulator (gen/tests/emu_struct_ops.rs).
+// A struct_ops object (tcp_congestion_ops), registered on the real kernel by
+// tests/tests/struct_ops.rs and checked in the emulator by gen/tests/emu_struct_ops.rs.
 // Rebuild: clang-19 -g -O2 -target bpf -D__TARGET_ARCH_x86 -I ../../../tests/bpf/include -c structops.bpf.c -o structops.bpf.o && llvm-strip-19 -g structops.bpf.o
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
