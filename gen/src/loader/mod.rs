@@ -838,7 +838,7 @@ impl Gen<'_> {
             self.b.load(Size::W, R1, R1, f::ATTACH_BTF_OBJ_FD);
             self.close_r1();
         }
-        self.check_err(format!("load program `{name}`"));
+        self.check_err(format!("load program `{name}`{}", self.plan.license_hint()));
         self.b.bind(skip);
     }
 
