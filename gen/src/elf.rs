@@ -82,8 +82,8 @@ pub struct ElfObject<'a> {
     pub sections: Vec<Section<'a>>,
     /// All symbols, indexed by symbol index.
     pub symbols: Vec<Symbol>,
-    /// Contents of `license` (up to its NUL).
-    pub license: String,
+    /// Contents of `license` (up to its NUL); `None` when the object has no such section.
+    pub license: Option<String>,
     /// Contents of `version`, or 0.
     pub kern_version: u32,
 }
@@ -226,7 +226,7 @@ impl<'a> ElfObject<'a> {
         Ok(ElfObject {
             sections,
             symbols,
-            license: license.unwrap_or_default(),
+            license,
             kern_version,
         })
     }

@@ -1148,7 +1148,10 @@ fn expected_steps(f: &Fixture, seeded: bool) -> Vec<(Op, String)> {
                 format!("find attach target `{t}` of program `{n}` in kernel BTF"),
             ));
         }
-        v.push((Op::Bpf(Cmd::ProgLoad), format!("load program `{n}`")));
+        v.push((
+            Op::Bpf(Cmd::ProgLoad),
+            format!("load program `{n}`{}", plan.license_hint()),
+        ));
     }
     for &(i, slot, j) in &plan.prog_array_init {
         v.push((

@@ -160,6 +160,7 @@ type LskelLoad = (BTreeMap<String, OwnedFd>, Vec<OwnedFd>);
 /// Objects the reference libbpf (1.1, in bpftool 7.1) cannot take, and what it says: section
 /// names newer than it, and `?` programs, which `prog loadall` cannot pin.
 const LIBBPF_1_1_CANNOT: &[(&str, &str)] = &[
+    ("nolicense", "can't pin program that wasn't loaded"),
     ("sec_new", "failed to guess program type from ELF section"),
     ("sec_refused", "can't pin program that wasn't loaded"),
     (

@@ -6,9 +6,12 @@
 pub struct BlobOff(pub u32);
 
 impl BlobOff {
-    /// `self + delta`
+    /// `self + delta` (saturating: an offset past 4 GiB fails the emitter's range check)
     pub fn at(self, delta: usize) -> BlobOff {
-        BlobOff(self.0 + delta as u32)
+        BlobOff(
+            self.0
+                .saturating_add(u32::try_from(delta).unwrap_or(u32::MAX)),
+        )
     }
 }
 
@@ -23,7 +26,8 @@ pub struct Blob {
 impl Blob {
     /// Appends `data`, padded to 8 bytes, and names it.
     pub fn push(&mut self, data: &[u8], what: impl Into<String>) -> BlobOff {
-        let off = self.bytes.len() as u32;
+        // Saturating: an offset past 4 GiB fails the emitter's range check.
+        let off = u32::try_from(self.bytes.len()).unwrap_or(u32::MAX);
         self.bytes.extend_from_slice(data);
         self.bytes.resize(self.bytes.len().next_multiple_of(8), 0);
         self.pieces.push((off, data.len(), what.into()));

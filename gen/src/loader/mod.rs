@@ -82,9 +82,13 @@ pub fn emit(plan: &Plan) -> Result<Loader> {
         .filter(|p| p.runtime_target.is_some())
         .count();
     let ctx_size = ctx::size_with_targets(n_maps, plan.programs.len(), n_targets);
-    if ctx_size > u16::MAX as usize {
+    // The loader reaches ctx fields only as r6 + a 16-bit offset (the verifier refuses a
+    // modified ctx pointer), and always writes the 4-byte status word; later fields are
+    // checked as they are emitted.
+    let status = ctx::status(n_maps, plan.programs.len());
+    if status > i16::MAX as usize - 3 {
         return Err(Error::Limit {
-            what: format!("the loader ctx for {n_maps} maps and {} programs is {ctx_size} bytes; the kernel accepts at most 65535 (over by {})", plan.programs.len(), ctx_size - 65535),
+            what: format!("the loader ctx for {n_maps} maps and {} programs puts its 4-byte status word at offset {status}, but the loader reaches ctx fields only as r6 + a 16-bit instruction offset (the verifier refuses a modified ctx pointer), so a 4-byte field must start at or below {} (over by {}); each map takes {} ctx bytes, each program {}", plan.programs.len(), i16::MAX - 3, status - (i16::MAX as usize - 3), ctx::MAP_DESC_SIZE, ctx::PROG_DESC_SIZE),
         });
     }
     // fd_array: map fds, then one slot per kernel-BTF extern for the BTF fd of the module it
@@ -136,7 +140,7 @@ pub fn emit(plan: &Plan) -> Result<Loader> {
         .iter()
         .map(|p| blob.push(&p.linked.insns, format!("insns of `{}`", p.def.func.name)))
         .collect();
-    let mut b = Builder::default();
+    let mut b = Builder::for_plan(plan);
     let cleanup = b.label();
     let mut g = Gen {
         plan,
@@ -271,7 +275,7 @@ impl Gen<'_> {
     fn sys_bpf(&mut self, cmd: i32, attr: BlobOff, size: usize) {
         self.b.mov_imm(R1, cmd);
         self.b.blob_addr(R2, attr);
-        self.b.mov_imm(R3, size as i32);
+        self.b.mov_imm(R3, size);
         self.b.call(abi::FUNC_SYS_BPF);
         self.b.mov_reg(RET, R0);
     }
@@ -289,7 +293,7 @@ impl Gen<'_> {
     /// `r8 = number of step; goto cleanup` (r7 holds the errno).
     fn fail(&mut self, step: String) {
         self.steps.push(step);
-        self.b.mov_imm(R8, self.steps.len() as i32);
+        self.b.mov_imm(R8, self.steps.len());
         self.b.goto_long(self.cleanup);
     }
 
@@ -319,7 +323,7 @@ impl Gen<'_> {
     /// `r0 = bpf_btf_find_by_name_kind(r1, r2, kind, 0)`: r1 and r2 (name and size with its
     /// NUL) are set by the caller. The result is `(btf_obj_fd << 32) | btf_id` or -errno.
     fn call_btf_find(&mut self, kind: u32) {
-        self.b.mov_imm(R3, kind as i32);
+        self.b.mov_imm(R3, kind);
         self.b.mov_imm(R4, 0);
         self.b.call(abi::FUNC_BTF_FIND_BY_NAME_KIND);
     }
@@ -465,8 +469,7 @@ impl Gen<'_> {
         let bad = self.b.label();
         self.b.load(Size::W, R9, CTX, entry + 8);
         self.b.jump_if(false, BPF_JEQ, R9, 0, bad);
-        self.b
-            .jump_if(false, BPF_JLE, R9, TARGET_NAME_MAX as i32, fits);
+        self.b.jump_if(false, BPF_JLE, R9, TARGET_NAME_MAX, fits);
         self.b.bind(bad);
         self.b.mov_imm(RET, -ENAMETOOLONG);
         self.fail(format!(
@@ -523,7 +526,7 @@ impl Gen<'_> {
             s.name
         ));
         self.b.blob_addr(R1, name);
-        self.b.mov_imm(R2, vtype.len() as i32 + 1);
+        self.b.mov_imm(R2, vtype.len() + 1);
         self.call_btf_find(crate::btf::kind::STRUCT);
         self.b.mov_reg(RET, R0);
         self.check_err(format!(
@@ -759,7 +762,7 @@ impl Gen<'_> {
             self.b.load(Size::DW, R3, CTX, ctx::map_initial_value(i));
             self.b.jump_if(true, BPF_JEQ, R3, 0, keep);
             self.b.blob_addr(R1, value);
-            self.b.mov_imm(R2, map.value_size as i32);
+            self.b.mov_imm(R2, map.value_size);
             self.b.call(abi::FUNC_COPY_FROM_USER);
             self.b.mov_reg(RET, R0);
             self.check_err(format!(
@@ -857,7 +860,7 @@ impl Gen<'_> {
                 "attach target of `{name}`: btf_find_by_name_kind(\"{t}\", kind {kind})"
             ));
             self.b.blob_addr(R1, str_off);
-            self.b.mov_imm(R2, len as i32);
+            self.b.mov_imm(R2, len);
             self.call_btf_find(kind);
             self.b.mov_reg(RET, R0);
             self.check_err(format!(
@@ -895,7 +898,7 @@ impl Gen<'_> {
             self.b.load(Size::W, R1, R1, f::ATTACH_BTF_OBJ_FD);
             self.close_r1();
         }
-        self.check_err(format!("load program `{name}`"));
+        self.check_err(format!("load program `{name}`{}", self.plan.license_hint()));
         self.b.bind(skip);
     }
 
@@ -933,7 +936,7 @@ impl Gen<'_> {
                 if ext.weak { " (weak)" } else { "" }
             ));
             self.b.blob_addr(R1, name);
-            self.b.mov_imm(R2, ext.name.len() as i32 + 1);
+            self.b.mov_imm(R2, ext.name.len() + 1);
             self.b.mov_imm(R3, 0);
             self.b.blob_addr(R4, addr);
             self.b.call(abi::FUNC_KALLSYMS_LOOKUP_NAME);
@@ -964,7 +967,7 @@ impl Gen<'_> {
             if ext.weak { " (weak)" } else { "" }
         ));
         self.b.blob_addr(R1, name);
-        self.b.mov_imm(R2, ext.name.len() as i32 + 1);
+        self.b.mov_imm(R2, ext.name.len() + 1);
         self.call_btf_find(btf_kind);
         let what = if btf_kind == crate::btf::kind::FUNC {
             "kernel function"
@@ -987,7 +990,7 @@ impl Gen<'_> {
         let vmlinux = self.b.label();
         self.b.mov_imm(R0, 0);
         self.b.jump_if(false, BPF_JEQ, R9, 0, vmlinux);
-        self.b.mov_imm(R0, slot as i32);
+        self.b.mov_imm(R0, slot);
         self.b.bind(vmlinux);
         for (site, kind) in sites {
             self.b.blob_addr(R1, site);
