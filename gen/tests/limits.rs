@@ -141,24 +141,25 @@ fn the_synthetic_object_is_what_it_claims() {
 
 #[test]
 fn maps_up_to_the_ctx_offset_limit_generate() {
-    // 2046 maps: the status word lands at 24 + 16 * 2046 = 32760, the last field the loader
-    // reads is `initial_value` of map #2045 at 32752: every ctx offset fits.
-    let skel = lskel_gen::generate(&many_data_maps(2046), "many").expect("2046 maps fit");
-    assert_eq!(skel.plan.maps.len(), 2046);
-    assert_eq!(skel.loader.ctx_size, 32768);
+    // 682 maps: the status word lands at 24 + 48 * 682 = 32760, every ctx offset the loader
+    // reads fits.
+    let skel = lskel_gen::generate(&many_data_maps(682), "many").expect("682 maps fit");
+    assert_eq!(skel.plan.maps.len(), 682);
+    assert_eq!(skel.loader.ctx_size, 32776);
 }
 
 #[test]
 fn too_many_maps_for_the_16_bit_ctx_offset_is_a_limit_error() {
-    // 2047 maps: the status word would be at 32776, which a 16-bit offset cannot reach (the
-    // generator used to emit `*(u32 *)(r6 - 32760)` and the kernel refused the loader).
-    let text = limit_text(lskel_gen::generate(&many_data_maps(2047), "many"));
+    // 683 maps: the status word would be at 32808, which a 16-bit offset cannot reach (the
+    // generator used to emit a negative offset such as `*(u32 *)(r6 - 32760)` and the kernel
+    // refused the loader).
+    let text = limit_text(lskel_gen::generate(&many_data_maps(683), "many"));
     assert!(
-        text.contains("for 2047 maps and 0 programs puts its 4-byte status word at offset 32776"),
+        text.contains("for 683 maps and 0 programs puts its 4-byte status word at offset 32808"),
         "{text}"
     );
     assert!(text.contains("16-bit instruction offset"), "{text}");
-    assert!(text.contains("at or below 32764 (over by 12)"), "{text}");
+    assert!(text.contains("at or below 32764 (over by 44)"), "{text}");
     assert!(
         Error::Limit { what: text.clone() }
             .to_string()
@@ -178,10 +179,19 @@ fn a_ctx_field_past_the_status_word_is_caught_by_the_emitter() {
     let mut plan = Plan::build(&late, "late_target").unwrap();
     let n_progs = plan.programs.len();
     assert!(plan.programs.iter().any(|p| p.runtime_target.is_some()));
-    // status = 24 + 16 * n_maps + 4 * n_progs, at most 32764; the target entry follows at
-    // status + 8: its u64 name pointer, then its u32 name size at status + 16.
+    // status = 24 + 48 * n_maps + 4 * n_progs rounded up to 8, at most 32764; the target
+    // entry follows the 16-byte trailer: its u64 name pointer, then its u32 name size.
+    // Programs are added so that the status word lands close enough to the limit.
+    let mut n_progs = n_progs;
+    while (24 + 48 * 681 + 4 * n_progs).next_multiple_of(8) < 32752 {
+        let mut p = plan.programs[n_progs - 1].clone();
+        p.runtime_target = None;
+        p.attach_target = None;
+        plan.programs.push(p);
+        n_progs += 1;
+    }
     let extra = plan.maps[0].clone();
-    let n_maps = (32764 - 24 - 4 * n_progs) / 16;
+    let n_maps = 681;
     let mut i = 0;
     while plan.maps.len() < n_maps {
         let mut m = extra.clone();
@@ -189,12 +199,12 @@ fn a_ctx_field_past_the_status_word_is_caught_by_the_emitter() {
         plan.maps.push(m);
         i += 1;
     }
-    let status = 24 + 16 * n_maps + 4 * n_progs;
+    let status = (24 + 48 * n_maps + 4 * n_progs).next_multiple_of(8);
     assert!(status <= 32764 && status + 16 > 32767, "status at {status}");
     let text = limit_text(lskel_gen::loader::emit(&plan));
     assert!(
         text.starts_with(&format!(
-            "ctx offset {} (`name_sz` of attach-target entry #0 (program `late_tp`);",
+            "ctx offset {} (`name` of attach-target entry #0 (program `late_tp`);",
             status + 16
         )),
         "{text}"

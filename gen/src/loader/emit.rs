@@ -157,9 +157,16 @@ impl CtxNames {
         } else if off < maps_end {
             let i = (off - ctx::HEADER_SIZE) / ctx::MAP_DESC_SIZE;
             let name = match off - ctx::map_fd(i) {
-                0 => "map_fd",
-                4 => "max_entries",
-                _ => "initial_value",
+                ctx::map::FD => "map_fd",
+                ctx::map::MAX_ENTRIES => "max_entries",
+                ctx::map::INITIAL_VALUE => "initial_value",
+                ctx::map::SET => "set",
+                ctx::map::KEY_SIZE => "key_size",
+                ctx::map::VALUE_SIZE => "value_size",
+                ctx::map::MAP_FLAGS => "map_flags",
+                ctx::map::NUMA_NODE => "numa_node",
+                ctx::map::INNER_MAP_FD => "inner_map_fd",
+                _ => "map_extra",
             };
             format!("`{name}` of map #{i} `{}`", self.maps[i])
         } else if off < status {
@@ -515,7 +522,7 @@ mod tests {
     #[test]
     fn ctx_offsets_are_named_after_the_plan() {
         let names = CtxNames {
-            maps: (0..2047).map(|i| format!("m{i}")).collect(),
+            maps: (0..683).map(|i| format!("m{i}")).collect(),
             progs: vec!["count".into()],
             targets: vec!["late".into()],
         };
@@ -523,31 +530,32 @@ mod tests {
             ctx: Some(names.clone()),
             ..Builder::default()
         };
-        b.load(Size::W, reg::R1, reg::CTX, ctx::prog_fd(2047, 0));
+        b.load(Size::W, reg::R1, reg::CTX, ctx::prog_fd(683, 0));
         let text = limit_text(b);
         assert!(
-            text.starts_with("ctx offset 32776 (`prog_fd` of program #0 `count`; the loader reaches ctx fields only as r6 + offset, as the verifier refuses a modified ctx pointer) does not fit the 16-bit instruction offset (max 32767)"),
+            text.starts_with("ctx offset 32808 (`prog_fd` of program #0 `count`; the loader reaches ctx fields only as r6 + offset, as the verifier refuses a modified ctx pointer) does not fit the 16-bit instruction offset (max 32767)"),
             "{text}"
         );
+        assert_eq!(names.field(ctx::map_fd(682)), "`map_fd` of map #682 `m682`");
         assert_eq!(
-            names.field(ctx::map_fd(2046)),
-            "`map_fd` of map #2046 `m2046`"
+            names.field(ctx::map_initial_value(682)),
+            "`initial_value` of map #682 `m682`"
         );
         assert_eq!(
-            names.field(ctx::map_initial_value(2046)),
-            "`initial_value` of map #2046 `m2046`"
+            names.field(ctx::map_desc(682) + ctx::map::VALUE_SIZE),
+            "`value_size` of map #682 `m682`"
         );
         assert_eq!(names.field(ctx::LOG_BUF), "`log_buf` of the header");
         assert_eq!(
-            names.field(ctx::possible_cpus(2047, 1)),
+            names.field(ctx::possible_cpus(683, 1)),
             "`possible_cpus` of the status trailer"
         );
         assert_eq!(
-            names.field(ctx::target(2047, 1, 0) + 8),
+            names.field(ctx::target(683, 1, 0) + 8),
             "`name_sz` of attach-target entry #0 (program `late`)"
         );
         assert_eq!(
-            names.field(ctx::target(2047, 1, 0) + ctx::TARGET_BTF_ID),
+            names.field(ctx::target(683, 1, 0) + ctx::TARGET_BTF_ID),
             "`attach_btf_id` of attach-target entry #0 (program `late`)"
         );
     }
