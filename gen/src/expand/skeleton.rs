@@ -91,30 +91,38 @@ fn struct_ops_specs(skel: &Skeleton) -> Vec<TokenStream> {
 /// `include_bytes!` so cargo rebuilds when the object changes.
 pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Result<TokenStream> {
     let plan = &skel.plan;
-    let mut types = TypeGen::new(&plan.btf);
+    // The data sections with a typed struct, in object order: the order their types are named in.
+    let sections: Vec<(usize, DataKind, u32)> = plan
+        .maps
+        .iter()
+        .enumerate()
+        .filter_map(|(i, map)| match &map.origin {
+            MapOrigin::Data {
+                kind,
+                datasec: Some(datasec),
+                ..
+            } if map.is_mmapable() => Some((i, *kind, *datasec)),
+            _ => None,
+        })
+        .collect();
+    let named: Vec<(u32, &str)> = sections
+        .iter()
+        .map(|&(i, _, datasec)| (datasec, plan.maps[i].name.as_str()))
+        .collect();
+    let mut types = TypeGen::new(&plan.btf, &named)?;
     let mut datasecs = Vec::new();
     let mut sec_defs = Vec::new();
-    for (i, map) in plan.maps.iter().enumerate() {
-        let MapOrigin::Data {
-            kind,
-            datasec: Some(datasec),
-            ..
-        } = &map.origin
-        else {
-            continue;
-        };
-        if !map.is_mmapable() {
-            continue;
-        }
+    for &(i, kind, datasec) in &sections {
+        let map = &plan.maps[i];
         let ty = section_type_name(&map.name);
-        sec_defs.push(types.datasec_struct(*datasec, &ty)?);
+        sec_defs.push(types.datasec_struct(datasec, &ty)?);
         datasecs.push(DataSec {
             map_index: i,
             field: section_field_name(&map.name),
             ty,
             readonly: kind.is_readonly(),
             // `.kconfig` is computed by the runtime at load: readable after load, not settable.
-            settable: *kind != DataKind::Kconfig,
+            settable: kind != DataKind::Kconfig,
             zeroed: map.starts_zeroed(),
             value_size: map.value_size,
             init_off: skel.loader.data_init[i].unwrap_or(0) as usize,

@@ -1,7 +1,13 @@
 //! Rust types for the BTF types of global data: every struct, union, array and scalar a
 //! `.data`/`.rodata`/`.bss` variable uses becomes a `#[repr(C)]` Rust type with explicit
-//! padding, so its layout is exactly the C one (checked by compile-time size asserts).
+//! padding, so its layout is exactly the C one (checked by compile-time size asserts); an enum
+//! becomes an alias of its integer type plus one constant per enumerator, and a pointer a `u64`.
 //! Everything generated is plain old data: any bit pattern is a valid value.
+//!
+//! Structs, unions and enums are defined in the skeleton's `pub mod types`, where they refer
+//! to each other by their plain names; the section structs outside it write `types::Name`.
+//! Anonymous types get names derived from where they first appear ([`TypeNames`]), so a user
+//! can write them and they stay the same when the object is rebuilt.
 
 use std::collections::{HashMap, HashSet};
 
@@ -112,11 +118,288 @@ pub fn section_field_name(section: &str) -> Ident {
     ident(&s.join("_"))
 }
 
+/// Rust names that a generated type must not take inside `pub mod types`: the primitive
+/// types its definitions use (a `struct u32` would shadow the primitive for its siblings) and
+/// the module's runtime alias.
+const RESERVED: &[&str] = &[
+    "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize", "f32",
+    "f64", "bool", "char", "str", "__lskel",
+];
+
+/// A name in CamelCase: the alphanumeric runs of `name`, each with its first letter in upper
+/// case (`inner` -> `Inner`, `foo_bar` -> `FooBar`, `__anon_2` -> `Anon2`, `RodataCfg` stays).
+pub fn camel_case(name: &str) -> String {
+    let mut out = String::new();
+    for part in name
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|p| !p.is_empty())
+    {
+        let mut chars = part.chars();
+        if let Some(first) = chars.next() {
+            out.push(first.to_ascii_uppercase());
+            out.extend(chars);
+        }
+    }
+    out
+}
+
+/// Where a reference to a generated type is written. The skeleton module reaches the
+/// definitions as `types::Name`; inside `pub mod types` they are siblings, named plainly.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Scope {
+    Skeleton,
+    Types,
+}
+
+/// The two walks over the types of the global variables: C names are reserved first, so a
+/// name derived for an anonymous type never takes the name of a type the C source names.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Pass {
+    Reserve,
+    Derive,
+}
+
+/// The Rust names of the structs, unions and enums that global variables use.
+///
+/// A type keeps its C name (`struct settings` -> `settings`); an anonymous type reached
+/// through a typedef takes the nearest typedef's name (`typedef struct {..} pair_t` ->
+/// `pair_t`). Any other anonymous type is named after where it first appears:
+/// - a variable's type: the section's type name and the variable's name in CamelCase
+///   (`.rodata` `cfg` -> `RodataCfg`, `.data.foo` `x` -> `DataFooX`);
+/// - a member's type: the containing type's name and the member's name in CamelCase
+///   (`RodataCfg` member `inner` -> `RodataCfgInner`, `struct settings` member `range` ->
+///   `SettingsRange`, its unnamed member #2 -> `SettingsAnon2`);
+/// - an array's element type: the name the array would get (`rules[3]` -> `RodataCfgRules`).
+///
+/// "First" follows the order of the sections given, then of the variables in each section
+/// and of the members in each type, so the names depend only on the C source, never on BTF
+/// ids. A name that is already taken gets a number appended (`DataFooX2`, or `foo_2` for C
+/// names and names ending in a digit), counting from 2.
+#[derive(Debug, Default)]
+pub struct TypeNames {
+    names: HashMap<u32, String>,
+    docs: HashMap<u32, String>,
+    taken: HashSet<String>,
+    seen: HashSet<(u32, bool)>,
+}
+
+impl TypeNames {
+    /// Names every struct, union and enum used by the non-static variables of `sections`:
+    /// `(DATASEC type id, section name)` pairs, in the order their types are defined.
+    pub fn new(btf: &Btf, sections: &[(u32, &str)]) -> Result<TypeNames> {
+        let mut names = TypeNames::default();
+        for r in RESERVED {
+            names.taken.insert((*r).to_string());
+        }
+        for pass in [Pass::Reserve, Pass::Derive] {
+            for &(datasec, section) in sections {
+                let prefix = section_type_name(section).to_string();
+                for (var, _) in section_vars(btf, datasec)? {
+                    let v = btf.get(var)?;
+                    let vname = btf.name(v.name_off)?;
+                    let mut hint = camel_case(vname);
+                    if hint.is_empty() {
+                        hint = "Anon".to_string();
+                    }
+                    let site = Site {
+                        hint: format!("{prefix}{hint}"),
+                        path: vname.to_string(),
+                        section: Some(section.to_string()),
+                    };
+                    names.walk(btf, v.size_or_type, &site, pass, 0)?;
+                }
+            }
+        }
+        Ok(names)
+    }
+
+    /// The Rust name of struct, union or enum `id`, if a global variable uses it.
+    pub fn get(&self, id: u32) -> Option<&str> {
+        self.names.get(&id).map(String::as_str)
+    }
+
+    /// The name of `id`; a type no variable of the sections uses (a caller outside the
+    /// skeleton asked for it) gets a fresh `Anon` name.
+    fn get_or_add(&mut self, id: u32) -> String {
+        if let Some(n) = self.names.get(&id) {
+            return n.clone();
+        }
+        let n = self.unique("Anon", false);
+        self.names.insert(id, n.clone());
+        n
+    }
+
+    /// `base`, or `base` with the first free number appended (after an underscore when `base`
+    /// is a C name or ends with a digit), taking it.
+    fn unique(&mut self, base: &str, c_name: bool) -> String {
+        let sep = if c_name || base.ends_with(|c: char| c.is_ascii_digit()) {
+            "_"
+        } else {
+            ""
+        };
+        let mut name = base.to_string();
+        let mut n = 1;
+        while !self.taken.insert(ident(&name).to_string()) {
+            n += 1;
+            name = format!("{base}{sep}{n}");
+        }
+        name
+    }
+
+    /// The doc line of struct, union or enum `id`: its C name or where it first appears.
+    pub fn doc(&self, id: u32) -> Option<&str> {
+        self.docs.get(&id).map(String::as_str)
+    }
+
+    fn walk(&mut self, btf: &Btf, id: u32, site: &Site, pass: Pass, depth: u32) -> Result<()> {
+        if depth > MAX_DEPTH {
+            return Err(btf_err(format!("type [{id}] nests too deep")));
+        }
+        let (id, typedef) = resolve(btf, id)?;
+        let t = btf.get(id)?;
+        let what = match t.kind() {
+            kind::ARRAY => {
+                let elem = t.array().unwrap_or_default().0;
+                let site = Site {
+                    hint: site.hint.clone(),
+                    path: format!("{}[]", site.path),
+                    section: site.section.clone(),
+                };
+                return self.walk(btf, elem, &site, pass, depth + 1);
+            }
+            kind::STRUCT => "struct",
+            kind::UNION => "union",
+            kind::ENUM | kind::ENUM64 => "enum",
+            _ => return Ok(()),
+        };
+        if !self.seen.insert((id, pass == Pass::Derive)) {
+            return Ok(());
+        }
+        // The name the C source gives the type: its own, or the typedef's of an anonymous one;
+        // and its C spelling, which the paths of its members start from.
+        let cname = btf.name(t.name_off)?;
+        let (c_name, c_path) = match (cname, typedef) {
+            ("", None) => (None, None),
+            ("", Some(td)) => (Some(td), Some(td.to_string())),
+            (c, _) => (Some(c), Some(format!("{what} {c}"))),
+        };
+        match (pass, c_name, &c_path) {
+            (Pass::Reserve, Some(c), Some(spelling)) => {
+                let name = self.unique(c, true);
+                self.names.insert(id, name);
+                let doc = if cname.is_empty() {
+                    format!("C `{spelling}`, a typedef of an anonymous {what}.")
+                } else {
+                    format!("C `{spelling}`.")
+                };
+                self.docs.insert(id, doc);
+            }
+            (Pass::Derive, None, _) => {
+                let name = self.unique(&site.hint, false);
+                self.names.insert(id, name);
+                let doc = match &site.section {
+                    Some(sec) => format!("Anonymous {what} of `{}` in `{sec}`.", site.path),
+                    None => format!("Anonymous {what} of `{}`.", site.path),
+                };
+                self.docs.insert(id, doc);
+            }
+            _ => {}
+        }
+        if what == "enum" {
+            return Ok(());
+        }
+        // Member hints are only read by the second pass, when this type has its name.
+        let parent = match pass {
+            Pass::Reserve => String::new(),
+            Pass::Derive => camel_case(self.names.get(&id).map_or("", String::as_str)),
+        };
+        let (path, section) = match c_path {
+            Some(c) => (c, None),
+            None => (site.path.clone(), site.section.clone()),
+        };
+        for (i, (name_off, mty, _)) in t.members().enumerate() {
+            let member = member_name(btf, name_off, i)?;
+            let site = Site {
+                hint: format!("{parent}{}", camel_case(&member)),
+                path: format!("{path}.{member}"),
+                section: section.clone(),
+            };
+            self.walk(btf, mty, &site, pass, depth + 1)?;
+        }
+        Ok(())
+    }
+}
+
+/// Where a type is met in the walk over the variables' types.
+struct Site {
+    /// The name it gets if it is anonymous.
+    hint: String,
+    /// The C expression that reaches it (`cfg.inner`, `struct settings.range`), for its docs.
+    path: String,
+    /// The data section of that expression when it starts at a variable.
+    section: Option<String>,
+}
+
+/// How deep types may nest (arrays, members) before the BTF is taken as malformed.
+const MAX_DEPTH: u32 = 32;
+
+/// Follows cv/type-tag modifiers and typedefs to the underlying type, returning it with the
+/// name of the typedef nearest to it (the name an anonymous struct was given in C).
+fn resolve(btf: &Btf, mut id: u32) -> Result<(u32, Option<&str>)> {
+    let mut typedef = None;
+    for _ in 0..64 {
+        let t = btf.get(id)?;
+        match t.kind() {
+            kind::TYPEDEF => {
+                let name = btf.name(t.name_off)?;
+                typedef = (!name.is_empty()).then_some(name);
+                id = t.size_or_type;
+            }
+            kind::VOLATILE | kind::CONST | kind::RESTRICT | kind::TYPE_TAG => id = t.size_or_type,
+            _ => return Ok((id, typedef)),
+        }
+    }
+    Err(btf_err(format!(
+        "type chain at [{id}] is too deep or cyclic"
+    )))
+}
+
+/// The Rust field name of member `i`: its C name, or `__anon_<i>` for an unnamed member.
+fn member_name(btf: &Btf, name_off: u32, i: usize) -> Result<String> {
+    let name = btf.name(name_off)?;
+    Ok(if name.is_empty() {
+        format!("__anon_{i}")
+    } else {
+        name.to_string()
+    })
+}
+
+/// The variables of a DATASEC that get a field in its struct: `(VAR id, secinfo index)` of
+/// each non-static variable, the first of any repeated name only.
+fn section_vars(btf: &Btf, datasec: u32) -> Result<Vec<(u32, usize)>> {
+    let t = btf.get(datasec)?;
+    let mut names = HashSet::new();
+    let mut out = Vec::new();
+    for (i, (var_id, _, _)) in t.secinfos().enumerate() {
+        let var = btf.get(var_id)?;
+        if var.kind() != kind::VAR || var.extra.first() == Some(&VAR_STATIC) {
+            continue;
+        }
+        if names.insert(btf.name(var.name_off)?) {
+            out.push((var_id, i));
+        }
+    }
+    Ok(out)
+}
+
 /// Generates Rust definitions for BTF types on demand.
 pub struct TypeGen<'b> {
     btf: &'b Btf,
-    names: HashMap<u32, Ident>,
-    taken: HashSet<String>,
+    names: TypeNames,
+    /// Types already defined (or being defined), with their Rust names.
+    defined: HashMap<u32, Ident>,
+    /// Enumerator constants defined so far (they share the value namespace of `mod types`).
+    consts: HashSet<String>,
     defs: Vec<TokenStream>,
     /// Ids of types whose definition contains a union (no `Debug` derive for those).
     has_union: HashMap<u32, bool>,
@@ -132,29 +415,34 @@ struct Field {
 }
 
 impl<'b> TypeGen<'b> {
-    /// A generator over `btf`.
-    pub fn new(btf: &'b Btf) -> TypeGen<'b> {
-        TypeGen {
+    /// A generator over `btf` for the data sections `sections` (`(DATASEC type id, section
+    /// name)`, in the order their structs are generated): names every type their variables
+    /// use up front (see [`TypeNames`]).
+    pub fn new(btf: &'b Btf, sections: &[(u32, &str)]) -> Result<TypeGen<'b>> {
+        Ok(TypeGen {
             btf,
-            names: HashMap::new(),
-            taken: HashSet::new(),
+            names: TypeNames::new(btf, sections)?,
+            defined: HashMap::new(),
+            consts: HashSet::new(),
             defs: Vec::new(),
             has_union: HashMap::new(),
-        }
+        })
     }
 
-    /// The definitions generated so far (named structs and unions), for `mod types`.
+    /// The definitions generated so far (structs, unions, enum aliases and their constants),
+    /// for `mod types`.
     pub fn definitions(&self) -> &[TokenStream] {
         &self.defs
     }
 
-    /// The Rust type (as used from the skeleton module) of BTF type `id`.
+    /// The Rust type of BTF type `id`, as written in the skeleton module (`types::Name` for
+    /// structs, unions and enums).
     pub fn rust_type(&mut self, id: u32) -> Result<TokenStream> {
-        self.rust_type_depth(id, 0)
+        self.rust_type_in(id, Scope::Skeleton, 0)
     }
 
-    fn rust_type_depth(&mut self, id: u32, depth: u32) -> Result<TokenStream> {
-        if depth > 32 {
+    fn rust_type_in(&mut self, id: u32, scope: Scope, depth: u32) -> Result<TokenStream> {
+        if depth > MAX_DEPTH {
             return Err(btf_err(format!("type [{id}] nests too deep")));
         }
         let id = self.btf.skip_mods_and_typedefs(id)?;
@@ -165,7 +453,6 @@ impl<'b> TypeGen<'b> {
                 let signed = encoding & 1 != 0;
                 int_type(t.size_or_type, signed)
             }
-            kind::ENUM | kind::ENUM64 => int_type(t.size_or_type, t.kflag()),
             kind::PTR => quote!(u64),
             kind::FLOAT => match t.size_or_type {
                 4 => quote!(f32),
@@ -174,13 +461,16 @@ impl<'b> TypeGen<'b> {
             },
             kind::ARRAY => {
                 let (elem, _, n) = t.array().unwrap_or_default();
-                let elem_ty = self.rust_type_depth(elem, depth + 1)?;
+                let elem_ty = self.rust_type_in(elem, scope, depth + 1)?;
                 let n = Literal::usize_unsuffixed(n as usize);
                 quote!([#elem_ty; #n])
             }
-            kind::STRUCT | kind::UNION => {
+            kind::STRUCT | kind::UNION | kind::ENUM | kind::ENUM64 => {
                 let name = self.define(id, depth)?;
-                quote!(types::#name)
+                match scope {
+                    Scope::Skeleton => quote!(types::#name),
+                    Scope::Types => quote!(#name),
+                }
             }
             k => {
                 return Err(btf_err(format!(
@@ -216,96 +506,137 @@ impl<'b> TypeGen<'b> {
         v
     }
 
-    fn unique_name(&mut self, base: &str) -> Ident {
-        let mut name = base.to_string();
-        let mut n = 1;
-        while !self.taken.insert(name.clone()) {
-            n += 1;
-            name = format!("{base}_{n}");
-        }
-        ident(&name)
-    }
-
-    /// Defines struct/union `id` (once) and returns its name.
+    /// Defines struct/union/enum `id` (once) and returns its name.
     fn define(&mut self, id: u32, depth: u32) -> Result<Ident> {
-        if let Some(name) = self.names.get(&id) {
+        if let Some(name) = self.defined.get(&id) {
             return Ok(name.clone());
         }
+        let name = ident(&self.names.get_or_add(id));
+        self.defined.insert(id, name.clone());
         let t = self.btf.get(id)?.clone();
-        let cname = self.btf.name(t.name_off)?;
-        let name = if cname.is_empty() {
-            self.unique_name(&format!("__anon_{id}"))
-        } else {
-            self.unique_name(cname)
-        };
-        self.names.insert(id, name.clone());
         let size = u64::from(t.size_or_type);
-        let def = if t.kind() == kind::UNION {
-            let mut fields = Vec::new();
-            for (i, (name_off, mty, off)) in t.members().enumerate() {
-                let (bits, bitfield) = (
-                    if t.kflag() { off & 0xff_ffff } else { off },
-                    t.kflag() && off >> 24 != 0,
-                );
-                if bits != 0 || bitfield {
-                    continue;
+        let def = match t.kind() {
+            kind::ENUM | kind::ENUM64 => self.enum_def(&t, &name)?,
+            kind::UNION => {
+                let mut fields = Vec::new();
+                for (i, (name_off, mty, off)) in t.members().enumerate() {
+                    let (bits, bitfield) = (
+                        if t.kflag() { off & 0xff_ffff } else { off },
+                        t.kflag() && off >> 24 != 0,
+                    );
+                    if bits != 0 || bitfield {
+                        continue;
+                    }
+                    let fname = member_name(self.btf, name_off, i)?;
+                    let ty = self.rust_type_in(mty, Scope::Types, depth + 1)?;
+                    let f = ident(&fname);
+                    fields.push(quote!(pub #f: #ty,));
                 }
-                let fname = self.btf.name(name_off)?;
-                let fname = if fname.is_empty() {
-                    format!("__anon_{i}")
-                } else {
-                    fname.to_string()
-                };
-                let ty = self.rust_type_depth(mty, depth + 1)?;
-                let f = ident(&fname);
-                fields.push(quote!(pub #f: #ty,));
-            }
-            let bytes = byte_array(size);
-            let align = self.btf.align_of(id)?;
-            let align_lit = Literal::usize_unsuffixed(align as usize);
-            let size_lit = Literal::usize_unsuffixed(size as usize);
-            quote! {
-                #[repr(C)]
-                #[derive(Clone, Copy)]
-                pub union #name {
-                    #(#fields)*
-                    pub __bytes: #bytes,
+                let bytes = byte_array(size);
+                let align = self.btf.align_of(id)?;
+                let align_lit = Literal::usize_unsuffixed(align as usize);
+                let size_lit = Literal::usize_unsuffixed(size as usize);
+                quote! {
+                    #[repr(C)]
+                    #[derive(Clone, Copy)]
+                    pub union #name {
+                        #(#fields)*
+                        pub __bytes: #bytes,
+                    }
+                    unsafe impl __lskel::Pod for #name {}
+                    const _: () = assert!(::core::mem::size_of::<#name>() == #size_lit && ::core::mem::align_of::<#name>() <= #align_lit);
                 }
-                unsafe impl __lskel::Pod for #name {}
-                const _: () = assert!(::core::mem::size_of::<#name>() == #size_lit && ::core::mem::align_of::<#name>() <= #align_lit);
             }
-        } else {
-            let mut fields = Vec::new();
-            for (i, (name_off, mty, off)) in t.members().enumerate() {
-                let (bit_off, bitfield_size) = if t.kflag() {
-                    (off & 0xff_ffff, off >> 24)
-                } else {
-                    (off, 0)
-                };
-                let fname = self.btf.name(name_off)?;
-                let fname = if fname.is_empty() {
-                    format!("__anon_{i}")
-                } else {
-                    fname.to_string()
-                };
-                if bitfield_size != 0 || bit_off % 8 != 0 {
-                    // Bitfields stay opaque bytes; they are covered by padding below.
-                    continue;
+            _ => {
+                let mut fields = Vec::new();
+                for (i, (name_off, mty, off)) in t.members().enumerate() {
+                    let (bit_off, bitfield_size) = if t.kflag() {
+                        (off & 0xff_ffff, off >> 24)
+                    } else {
+                        (off, 0)
+                    };
+                    if bitfield_size != 0 || bit_off % 8 != 0 {
+                        // Bitfields stay opaque bytes; they are covered by padding below.
+                        continue;
+                    }
+                    let fname = member_name(self.btf, name_off, i)?;
+                    let ty = self.rust_type_in(mty, Scope::Types, depth + 1)?;
+                    fields.push(Field {
+                        name: ident(&fname),
+                        ty,
+                        offset: u64::from(bit_off / 8),
+                        size: self.btf.size_of(mty)?,
+                        align: self.btf.align_of(mty)?,
+                    });
                 }
-                let ty = self.rust_type_depth(mty, depth + 1)?;
-                fields.push(Field {
-                    name: ident(&fname),
-                    ty,
-                    offset: u64::from(bit_off / 8),
-                    size: self.btf.size_of(mty)?,
-                    align: self.btf.align_of(mty)?,
-                });
+                let derive_debug = !self.contains_union(id);
+                self.layout_struct(&name, fields, size, derive_debug, false)
             }
-            let derive_debug = !self.contains_union(id);
-            self.layout_struct(&name, fields, size, derive_debug, false)
         };
-        self.defs.push(def);
+        let doc = self.names.doc(id).unwrap_or("A C type of the global data.");
+        self.defs.push(quote!(#[doc = #doc] #def));
         Ok(name)
+    }
+
+    /// An enum: a type alias of its integer type, and one constant per enumerator (C
+    /// enumerators are not scoped either). An enumerator whose value does not fit the type,
+    /// or whose name is taken, is left out.
+    fn enum_def(&mut self, t: &crate::btf::Type, name: &Ident) -> Result<TokenStream> {
+        let (size, signed) = (t.size_or_type, t.kflag());
+        let int = int_type(size, signed);
+        let range = match (size, signed) {
+            (1 | 2 | 4 | 8, true) => {
+                let bits = size * 8 - 1;
+                (-(1i128 << bits), (1i128 << bits) - 1)
+            }
+            (1 | 2 | 4 | 8, false) => (0, (1i128 << (size * 8)) - 1),
+            // A byte array: no constants.
+            _ => (1, 0),
+        };
+        // ENUM holds 32-bit values, ENUM64 64-bit ones split in two words; the kind flag says
+        // whether they are signed.
+        let values: Vec<(u32, i128)> = if t.kind() == kind::ENUM64 {
+            t.extra
+                .chunks_exact(3)
+                .map(|c| {
+                    let v = u64::from(c[1]) | (u64::from(c[2]) << 32);
+                    (c[0], if signed { (v as i64).into() } else { v.into() })
+                })
+                .collect()
+        } else {
+            t.extra
+                .chunks_exact(2)
+                .map(|c| {
+                    (
+                        c[0],
+                        if signed {
+                            (c[1] as i32).into()
+                        } else {
+                            c[1].into()
+                        },
+                    )
+                })
+                .collect()
+        };
+        let mut consts = Vec::new();
+        for (name_off, v) in values {
+            let cname = self.btf.name(name_off)?;
+            if cname.is_empty() || v < range.0 || v > range.1 {
+                continue;
+            }
+            let c = ident(cname);
+            if !self.consts.insert(c.to_string()) {
+                continue;
+            }
+            let lit = Literal::u128_unsuffixed(v.unsigned_abs());
+            let value = if v < 0 { quote!(-#lit) } else { quote!(#lit) };
+            let doc = format!("Enumerator `{cname}` = {v}.");
+            consts.push(quote!(#[doc = #doc] pub const #c: #name = #value;));
+        }
+        Ok(quote! {
+            pub type #name = #int;
+            #(#consts)*
+        })
     }
 
     /// A `#[repr(C)]` struct with the fields at their exact offsets: gaps become `__pad_N`
@@ -377,18 +708,13 @@ impl<'b> TypeGen<'b> {
     /// The struct of a DATASEC: each global VAR at its offset, static ones left as padding.
     pub fn datasec_struct(&mut self, datasec: u32, name: &Ident) -> Result<TokenStream> {
         let t = self.btf.get(datasec)?.clone();
+        let secinfos: Vec<(u32, u32, u32)> = t.secinfos().collect();
         let mut fields = Vec::new();
-        let mut names = HashSet::new();
         let mut has_union = false;
-        for (var_id, offset, size) in t.secinfos() {
+        for (var_id, i) in section_vars(self.btf, datasec)? {
+            let (_, offset, size) = secinfos[i];
             let var = self.btf.get(var_id)?.clone();
-            if var.kind() != kind::VAR || var.extra.first() == Some(&VAR_STATIC) {
-                continue;
-            }
             let vname = self.btf.name(var.name_off)?.to_string();
-            if !names.insert(vname.clone()) {
-                continue;
-            }
             has_union |= self.contains_union(var.size_or_type);
             let ty = self.rust_type(var.size_or_type)?;
             fields.push(Field {
@@ -428,6 +754,7 @@ fn byte_array(n: u64) -> TokenStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::btf::tests::raw_btf;
 
     #[test]
     fn names() {
@@ -440,5 +767,395 @@ mod tests {
         assert_eq!(ident("type").to_string(), "r#type");
         assert_eq!(ident("self").to_string(), "self_");
         assert_eq!(ident("dump_task.___fmt").to_string(), "dump_task____fmt");
+    }
+
+    #[test]
+    fn camel_case_of_c_names() {
+        assert_eq!(camel_case("inner"), "Inner");
+        assert_eq!(camel_case("foo_bar"), "FooBar");
+        assert_eq!(camel_case("__anon_2"), "Anon2");
+        assert_eq!(camel_case("RodataCfg"), "RodataCfg");
+        assert_eq!(camel_case("ipv4_addr"), "Ipv4Addr");
+        assert_eq!(camel_case("nested_t"), "NestedT");
+        assert_eq!(camel_case("_"), "");
+    }
+
+    /// Builds BTF type by type; ids are given out in order, from 1.
+    struct Builder {
+        types: Vec<(u32, u32, u32, Vec<u32>)>,
+        strings: Vec<u8>,
+    }
+
+    impl Builder {
+        fn new() -> Builder {
+            Builder {
+                types: Vec::new(),
+                strings: vec![0],
+            }
+        }
+
+        fn str(&mut self, s: &str) -> u32 {
+            if s.is_empty() {
+                return 0;
+            }
+            let off = self.strings.len() as u32;
+            self.strings.extend_from_slice(s.as_bytes());
+            self.strings.push(0);
+            off
+        }
+
+        fn add(&mut self, name: &str, kind: u32, vlen: usize, size: u32, extra: Vec<u32>) -> u32 {
+            self.add_flagged(name, kind, vlen, false, size, extra)
+        }
+
+        fn add_flagged(
+            &mut self,
+            name: &str,
+            kind: u32,
+            vlen: usize,
+            kflag: bool,
+            size: u32,
+            extra: Vec<u32>,
+        ) -> u32 {
+            let name = self.str(name);
+            let info = (u32::from(kflag) << 31) | (kind << 24) | vlen as u32;
+            self.types.push((name, info, size, extra));
+            self.types.len() as u32
+        }
+
+        fn int(&mut self, name: &str, size: u32, signed: bool) -> u32 {
+            let enc = if signed { 1 << 24 } else { 0 };
+            self.add(name, kind::INT, 0, size, vec![enc | (size * 8)])
+        }
+
+        /// A struct or union; members are `(name, type, byte offset)`.
+        fn record(
+            &mut self,
+            kind: u32,
+            name: &str,
+            size: u32,
+            members: &[(&str, u32, u32)],
+        ) -> u32 {
+            let mut extra = Vec::new();
+            for &(m, ty, off) in members {
+                extra.extend([self.str(m), ty, off * 8]);
+            }
+            self.add(name, kind, members.len(), size, extra)
+        }
+
+        fn array(&mut self, elem: u32, index: u32, n: u32) -> u32 {
+            self.add("", kind::ARRAY, 0, 0, vec![elem, index, n])
+        }
+
+        fn typedef(&mut self, name: &str, ty: u32) -> u32 {
+            self.add(name, kind::TYPEDEF, 0, ty, vec![])
+        }
+
+        fn var(&mut self, name: &str, ty: u32) -> u32 {
+            self.add(name, kind::VAR, 0, ty, vec![1])
+        }
+
+        fn static_var(&mut self, name: &str, ty: u32) -> u32 {
+            self.add(name, kind::VAR, 0, ty, vec![VAR_STATIC])
+        }
+
+        fn enumeration(
+            &mut self,
+            name: &str,
+            size: u32,
+            signed: bool,
+            values: &[(&str, i32)],
+        ) -> u32 {
+            let mut extra = Vec::new();
+            for &(n, v) in values {
+                extra.extend([self.str(n), v as u32]);
+            }
+            self.add_flagged(name, kind::ENUM, values.len(), signed, size, extra)
+        }
+
+        /// A DATASEC; entries are `(var, offset, size)`.
+        fn datasec(&mut self, name: &str, size: u32, vars: &[(u32, u32, u32)]) -> u32 {
+            let extra = vars.iter().flat_map(|&(v, o, s)| [v, o, s]).collect();
+            self.add(name, kind::DATASEC, vars.len(), size, extra)
+        }
+
+        fn build(self) -> Btf {
+            Btf::parse(&raw_btf(&self.types, &self.strings)).unwrap()
+        }
+    }
+
+    /// Names given to every struct, union and enum, sorted by name.
+    fn all_names(btf: &Btf, sections: &[(u32, &str)]) -> Vec<String> {
+        let names = TypeNames::new(btf, sections).unwrap();
+        let mut v: Vec<String> = btf
+            .ids()
+            .filter_map(|id| names.get(id))
+            .map(str::to_string)
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// `.rodata`: `cfg` of an anonymous struct { u32 mode; struct { u16 port; } inner;
+    /// union { u32 word; u16 halves[2]; } tag; struct { u32 id; } rules[3]; enum { .. } state;
+    /// void *ptr; }`, then `defaults` of `struct settings { struct { u16 lo; } range; union
+    /// { u32 i; }; }` and `pairs` of `pair_t pairs[2]` (a typedef'd anonymous struct); `filler`
+    /// types before them push every id by `shift`.
+    fn rodata_btf(shift: u32) -> (Btf, u32) {
+        let mut b = Builder::new();
+        let u32_ = b.int("unsigned int", 4, false);
+        for _ in 0..shift {
+            b.record(kind::STRUCT, "", 4, &[("unused", u32_, 0)]);
+        }
+        let u16_ = b.int("unsigned short", 2, false);
+        let inner = b.record(kind::STRUCT, "", 2, &[("port", u16_, 0)]);
+        let halves = b.array(u16_, u32_, 2);
+        let tag = b.record(
+            kind::UNION,
+            "",
+            4,
+            &[("word", u32_, 0), ("halves", halves, 0)],
+        );
+        let rule = b.record(kind::STRUCT, "", 4, &[("id", u32_, 0)]);
+        let rules = b.array(rule, u32_, 3);
+        let state = b.enumeration("", 4, false, &[("CFG_OFF", 0), ("CFG_ON", 5)]);
+        let ptr = b.add("", kind::PTR, 0, 0, vec![]);
+        let cfg_t = b.record(
+            kind::STRUCT,
+            "",
+            40,
+            &[
+                ("mode", u32_, 0),
+                ("inner", inner, 4),
+                ("tag", tag, 8),
+                ("rules", rules, 12),
+                ("state", state, 24),
+                ("ptr", ptr, 32),
+            ],
+        );
+        let vol = b.add("", kind::VOLATILE, 0, cfg_t, vec![]);
+        let cst = b.add("", kind::CONST, 0, vol, vec![]);
+        let cfg = b.var("cfg", cst);
+        let range = b.record(kind::STRUCT, "", 2, &[("lo", u16_, 0)]);
+        let any = b.record(kind::UNION, "", 4, &[("i", u32_, 0)]);
+        let settings = b.record(
+            kind::STRUCT,
+            "settings",
+            8,
+            &[("range", range, 0), ("", any, 4)],
+        );
+        let defaults = b.var("defaults", settings);
+        let pair = b.record(kind::STRUCT, "", 4, &[("k", u32_, 0)]);
+        let pair_t = b.typedef("pair_t", pair);
+        let pairs_t = b.array(pair_t, u32_, 2);
+        let pairs = b.var("pairs", pairs_t);
+        let hidden_t = b.record(kind::STRUCT, "", 4, &[("h", u32_, 0)]);
+        let hidden = b.static_var("hidden", hidden_t);
+        let sec = b.datasec(
+            ".rodata",
+            60,
+            &[
+                (cfg, 0, 40),
+                (defaults, 40, 8),
+                (pairs, 48, 8),
+                (hidden, 56, 4),
+            ],
+        );
+        (b.build(), sec)
+    }
+
+    #[test]
+    fn anonymous_types_are_named_after_where_they_first_appear() {
+        let (btf, sec) = rodata_btf(0);
+        let names = TypeNames::new(&btf, &[(sec, ".rodata")]).unwrap();
+        let name_of = |member_path: &[&str]| -> String {
+            // Follow `cfg`'s type down the member path.
+            let cfg = btf.get(sec).unwrap().secinfos().next().unwrap().0;
+            let mut id = btf.get(cfg).unwrap().size_or_type;
+            for m in member_path {
+                let (t, _) = resolve(&btf, id).unwrap();
+                let t = btf.get(t).unwrap();
+                id = t
+                    .members()
+                    .find(|&(n, _, _)| btf.name(n).unwrap() == *m)
+                    .unwrap()
+                    .1;
+            }
+            let (mut t, _) = resolve(&btf, id).unwrap();
+            while let Some((elem, _, _)) = btf.get(t).unwrap().array() {
+                t = elem;
+            }
+            names.get(t).unwrap().to_string()
+        };
+        assert_eq!(name_of(&[]), "RodataCfg");
+        assert_eq!(name_of(&["inner"]), "RodataCfgInner");
+        assert_eq!(name_of(&["tag"]), "RodataCfgTag");
+        assert_eq!(name_of(&["rules"]), "RodataCfgRules", "array element");
+        assert_eq!(name_of(&["state"]), "RodataCfgState", "anonymous enum");
+        assert_eq!(
+            all_names(&btf, &[(sec, ".rodata")]),
+            [
+                "RodataCfg",
+                "RodataCfgInner",
+                "RodataCfgRules",
+                "RodataCfgState",
+                "RodataCfgTag",
+                "SettingsAnon1",
+                "SettingsRange",
+                "pair_t",
+                "settings",
+            ],
+            "C names kept, typedef names used, static variables left out, no BTF id anywhere"
+        );
+    }
+
+    #[test]
+    fn names_do_not_depend_on_btf_ids() {
+        let (a, sec_a) = rodata_btf(0);
+        let (b, sec_b) = rodata_btf(5);
+        assert_ne!(sec_a, sec_b);
+        assert_eq!(
+            all_names(&a, &[(sec_a, ".rodata")]),
+            all_names(&b, &[(sec_b, ".rodata")])
+        );
+        // And the same object named twice gives the same names.
+        assert_eq!(
+            all_names(&a, &[(sec_a, ".rodata")]),
+            all_names(&a, &[(sec_a, ".rodata")])
+        );
+    }
+
+    #[test]
+    fn derived_names_are_numbered_only_on_a_real_clash() {
+        let mut b = Builder::new();
+        let u32_ = b.int("unsigned int", 4, false);
+        // `.data` `foo_x` and `.data.foo` `x` both derive `DataFooX`.
+        let t1 = b.record(kind::STRUCT, "", 4, &[("a", u32_, 0)]);
+        let foo_x = b.var("foo_x", t1);
+        let t2 = b.record(kind::STRUCT, "", 4, &[("b", u32_, 0)]);
+        let x = b.var("x", t2);
+        // `.data` `cfg` is anonymous, and a later variable's type is C's `struct DataCfg`: the
+        // C name wins although the anonymous type comes first.
+        let t3 = b.record(kind::STRUCT, "", 4, &[("c", u32_, 0)]);
+        let cfg = b.var("cfg", t3);
+        let t4 = b.record(kind::STRUCT, "DataCfg", 4, &[("d", u32_, 0)]);
+        let other = b.var("other", t4);
+        // Two C structs named `s` (objects linked from two sources), one named `u32`.
+        let s1 = b.record(kind::STRUCT, "s", 4, &[("e", u32_, 0)]);
+        let v1 = b.var("v1", s1);
+        let s2 = b.record(kind::STRUCT, "s", 4, &[("f", u32_, 0)]);
+        let v2 = b.var("v2", s2);
+        let s3 = b.record(kind::STRUCT, "u32", 4, &[("g", u32_, 0)]);
+        let v3 = b.var("v3", s3);
+        // `.data` `solo` clashes with nothing.
+        let t5 = b.record(kind::STRUCT, "", 4, &[("h", u32_, 0)]);
+        let solo = b.var("solo", t5);
+        let data = b.datasec(
+            ".data",
+            28,
+            &[
+                (foo_x, 0, 4),
+                (cfg, 4, 4),
+                (other, 8, 4),
+                (v1, 12, 4),
+                (v2, 16, 4),
+                (v3, 20, 4),
+                (solo, 24, 4),
+            ],
+        );
+        let data_foo = b.datasec(".data.foo", 4, &[(x, 0, 4)]);
+        let btf = b.build();
+        let names = TypeNames::new(&btf, &[(data, ".data"), (data_foo, ".data.foo")]).unwrap();
+        assert_eq!(names.get(t1), Some("DataFooX"));
+        assert_eq!(names.get(t2), Some("DataFooX2"));
+        assert_eq!(names.get(t4), Some("DataCfg"));
+        assert_eq!(names.get(t3), Some("DataCfg2"));
+        assert_eq!(names.get(s1), Some("s"));
+        assert_eq!(names.get(s2), Some("s_2"));
+        assert_eq!(
+            names.get(s3),
+            Some("u32_2"),
+            "a primitive's name is never shadowed"
+        );
+        assert_eq!(names.get(t5), Some("DataSolo"));
+        // The section order decides who is first.
+        let names = TypeNames::new(&btf, &[(data_foo, ".data.foo"), (data, ".data")]).unwrap();
+        assert_eq!(names.get(t2), Some("DataFooX"));
+        assert_eq!(names.get(t1), Some("DataFooX2"));
+    }
+
+    #[test]
+    fn nested_definitions_name_their_siblings_plainly() {
+        let (btf, sec) = rodata_btf(0);
+        let mut types = TypeGen::new(&btf, &[(sec, ".rodata")]).unwrap();
+        let section = types
+            .datasec_struct(sec, &section_type_name(".rodata"))
+            .unwrap()
+            .to_string();
+        assert!(
+            section.contains("pub cfg : types :: RodataCfg"),
+            "{section}"
+        );
+        assert!(
+            section.contains("pub defaults : types :: settings"),
+            "{section}"
+        );
+        assert!(
+            section.contains("pub pairs : [types :: pair_t ; 2]"),
+            "{section}"
+        );
+        assert!(!section.contains("hidden"), "{section}");
+        let defs: String = types.definitions().iter().map(|d| d.to_string()).collect();
+        assert!(!defs.contains("types ::"), "inside `mod types`: {defs}");
+        for field in [
+            "pub inner : RodataCfgInner",
+            "pub tag : RodataCfgTag",
+            "pub rules : [RodataCfgRules ; 3]",
+            "pub state : RodataCfgState",
+            "pub ptr : u64",
+            "pub range : SettingsRange",
+            "pub __anon_1 : SettingsAnon1",
+        ] {
+            assert!(defs.contains(field), "{field} in {defs}");
+        }
+        assert!(defs.contains("pub union RodataCfgTag"), "{defs}");
+        assert!(defs.contains("pub type RodataCfgState = u32 ;"), "{defs}");
+        assert!(
+            defs.contains("pub const CFG_ON : RodataCfgState = 5 ;"),
+            "{defs}"
+        );
+        // Every definition is valid Rust.
+        for d in types.definitions() {
+            syn::parse2::<syn::File>(d.clone()).unwrap();
+        }
+        syn::parse_str::<syn::File>(&section).unwrap();
+    }
+
+    #[test]
+    fn enum_constants_keep_their_sign_and_fit_their_type() {
+        let mut b = Builder::new();
+        let signed = b.enumeration("prio", 4, true, &[("LOW", -2), ("HIGH", 7)]);
+        let small = b.enumeration("", 1, false, &[("SMALL", 3), ("TOO_BIG", 300)]);
+        let v1 = b.var("prio", signed);
+        let v2 = b.var("small", small);
+        let sec = b.datasec(".bss", 8, &[(v1, 0, 4), (v2, 4, 1)]);
+        let btf = b.build();
+        let mut types = TypeGen::new(&btf, &[(sec, ".bss")]).unwrap();
+        let section = types
+            .datasec_struct(sec, &section_type_name(".bss"))
+            .unwrap()
+            .to_string();
+        assert!(section.contains("pub prio : types :: prio"), "{section}");
+        assert!(
+            section.contains("pub small : types :: BssSmall"),
+            "{section}"
+        );
+        let defs: String = types.definitions().iter().map(|d| d.to_string()).collect();
+        assert!(defs.contains("pub type prio = i32 ;"), "{defs}");
+        assert!(defs.contains("pub const LOW : prio = - 2 ;"), "{defs}");
+        assert!(defs.contains("pub const HIGH : prio = 7 ;"), "{defs}");
+        assert!(defs.contains("pub type BssSmall = u8 ;"), "{defs}");
+        assert!(defs.contains("pub const SMALL : BssSmall = 3 ;"), "{defs}");
+        assert!(!defs.contains("TOO_BIG"), "300 does not fit a u8: {defs}");
     }
 }
