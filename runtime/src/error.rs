@@ -23,6 +23,7 @@ macro_rules! errno_consts {
             pub fn name(self) -> Option<&'static str> {
                 match self.0 {
                     $(libc::$c => Some(stringify!($c)),)*
+                    ENOTSUPP => Some("ENOTSUPP"),
                     _ => None,
                 }
             }
@@ -88,8 +89,24 @@ impl Errno {
     }
 }
 
+/// `ENOTSUPP` (524): the kernel's internal "operation not supported", which BPF commands
+/// return to user space although libc has no name for it.
+const ENOTSUPP: i32 = 524;
+
+impl Errno {
+    /// `ENOTSUPP` (524), kernel-internal but returned by BPF commands (e.g. a struct_ops
+    /// program without its map, a program type the kernel cannot attach).
+    pub const NOTSUPP_KERNEL: Errno = Errno(ENOTSUPP);
+}
+
 impl fmt::Display for Errno {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0 == ENOTSUPP {
+            return write!(
+                f,
+                "ENOTSUPP: operation not supported by the kernel (error 524)"
+            );
+        }
         match self.name() {
             Some(name) => write!(f, "{name}: {}", self.io_error()),
             None => fmt::Display::fmt(&self.io_error(), f),
@@ -285,6 +302,12 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Error::Syscall { op, errno } if *errno == Errno::PERM && op.contains("__loader") => {
+                write!(
+                    f,
+                    "{op} failed: {errno}; loading BPF needs CAP_BPF and CAP_PERFMON (and CAP_NET_ADMIN or CAP_SYS_ADMIN for some program types), or root"
+                )
+            }
             Error::Syscall { op, errno } => write!(f, "{op} failed: {errno}"),
             Error::Loader {
                 errno,
@@ -363,6 +386,24 @@ mod tests {
         assert_eq!(
             format!("{:?}", Errno::from_raw_os_error(4242)),
             "Errno(4242)"
+        );
+    }
+
+    #[test]
+    fn enotsupp_and_missing_privileges_are_named() {
+        let s = Errno::from_raw_os_error(524).to_string();
+        assert!(s.starts_with("ENOTSUPP: "), "{s}");
+        assert_eq!(Errno::NOTSUPP_KERNEL.name(), Some("ENOTSUPP"));
+        assert_eq!(format!("{:?}", Errno::NOTSUPP_KERNEL), "Errno(ENOTSUPP)");
+        let s = Error::syscall("BPF_MAP_CREATE(__loader.map)", Errno::PERM).to_string();
+        assert!(
+            s.contains("CAP_BPF") && s.contains("CAP_PERFMON") && s.contains("root"),
+            "{s}"
+        );
+        let s = Error::syscall("BPF_MAP_UPDATE_ELEM", Errno::PERM).to_string();
+        assert!(
+            !s.contains("CAP_BPF"),
+            "only the first syscall of a load says so: {s}"
         );
     }
 

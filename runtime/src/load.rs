@@ -49,7 +49,43 @@ pub struct LoadedFds {
 ///
 /// When `opts.log_level > 0`, a log buffer is allocated and also written into the ctx header, so the
 /// loader's inner loads log there and the failing step's log comes back in the error.
+///
+/// Asynchronous signals are held back on the calling thread while the load runs (and
+/// delivered right after): the verifier gives up with EAGAIN when a signal is pending, so a
+/// process with a profiling timer or a handler installed without `SA_RESTART` could otherwise
+/// not load at all. A load interrupted anyway is tried again, a bounded number of times.
 pub fn bpf_load_and_run(
+    ctx: &mut LoaderCtx,
+    data: &[u8],
+    insns: &[u8],
+    opts: &LoadOptions,
+) -> Result<LoadedFds> {
+    let _hold = crate::sys::signal::HoldSignals::new();
+    // A failed run has closed everything it made, so an interrupted load is run again whole.
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match load_and_run_once(ctx, data, insns, opts) {
+            Err(e) if tries < MAX_TRIES && interrupted(&e) => continue,
+            other => return other,
+        }
+    }
+}
+
+/// How many times [`bpf_load_and_run`] tries a load that a signal interrupted.
+const MAX_TRIES: u32 = 16;
+
+/// Whether `e` is what an interrupted load gives: EAGAIN or EINTR from the loader program's
+/// verification or from one of the loads it makes.
+fn interrupted(e: &Error) -> bool {
+    let errno = match e {
+        Error::Loader { errno, .. } | Error::LoaderVerifier { errno, .. } => *errno,
+        _ => return false,
+    };
+    errno == Errno::AGAIN || errno == Errno::INTR
+}
+
+fn load_and_run_once(
     ctx: &mut LoaderCtx,
     data: &[u8],
     insns: &[u8],

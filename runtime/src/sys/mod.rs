@@ -11,6 +11,7 @@ mod fd;
 pub mod mem;
 pub mod mmap;
 pub mod perf;
+pub(crate) mod signal;
 pub mod uname;
 
 pub(crate) use fd::ret_owned_fd;
