@@ -3,7 +3,7 @@
 //! needs for them: extern VARs become allocated 4-byte placeholders, extern FUNCs in `.ksyms`
 //! are replaced by a dummy VAR, and `.kconfig` VARs get their offsets in the `.kconfig` map.
 
-use crate::btf::{kind, Btf};
+use crate::btf::{enter, kind, Btf};
 use crate::elf::ElfObject;
 use crate::error::{btf_err, Error, Result};
 
@@ -126,7 +126,7 @@ pub fn collect(obj: &ElfObject<'_>, btf: &mut Btf) -> Result<Externs> {
                         why: ".kconfig holds values only".into(),
                     });
                 }
-                let ty = kconfig_type(btf, t.size_or_type).ok_or_else(|| Error::Unsupported {
+                let ty = kconfig_type(btf, t.size_or_type)?.ok_or_else(|| Error::Unsupported {
                     what: format!(".kconfig extern `{}`'s type", sym.name),
                     why: "use bool, char, a 1/2/4/8-byte integer, enum libbpf_tristate or a char array".into(),
                 })?;
@@ -237,34 +237,45 @@ fn find_extern_section(btf: &Btf, id: u32) -> Option<u32> {
     })
 }
 
-fn kconfig_type(btf: &Btf, id: u32) -> Option<KconfigType> {
-    let id = btf.skip_mods_and_typedefs(id).ok()?;
-    let t = btf.get(id).ok()?;
-    match t.kind() {
+/// The kconfig value type of BTF type `id`, `None` when `.kconfig` cannot hold it. Broken
+/// BTF (a typedef loop, an array of itself) is an error.
+fn kconfig_type(btf: &Btf, id: u32) -> Result<Option<KconfigType>> {
+    kconfig_type_in(btf, id, &mut Vec::new())
+}
+
+/// `path`: the arrays being walked, outermost first.
+fn kconfig_type_in(btf: &Btf, id: u32, path: &mut Vec<u32>) -> Result<Option<KconfigType>> {
+    let id = btf.skip_mods_and_typedefs(id)?;
+    let t = btf.get(id)?;
+    Ok(match t.kind() {
         kind::INT => {
             let enc = t.extra.first().copied().unwrap_or(0) >> 24;
             let size = t.size_or_type;
             if enc & 4 != 0 {
-                return (size == 1).then_some(KconfigType::Bool);
+                return Ok((size == 1).then_some(KconfigType::Bool));
             }
             if size == 1 {
-                return Some(KconfigType::Char);
+                return Ok(Some(KconfigType::Char));
             }
             (matches!(size, 2 | 4 | 8)).then_some(KconfigType::Int {
                 size,
                 signed: enc & 1 != 0,
             })
         }
-        kind::ENUM | kind::ENUM64 => (btf.name(t.name_off).ok()? == "libbpf_tristate"
+        kind::ENUM | kind::ENUM64 => (btf.name(t.name_off)? == "libbpf_tristate"
             && (t.kind() == kind::ENUM64 || t.size_or_type == 4))
             .then_some(KconfigType::Tristate),
         kind::ARRAY => {
-            let (elem, _, n) = t.array()?;
-            (n > 0 && kconfig_type(btf, elem) == Some(KconfigType::Char))
-                .then_some(KconfigType::Str { len: n })
+            let Some((elem, _, n)) = t.array() else {
+                return Ok(None);
+            };
+            enter(btf, path, id)?;
+            let elem = kconfig_type_in(btf, elem, path)?;
+            path.pop();
+            (n > 0 && elem == Some(KconfigType::Char)).then_some(KconfigType::Str { len: n })
         }
         _ => None,
-    }
+    })
 }
 
 /// The BTF the kernel accepts for extern sections (libbpf's rewrite, step for step).
@@ -346,4 +357,38 @@ fn rewrite_btf(btf: &mut Btf, list: &[Extern], kconfig_size: u32) -> Result<()> 
         btf.get_mut(kcfg)?.size_or_type = kconfig_size;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::btf::tests::raw_btf;
+
+    #[test]
+    fn a_kconfig_array_of_itself_is_an_error() {
+        // [1] char; [2] char[16]; [3] an array of itself; [4] typedef "t" -> [5] const -> [4].
+        let info = |kind: u32| kind << 24;
+        let btf = Btf::parse(&raw_btf(
+            &[
+                (1, info(kind::INT), 1, vec![(1 << 24) | 8]),
+                (0, info(kind::ARRAY), 0, vec![1, 1, 16]),
+                (0, info(kind::ARRAY), 0, vec![3, 1, 16]),
+                (6, info(kind::TYPEDEF), 5, vec![]),
+                (0, info(kind::CONST), 4, vec![]),
+            ],
+            b"\0char\0t\0",
+        ))
+        .unwrap();
+        assert_eq!(
+            kconfig_type(&btf, 2).unwrap(),
+            Some(KconfigType::Str { len: 16 })
+        );
+        let e = kconfig_type(&btf, 3).unwrap_err().to_string();
+        assert!(
+            e.contains("type [3] (ARRAY `<anon>`) refers to itself"),
+            "{e}"
+        );
+        let e = kconfig_type(&btf, 4).unwrap_err().to_string();
+        assert!(e.contains("refers to itself"), "{e}");
+    }
 }

@@ -1,6 +1,8 @@
 //! Mutation test: corrupted fixture objects (bit flips, byte overwrites, truncations, spliced
-//! garbage) must give an error or a skeleton, never a panic or a hang. Bounded so it runs in
-//! CI on the stable toolchain; `LSKEL_MUTATIONS=N` sets the number of cases per fixture.
+//! garbage) must give an error or a skeleton, and a skeleton must expand to tokens or give an
+//! error (as `lskel gen` and the macro do), never a panic, a stack overflow or a hang. Bounded
+//! so it runs in CI on the stable toolchain; `LSKEL_MUTATIONS=N` sets the number of cases per
+//! fixture.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -93,8 +95,9 @@ fn mutated_objects_never_panic() {
     let cases: usize = std::env::var("LSKEL_MUTATIONS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(3000);
+        .unwrap_or(1000);
     let (mut ok, mut err, mut slowest) = (0usize, 0usize, Duration::ZERO);
+    let ident = lskel_gen::expand::types::ident("fixture");
     for (f, path) in fixtures().iter().enumerate() {
         let orig = std::fs::read(path).unwrap();
         lskel_gen::generate(&orig, "fixture")
@@ -106,7 +109,9 @@ fn mutated_objects_never_panic() {
             let data = mutate(&mut rng, &orig);
             let start = Instant::now();
             let result = std::panic::catch_unwind(|| {
-                lskel_gen::generate(&data, "fixture").map(|s| s.dump())
+                let skel = lskel_gen::generate(&data, "fixture")?;
+                let tokens = lskel_gen::expand::skeleton::expand(&skel, &ident, None)?;
+                Ok::<_, lskel_gen::Error>((skel.dump(), tokens.to_string()))
             });
             let took = start.elapsed();
             slowest = slowest.max(took);
@@ -131,7 +136,7 @@ fn mutated_objects_never_panic() {
         }
     }
     eprintln!(
-        "mutation test: {} cases, {ok} generated, {err} refused with an error, slowest {slowest:?}",
+        "mutation test: {} cases, {ok} generated and expanded, {err} refused with an error, slowest {slowest:?}",
         ok + err
     );
 }

@@ -142,6 +142,25 @@ fn read_u16(data: &[u8], off: usize) -> Option<u16> {
         .map(|b| u16::from_le_bytes([b[0], b[1]]))
 }
 
+/// How deep a walk over BTF goes (members, array elements, typedefs, modifiers) before it
+/// takes the type as malformed: the kernel's and libbpf's `MAX_RESOLVE_DEPTH`, so nothing the
+/// kernel accepts is refused. Every recursive walk over types uses it, with a check that the
+/// walk does not come back to a type on its own path.
+pub const MAX_DEPTH: u32 = 32;
+
+/// Steps a walk into type `id`: an error if `id` is already on `path` (the type refers to
+/// itself) or `path` is [`MAX_DEPTH`] long; else pushes `id`, which the caller pops.
+pub fn enter(btf: &Btf, path: &mut Vec<u32>, id: u32) -> Result<()> {
+    if path.contains(&id) {
+        return Err(btf.self_reference(id));
+    }
+    if path.len() as u32 >= MAX_DEPTH {
+        return Err(btf.too_deep(path.first().copied().unwrap_or(id)));
+    }
+    path.push(id);
+    Ok(())
+}
+
 /// Upper bound on type count, so a corrupt header cannot make us allocate without bound.
 const MAX_TYPES: usize = 1 << 20;
 
@@ -359,79 +378,143 @@ impl Btf {
         })
     }
 
+    /// The error of a walk over BTF that met type `id` again on its own path: hostile or
+    /// corrupt BTF (a struct holding an array of itself, a typedef of itself).
+    pub fn self_reference(&self, id: u32) -> crate::Error {
+        btf_err(format!(
+            "type [{id}] ({}) refers to itself",
+            self.describe(id)
+        ))
+    }
+
+    /// The error of a walk over BTF that went deeper than [`MAX_DEPTH`] from type `id`.
+    pub fn too_deep(&self, id: u32) -> crate::Error {
+        btf_err(format!(
+            "type [{id}] ({}) nests more than {MAX_DEPTH} levels deep (members, array elements, typedefs and modifiers)",
+            self.describe(id)
+        ))
+    }
+
+    /// `STRUCT `name``, for messages (`STRUCT <anon>` when unnamed).
+    fn describe(&self, id: u32) -> String {
+        match self.get(id) {
+            Ok(t) => {
+                let name = self.name(t.name_off).unwrap_or("?");
+                let name = if name.is_empty() { "<anon>" } else { name };
+                format!("{} `{name}`", kind_name(t.kind()))
+            }
+            Err(_) => "?".into(),
+        }
+    }
+
     /// Follows typedefs and cv/type-tag modifiers to the underlying type.
-    pub fn skip_mods_and_typedefs(&self, mut id: u32) -> Result<u32> {
-        for _ in 0..64 {
+    pub fn skip_mods_and_typedefs(&self, id: u32) -> Result<u32> {
+        self.skip_mods_noting(id, |_, _| Ok(()))
+    }
+
+    /// [`Btf::skip_mods_and_typedefs`], calling `note` on each typedef and modifier passed.
+    /// A chain longer than [`MAX_DEPTH`] or one that comes back to itself is an error.
+    pub fn skip_mods_noting<'s>(
+        &'s self,
+        start: u32,
+        mut note: impl FnMut(u32, &'s Type) -> Result<()>,
+    ) -> Result<u32> {
+        let mut id = start;
+        let mut path = Vec::new();
+        loop {
             let t = self.get(id)?;
             match t.kind() {
                 kind::TYPEDEF | kind::VOLATILE | kind::CONST | kind::RESTRICT | kind::TYPE_TAG => {
-                    id = t.size_or_type
+                    if path.contains(&id) {
+                        return Err(self.self_reference(id));
+                    }
+                    if path.len() as u32 >= MAX_DEPTH {
+                        return Err(self.too_deep(start));
+                    }
+                    path.push(id);
+                    note(id, t)?;
+                    id = t.size_or_type;
                 }
                 _ => return Ok(id),
             }
         }
-        Err(btf_err(format!(
-            "type chain at [{id}] is too deep or cyclic"
-        )))
     }
 
     /// Size in bytes of type `id`.
     pub fn size_of(&self, id: u32) -> Result<u64> {
-        self.size_of_depth(id, 0)
+        self.size_of_in(id, &mut Vec::new())
     }
 
-    fn size_of_depth(&self, id: u32, depth: u32) -> Result<u64> {
-        if depth > 64 {
-            return Err(btf_err(format!("type [{id}] nests too deep or is cyclic")));
-        }
+    /// `path`: the arrays and VARs being sized, outermost first.
+    fn size_of_in(&self, id: u32, path: &mut Vec<u32>) -> Result<u64> {
         let id = self.skip_mods_and_typedefs(id)?;
         let t = self.get(id)?;
-        Ok(match t.kind() {
+        let inner = match t.kind() {
+            kind::ARRAY => t.array().unwrap_or_default().0,
+            kind::VAR => t.size_or_type,
             kind::INT
             | kind::STRUCT
             | kind::UNION
             | kind::ENUM
             | kind::ENUM64
             | kind::DATASEC
-            | kind::FLOAT => t.size_or_type as u64,
-            kind::PTR => 8,
-            kind::ARRAY => {
-                let (elem, _, n) = t.array().unwrap_or_default();
-                self.size_of_depth(elem, depth + 1)?
-                    .checked_mul(n as u64)
-                    .ok_or_else(|| btf_err(format!("array [{id}] size overflows")))?
-            }
-            kind::VAR => self.size_of_depth(t.size_or_type, depth + 1)?,
+            | kind::FLOAT => return Ok(u64::from(t.size_or_type)),
+            kind::PTR => return Ok(8),
             k => return Err(btf_err(format!("type [{id}] of kind {k} has no size"))),
+        };
+        enter(self, path, id)?;
+        let inner_size = self.size_of_in(inner, path)?;
+        path.pop();
+        Ok(match t.array() {
+            Some((_, _, n)) => inner_size
+                .checked_mul(u64::from(n))
+                .ok_or_else(|| btf_err(format!("array [{id}] size overflows")))?,
+            None => inner_size,
         })
     }
 
     /// Alignment of type `id`, following the C rules clang used.
     pub fn align_of(&self, id: u32) -> Result<u64> {
-        self.align_of_depth(id, 0)
+        self.align_of_in(id, &mut Vec::new(), &mut std::collections::HashMap::new())
     }
 
-    fn align_of_depth(&self, id: u32, depth: u32) -> Result<u64> {
-        if depth > 64 {
-            return Err(btf_err(format!("type [{id}] nests too deep or is cyclic")));
-        }
+    /// `path`: the arrays and records being aligned, outermost first; `done`: the alignments
+    /// already known, so a type reached many ways is walked once.
+    fn align_of_in(
+        &self,
+        id: u32,
+        path: &mut Vec<u32>,
+        done: &mut std::collections::HashMap<u32, u64>,
+    ) -> Result<u64> {
         let id = self.skip_mods_and_typedefs(id)?;
+        if let Some(&align) = done.get(&id) {
+            return Ok(align);
+        }
         let t = self.get(id)?;
-        Ok(match t.kind() {
+        let align = match t.kind() {
             kind::INT | kind::ENUM | kind::ENUM64 | kind::FLOAT => {
-                (t.size_or_type as u64).clamp(1, 8)
+                return Ok(u64::from(t.size_or_type).clamp(1, 8))
             }
-            kind::PTR => 8,
-            kind::ARRAY => self.align_of_depth(t.array().unwrap_or_default().0, depth + 1)?,
-            kind::STRUCT | kind::UNION => {
-                let mut align = 1;
-                for (_, ty, _) in t.members() {
-                    align = align.max(self.align_of_depth(ty, depth + 1)?);
-                }
+            kind::PTR => return Ok(8),
+            kind::ARRAY => {
+                enter(self, path, id)?;
+                let align = self.align_of_in(t.array().unwrap_or_default().0, path, done)?;
+                path.pop();
                 align
             }
-            _ => 1,
-        })
+            kind::STRUCT | kind::UNION => {
+                enter(self, path, id)?;
+                let mut align = 1;
+                for (_, ty, _) in t.members() {
+                    align = align.max(self.align_of_in(ty, path, done)?);
+                }
+                path.pop();
+                align
+            }
+            _ => return Ok(1),
+        };
+        done.insert(id, align);
+        Ok(align)
     }
 
     /// Appends a VAR named `name` of type `ty`, returning its id.
@@ -618,5 +701,66 @@ pub(crate) mod tests {
             .unwrap_err()
             .to_string()
             .contains("refers to type [9]"));
+    }
+
+    #[test]
+    fn self_referential_types_are_errors() {
+        // [1] int; [2] struct "s" { int x; [3] more; } where [3] is an array of [2];
+        // [4] an array of itself; [5] typedef "t" -> [6] const -> [5].
+        let strings = b"\0int\0s\0x\0more\0t\0";
+        let btf = Btf::parse(&raw_btf(
+            &[
+                (1, info(kind::INT, 0), 4, vec![32]),
+                (5, info(kind::STRUCT, 2), 8, vec![7, 1, 0, 9, 3, 32]),
+                (0, info(kind::ARRAY, 0), 0, vec![2, 1, 1]),
+                (0, info(kind::ARRAY, 0), 0, vec![4, 1, 2]),
+                (14, info(kind::TYPEDEF, 0), 6, vec![]),
+                (0, info(kind::CONST, 0), 5, vec![]),
+            ],
+            strings,
+        ))
+        .unwrap();
+        let msg = |r: Result<u64>| r.unwrap_err().to_string();
+        assert!(msg(btf.align_of(2)).contains("type [2] (STRUCT `s`) refers to itself"));
+        assert!(msg(btf.align_of(3)).contains("refers to itself"));
+        // A struct's size is in its header: no walk, no error.
+        assert_eq!(btf.size_of(3).unwrap(), 8);
+        assert!(msg(btf.size_of(4)).contains("type [4] (ARRAY `<anon>`) refers to itself"));
+        assert!(msg(btf.align_of(4)).contains("refers to itself"));
+        for id in [5, 6] {
+            let e = btf.skip_mods_and_typedefs(id).unwrap_err().to_string();
+            assert!(e.contains("refers to itself"), "{e}");
+            assert!(msg(btf.size_of(id)).contains("refers to itself"));
+            assert!(msg(btf.align_of(id)).contains("refers to itself"));
+        }
+    }
+
+    #[test]
+    fn deep_chains_are_errors_and_shared_types_are_walked_once() {
+        // [1] int, then 40 typedefs each of the one before.
+        let mut types = vec![(0, info(kind::INT, 0), 4, vec![32])];
+        for i in 1..=40 {
+            types.push((0, info(kind::TYPEDEF, 0), i, vec![]));
+        }
+        // [42..=81]: 40 structs, each with two members of the one before: 2^n paths to [1].
+        types.push((0, info(kind::STRUCT, 2), 8, vec![0, 1, 0, 0, 1, 32]));
+        for i in 43..=81 {
+            types.push((0, info(kind::STRUCT, 2), 8, vec![0, i - 1, 0, 0, i - 1, 32]));
+        }
+        let btf = Btf::parse(&raw_btf(&types, b"\0")).unwrap();
+        assert_eq!(btf.skip_mods_and_typedefs(MAX_DEPTH + 1).unwrap(), 1);
+        let e = btf.skip_mods_and_typedefs(41).unwrap_err().to_string();
+        assert!(
+            e.contains("type [41] (TYPEDEF `<anon>`) nests more than 32 levels"),
+            "{e}"
+        );
+        let start = std::time::Instant::now();
+        assert!(btf
+            .align_of(81)
+            .unwrap_err()
+            .to_string()
+            .contains("nests more than"));
+        assert_eq!(btf.align_of(70).unwrap(), 4);
+        assert!(start.elapsed() < std::time::Duration::from_secs(1));
     }
 }

@@ -14,7 +14,7 @@ use std::collections::{HashMap, HashSet};
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{format_ident, quote};
 
-use crate::btf::{kind, Btf, VAR_STATIC};
+use crate::btf::{enter, kind, Btf, VAR_STATIC};
 use crate::error::{btf_err, Result};
 
 /// A Rust identifier for a C name: keywords become raw identifiers, and names Rust cannot
@@ -206,7 +206,7 @@ impl TypeNames {
                         path: vname.to_string(),
                         section: Some(section.to_string()),
                     };
-                    names.walk(btf, v.size_or_type, &site, pass, 0)?;
+                    names.walk(btf, v.size_or_type, &site, pass, &mut Vec::new())?;
                 }
             }
         }
@@ -251,10 +251,15 @@ impl TypeNames {
         self.docs.get(&id).map(String::as_str)
     }
 
-    fn walk(&mut self, btf: &Btf, id: u32, site: &Site, pass: Pass, depth: u32) -> Result<()> {
-        if depth > MAX_DEPTH {
-            return Err(btf_err(format!("type [{id}] nests too deep")));
-        }
+    /// `walking`: the arrays and records being walked, outermost first.
+    fn walk(
+        &mut self,
+        btf: &Btf,
+        id: u32,
+        site: &Site,
+        pass: Pass,
+        walking: &mut Vec<u32>,
+    ) -> Result<()> {
         let (id, typedef) = resolve(btf, id)?;
         let t = btf.get(id)?;
         let what = match t.kind() {
@@ -265,7 +270,10 @@ impl TypeNames {
                     path: format!("{}[]", site.path),
                     section: site.section.clone(),
                 };
-                return self.walk(btf, elem, &site, pass, depth + 1);
+                enter(btf, walking, id)?;
+                self.walk(btf, elem, &site, pass, walking)?;
+                walking.pop();
+                return Ok(());
             }
             kind::STRUCT => "struct",
             kind::UNION => "union",
@@ -324,7 +332,9 @@ impl TypeNames {
                 path: format!("{path}.{member}"),
                 section: section.clone(),
             };
-            self.walk(btf, mty, &site, pass, depth + 1)?;
+            enter(btf, walking, id)?;
+            self.walk(btf, mty, &site, pass, walking)?;
+            walking.pop();
         }
         Ok(())
     }
@@ -340,28 +350,18 @@ struct Site {
     section: Option<String>,
 }
 
-/// How deep types may nest (arrays, members) before the BTF is taken as malformed.
-const MAX_DEPTH: u32 = 32;
-
 /// Follows cv/type-tag modifiers and typedefs to the underlying type, returning it with the
 /// name of the typedef nearest to it (the name an anonymous struct was given in C).
-fn resolve(btf: &Btf, mut id: u32) -> Result<(u32, Option<&str>)> {
+fn resolve(btf: &Btf, id: u32) -> Result<(u32, Option<&str>)> {
     let mut typedef = None;
-    for _ in 0..64 {
-        let t = btf.get(id)?;
-        match t.kind() {
-            kind::TYPEDEF => {
-                let name = btf.name(t.name_off)?;
-                typedef = (!name.is_empty()).then_some(name);
-                id = t.size_or_type;
-            }
-            kind::VOLATILE | kind::CONST | kind::RESTRICT | kind::TYPE_TAG => id = t.size_or_type,
-            _ => return Ok((id, typedef)),
+    let id = btf.skip_mods_noting(id, |_, t| {
+        if t.kind() == kind::TYPEDEF {
+            let name = btf.name(t.name_off)?;
+            typedef = (!name.is_empty()).then_some(name);
         }
-    }
-    Err(btf_err(format!(
-        "type chain at [{id}] is too deep or cyclic"
-    )))
+        Ok(())
+    })?;
+    Ok((id, typedef))
 }
 
 /// The Rust field name of member `i`: its C name, or `__anon_<i>` for an unnamed member.
@@ -438,13 +438,11 @@ impl<'b> TypeGen<'b> {
     /// The Rust type of BTF type `id`, as written in the skeleton module (`types::Name` for
     /// structs, unions and enums).
     pub fn rust_type(&mut self, id: u32) -> Result<TokenStream> {
-        self.rust_type_in(id, Scope::Skeleton, 0)
+        self.rust_type_in(id, Scope::Skeleton, &mut Vec::new())
     }
 
-    fn rust_type_in(&mut self, id: u32, scope: Scope, depth: u32) -> Result<TokenStream> {
-        if depth > MAX_DEPTH {
-            return Err(btf_err(format!("type [{id}] nests too deep")));
-        }
+    /// `path`: the arrays and records whose Rust type is being written, outermost first.
+    fn rust_type_in(&mut self, id: u32, scope: Scope, path: &mut Vec<u32>) -> Result<TokenStream> {
         let id = self.btf.skip_mods_and_typedefs(id)?;
         let t = self.btf.get(id)?.clone();
         Ok(match t.kind() {
@@ -461,12 +459,14 @@ impl<'b> TypeGen<'b> {
             },
             kind::ARRAY => {
                 let (elem, _, n) = t.array().unwrap_or_default();
-                let elem_ty = self.rust_type_in(elem, scope, depth + 1)?;
+                enter(self.btf, path, id)?;
+                let elem_ty = self.rust_type_in(elem, scope, path)?;
+                path.pop();
                 let n = Literal::usize_unsuffixed(n as usize);
                 quote!([#elem_ty; #n])
             }
             kind::STRUCT | kind::UNION | kind::ENUM | kind::ENUM64 => {
-                let name = self.define(id, depth)?;
+                let name = self.define(id, path)?;
                 match scope {
                     Scope::Skeleton => quote!(types::#name),
                     Scope::Types => quote!(#name),
@@ -480,34 +480,42 @@ impl<'b> TypeGen<'b> {
         })
     }
 
-    fn contains_union(&mut self, id: u32) -> bool {
-        let Ok(id) = self.btf.skip_mods_and_typedefs(id) else {
-            return false;
-        };
+    /// Whether type `id` holds a union anywhere (then its Rust type cannot derive `Debug`).
+    fn contains_union(&mut self, id: u32) -> Result<bool> {
+        self.contains_union_in(id, &mut Vec::new())
+    }
+
+    /// `path`: the arrays and structs being searched, outermost first.
+    fn contains_union_in(&mut self, id: u32, path: &mut Vec<u32>) -> Result<bool> {
+        let btf = self.btf;
+        let id = btf.skip_mods_and_typedefs(id)?;
         if let Some(&v) = self.has_union.get(&id) {
-            return v;
+            return Ok(v);
         }
-        let Ok(t) = self.btf.get(id) else {
-            return false;
+        let t = btf.get(id)?;
+        let inner: Vec<u32> = match t.kind() {
+            kind::UNION => vec![],
+            kind::ARRAY => vec![t.array().unwrap_or_default().0],
+            kind::STRUCT => t.members().map(|m| m.1).collect(),
+            _ => return Ok(false),
         };
-        let v = match t.kind() {
-            kind::UNION => true,
-            kind::ARRAY => {
-                let elem = t.array().unwrap_or_default().0;
-                self.contains_union(elem)
+        let mut v = t.kind() == kind::UNION;
+        if !v {
+            enter(btf, path, id)?;
+            for ty in inner {
+                if self.contains_union_in(ty, path)? {
+                    v = true;
+                    break;
+                }
             }
-            kind::STRUCT => {
-                let members: Vec<u32> = t.members().map(|m| m.1).collect();
-                members.into_iter().any(|m| self.contains_union(m))
-            }
-            _ => false,
-        };
+            path.pop();
+        }
         self.has_union.insert(id, v);
-        v
+        Ok(v)
     }
 
     /// Defines struct/union/enum `id` (once) and returns its name.
-    fn define(&mut self, id: u32, depth: u32) -> Result<Ident> {
+    fn define(&mut self, id: u32, path: &mut Vec<u32>) -> Result<Ident> {
         if let Some(name) = self.defined.get(&id) {
             return Ok(name.clone());
         }
@@ -528,7 +536,9 @@ impl<'b> TypeGen<'b> {
                         continue;
                     }
                     let fname = member_name(self.btf, name_off, i)?;
-                    let ty = self.rust_type_in(mty, Scope::Types, depth + 1)?;
+                    enter(self.btf, path, id)?;
+                    let ty = self.rust_type_in(mty, Scope::Types, path)?;
+                    path.pop();
                     let f = ident(&fname);
                     fields.push(quote!(pub #f: #ty,));
                 }
@@ -560,7 +570,9 @@ impl<'b> TypeGen<'b> {
                         continue;
                     }
                     let fname = member_name(self.btf, name_off, i)?;
-                    let ty = self.rust_type_in(mty, Scope::Types, depth + 1)?;
+                    enter(self.btf, path, id)?;
+                    let ty = self.rust_type_in(mty, Scope::Types, path)?;
+                    path.pop();
                     fields.push(Field {
                         name: ident(&fname),
                         ty,
@@ -569,7 +581,7 @@ impl<'b> TypeGen<'b> {
                         align: self.btf.align_of(mty)?,
                     });
                 }
-                let derive_debug = !self.contains_union(id);
+                let derive_debug = !self.contains_union(id)?;
                 self.layout_struct(&name, fields, size, derive_debug, false)
             }
         };
@@ -715,7 +727,7 @@ impl<'b> TypeGen<'b> {
             let (_, offset, size) = secinfos[i];
             let var = self.btf.get(var_id)?.clone();
             let vname = self.btf.name(var.name_off)?.to_string();
-            has_union |= self.contains_union(var.size_or_type);
+            has_union |= self.contains_union(var.size_or_type)?;
             let ty = self.rust_type(var.size_or_type)?;
             fields.push(Field {
                 name: ident(&vname),
@@ -1157,5 +1169,76 @@ mod tests {
         assert!(defs.contains("pub type BssSmall = u8 ;"), "{defs}");
         assert!(defs.contains("pub const SMALL : BssSmall = 3 ;"), "{defs}");
         assert!(!defs.contains("TOO_BIG"), "300 does not fit a u8: {defs}");
+    }
+
+    /// `.data` holding `struct s { int x; struct s more[1]; } v`, the member an array of the
+    /// struct itself (hostile BTF): `(btf, datasec id)`.
+    fn self_holding_struct() -> (Btf, u32) {
+        let mut b = Builder::new();
+        let int = b.int("int", 4, true);
+        let s = int + 1;
+        b.record(kind::STRUCT, "s", 8, &[("x", int, 0), ("more", s + 1, 4)]);
+        b.array(s, int, 1);
+        let v = b.var("v", s);
+        let sec = b.datasec(".data", 8, &[(v, 0, 8)]);
+        (b.build(), sec)
+    }
+
+    #[test]
+    fn a_struct_holding_itself_is_refused_not_overflowed() {
+        let (btf, sec) = self_holding_struct();
+        let mut gen = TypeGen::new(&btf, &[(sec, ".data")]).unwrap();
+        let e = gen.contains_union(2).unwrap_err().to_string();
+        assert!(e.contains("type [2] (STRUCT `s`) refers to itself"), "{e}");
+        let e = gen
+            .datasec_struct(sec, &ident("Data"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("refers to itself"), "{e}");
+        let e = TypeGen::new(&btf, &[(sec, ".data")])
+            .unwrap()
+            .rust_type(2)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("refers to itself"), "{e}");
+    }
+
+    #[test]
+    fn an_array_of_itself_or_a_typedef_loop_is_refused() {
+        let mut b = Builder::new();
+        let int = b.int("int", 4, true);
+        let arr = b.array(int + 1, int, 2); // [2]: an array of itself
+        let td = b.typedef("loop_t", arr + 2); // [3] -> [4] -> [3]
+        b.add("", kind::CONST, 0, td, vec![]);
+        let v = b.var("a", arr);
+        let w = b.var("t", td);
+        let sec = b.datasec(".data", 16, &[(v, 0, 8), (w, 8, 4)]);
+        let btf = b.build();
+        let e = TypeNames::new(&btf, &[(sec, ".data")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("type [2] (ARRAY `<anon>`) refers to itself"),
+            "{e}"
+        );
+        let mut gen = TypeGen {
+            btf: &btf,
+            names: TypeNames::default(),
+            defined: HashMap::new(),
+            consts: HashSet::new(),
+            defs: Vec::new(),
+            has_union: HashMap::new(),
+        };
+        for id in [arr, td] {
+            let e = gen.rust_type(id).unwrap_err().to_string();
+            assert!(e.contains("refers to itself"), "[{id}]: {e}");
+            let e = gen.contains_union(id).unwrap_err().to_string();
+            assert!(e.contains("refers to itself"), "[{id}]: {e}");
+        }
+        let e = resolve(&btf, td).unwrap_err().to_string();
+        assert!(
+            e.contains("type [3] (TYPEDEF `loop_t`) refers to itself"),
+            "{e}"
+        );
     }
 }
