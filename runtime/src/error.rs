@@ -262,6 +262,17 @@ pub enum Error {
         /// (is the subsystem built in?)".
         what: String,
     },
+    /// A ring buffer map already has a consumer ([`RingBuffer`](crate::RingBuffer)), or a user ring
+    /// buffer map a producer ([`UserRingBuffer`](crate::UserRingBuffer)), in this process: two of
+    /// them would race on the ring's position.
+    RingInUse {
+        /// The map's name.
+        name: String,
+        /// The map's kernel id.
+        id: u32,
+        /// `"consumer"` or `"producer"`.
+        role: &'static str,
+    },
     /// Reading a system file (such as `/sys/devices/system/cpu/possible`) failed.
     Io {
         /// The file.
@@ -352,6 +363,10 @@ impl fmt::Display for Error {
             Error::InvalidArgument(why) => write!(f, "invalid argument: {why}"),
             Error::Kconfig { name, what } => write!(f, "{name}: {what}"),
             Error::KernelBtf { what } => f.write_str(what),
+            Error::RingInUse { name, id, role } => write!(
+                f,
+                "ring buffer map `{name}` (id {id}) already has a {role} in this process"
+            ),
             Error::Io { path, source } => write!(f, "reading {path} failed: {source}"),
         }
     }

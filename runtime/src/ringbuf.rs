@@ -5,9 +5,22 @@
 //! (both read-only), so a record that wraps around the end is contiguous. Each record starts with an
 //! 8-byte header whose first `u32` is the length with `BPF_RINGBUF_BUSY_BIT` (still being written) and
 //! `BPF_RINGBUF_DISCARD_BIT` (dropped by the producer); records are padded to 8 bytes.
+//!
+//! # One consumer (or producer) per map
+//!
+//! The user-space end of a ring keeps its position in shared memory and assumes nobody else moves
+//! it: two [`RingBuffer`]s over one `RINGBUF` map would both hand out a record and both advance the
+//! consumer position, so the kernel could reuse a record's space while the other still reads it; two
+//! [`UserRingBuffer`]s over one `USER_RINGBUF` map would write samples over each other. So a process
+//! holds at most one [`RingBuffer`] per `RINGBUF` map and one [`UserRingBuffer`] per `USER_RINGBUF`
+//! map (keyed by the map's kernel id, whatever descriptor it is reached through): creating a second
+//! while the first lives fails with [`Error::RingInUse`]; dropping the first frees the map. Other
+//! processes sharing the map (through a pin, say) are not seen: coordinate them yourself.
 
+use std::collections::BTreeSet;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::Ordering;
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use crate::sys::bpf;
@@ -30,14 +43,18 @@ pub struct RingBuffer {
     mask: u64,
     page: usize,
     epoll: Epoll,
+    _claim: Claim,
     _map: OwnedFd,
 }
 
 impl RingBuffer {
     /// Maps the ring buffer `map` (a `BPF_MAP_TYPE_RINGBUF`). The descriptor is duplicated, so the ring
     /// stays usable after the caller closes `map`.
+    ///
+    /// Fails with [`Error::RingInUse`] while another `RingBuffer` of this process consumes the same
+    /// map (see the [module docs](self)).
     pub fn new(map: BorrowedFd<'_>) -> Result<Self> {
-        let (consumer, producer, size, page) = map_ring(
+        let (claim, consumer, producer, size, page) = map_ring(
             map,
             bpf::map_type::BPF_MAP_TYPE_RINGBUF,
             "not a BPF_MAP_TYPE_RINGBUF map",
@@ -54,6 +71,7 @@ impl RingBuffer {
             mask: size as u64 - 1,
             page,
             epoll,
+            _claim: claim,
             _map: map,
         })
     }
@@ -65,6 +83,10 @@ impl RingBuffer {
 
     /// Calls `f` on every committed record, in order, skipping discarded ones, and frees their space.
     /// Stops at the first record still being written. Returns the number of records passed to `f`.
+    ///
+    /// The consumer position is published after each record (once `f` has returned for it), not at
+    /// the end of the batch: the kernel can reuse a record's space as soon as `f` is done with it, and
+    /// never while `f` holds its slice.
     pub fn consume<F: FnMut(&[u8])>(&mut self, mut f: F) -> usize {
         let cons_pos = self.consumer.atomic_u64(0);
         let prod_pos = self.producer.atomic_u64(0);
@@ -120,13 +142,17 @@ pub struct UserRingBuffer {
     producer: Mmap,
     size: u64,
     page: usize,
+    _claim: Claim,
     _map: OwnedFd,
 }
 
 impl UserRingBuffer {
     /// Maps the user ring buffer `map`. The descriptor is duplicated.
+    ///
+    /// Fails with [`Error::RingInUse`] while another `UserRingBuffer` of this process produces into
+    /// the same map (see the [module docs](self)).
     pub fn new(map: BorrowedFd<'_>) -> Result<Self> {
-        let (consumer, producer, size, page) = map_ring(
+        let (claim, consumer, producer, size, page) = map_ring(
             map,
             USER_RINGBUF,
             "not a BPF_MAP_TYPE_USER_RINGBUF map",
@@ -138,6 +164,7 @@ impl UserRingBuffer {
             producer,
             size: size as u64,
             page,
+            _claim: claim,
             _map: map,
         })
     }
@@ -185,15 +212,51 @@ enum Side {
     Producer,
 }
 
+/// Kernel ids of the ring maps that have their user-space end (consumer of a `RINGBUF`, producer
+/// of a `USER_RINGBUF`) in this process. A live [`Claim`] keeps its map open (the ring holds a
+/// descriptor), so the id cannot be reused by another map meanwhile.
+static CLAIMED: Mutex<BTreeSet<u32>> = Mutex::new(BTreeSet::new());
+
+/// The right to be the user-space end of one ring map; released on drop.
+#[derive(Debug)]
+struct Claim {
+    id: u32,
+}
+
+impl Claim {
+    fn take(info: &bpf::MapInfo, role: &'static str) -> Result<Claim> {
+        let mut claimed = CLAIMED.lock().unwrap_or_else(PoisonError::into_inner);
+        if claimed.insert(info.id) {
+            Ok(Claim { id: info.id })
+        } else {
+            Err(Error::RingInUse {
+                name: info.name.clone(),
+                id: info.id,
+                role,
+            })
+        }
+    }
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        CLAIMED
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&self.id);
+    }
+}
+
 /// Maps a ring of `map_type` the way both ring map types lay it out: the consumer position
-/// page at offset 0, then the producer position page and the data area twice in a row.
-/// Returns (consumer page, producer part, data size, page size).
+/// page at offset 0, then the producer position page and the data area twice in a row, after
+/// claiming the map's user-space end for this process.
+/// Returns (claim, consumer page, producer part, data size, page size).
 fn map_ring(
     map: BorrowedFd<'_>,
     map_type: u32,
     wrong_type: &'static str,
     side: Side,
-) -> Result<(Mmap, Mmap, usize, usize)> {
+) -> Result<(Claim, Mmap, Mmap, usize, usize)> {
     let info = bpf::map_info(map).map_err(|e| Error::syscall("BPF_OBJ_GET_INFO_BY_FD(map)", e))?;
     if info.map_type != map_type {
         return Err(Error::InvalidArgument(wrong_type));
@@ -204,13 +267,20 @@ fn map_ring(
             "ring buffer size is not a power of two",
         ));
     }
+    let claim = Claim::take(
+        &info,
+        match side {
+            Side::Consumer => "consumer",
+            Side::Producer => "producer",
+        },
+    )?;
     let page = page_size();
     let consumer = Mmap::map(map, page, 0, side == Side::Consumer)
         .map_err(|errno| Error::Mmap { len: page, errno })?;
     let len = page + 2 * size;
     let producer = Mmap::map(map, len, page, side == Side::Producer)
         .map_err(|errno| Error::Mmap { len, errno })?;
-    Ok((consumer, producer, size, page))
+    Ok((claim, consumer, producer, size, page))
 }
 
 /// Our own descriptor of the map, so the ring outlives the caller's.

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::*;
 use lskel::sys::bpf::{self, map_type, prog_type, MapCreateAttr, ProgLoadAttr, TestRunAttr};
-use lskel::{Error, RingBuffer};
+use lskel::{Error, Map, RingBuffer, UserRingBuffer};
 
 const BPF_FUNC_RINGBUF_OUTPUT: i32 = 130;
 
@@ -137,4 +137,80 @@ fn not_a_ringbuf_is_refused() {
         RingBuffer::new(fd.as_fd()),
         Err(Error::InvalidArgument(_))
     ));
+}
+
+#[test]
+fn a_second_consumer_of_one_map_is_refused() {
+    if !require_kernel() {
+        return;
+    }
+    let rb_map = ringbuf(4096);
+    let first = RingBuffer::new(rb_map.as_fd()).unwrap();
+    let id = bpf::map_info(rb_map.as_fd()).unwrap().id;
+    // Through the same descriptor, and through another one of the same map.
+    let other = rb_map.try_clone().unwrap();
+    for fd in [rb_map.as_fd(), other.as_fd()] {
+        match RingBuffer::new(fd) {
+            Err(e @ Error::RingInUse { .. }) => {
+                let Error::RingInUse {
+                    ref name,
+                    id: got,
+                    role,
+                } = e
+                else {
+                    unreachable!()
+                };
+                assert_eq!((name.as_str(), got, role), ("lskel_rb", id, "consumer"));
+                assert!(e.to_string().contains("`lskel_rb`"), "{e}");
+            }
+            other => panic!("a second consumer was not refused: {other:?}"),
+        }
+    }
+    // Another map is not affected, and dropping the first consumer frees this one.
+    let rb2 = ringbuf(4096);
+    let _second = RingBuffer::new(rb2.as_fd()).unwrap();
+    drop(first);
+    let _again = RingBuffer::new(other.as_fd()).unwrap();
+}
+
+#[test]
+fn a_second_user_ringbuf_producer_is_refused() {
+    if !require_kernel() {
+        return;
+    }
+    let map = bpf::map_create(&MapCreateAttr {
+        map_type: 31, // BPF_MAP_TYPE_USER_RINGBUF
+        max_entries: 4096,
+        name: "lskel_urb",
+        ..Default::default()
+    })
+    .unwrap();
+    let first = UserRingBuffer::new(map.as_fd()).unwrap();
+    assert!(matches!(
+        UserRingBuffer::new(map.as_fd()),
+        Err(Error::RingInUse { ref name, role: "producer", .. }) if name == "lskel_urb"
+    ));
+    drop(first);
+    let _again = UserRingBuffer::new(map.as_fd()).unwrap();
+}
+
+#[test]
+fn map_new_refuses_a_program_fd() {
+    if !require_kernel() {
+        return;
+    }
+    let rb_map = ringbuf(4096);
+    let prog = producer(&rb_map);
+    // BPF_OBJ_GET_INFO_BY_FD would fill a bpf_prog_info, read back as nonsense map sizes.
+    assert_eq!(bpf::map_info(prog.as_fd()), Err(lskel::Errno::INVAL));
+    assert!(matches!(
+        Map::new(prog.as_fd()),
+        Err(Error::InvalidArgument(_))
+    ));
+    assert!(matches!(
+        RingBuffer::new(prog.as_fd()),
+        Err(Error::Syscall { .. })
+    ));
+    // A map still works.
+    assert!(Map::new(rb_map.as_fd()).is_ok());
 }

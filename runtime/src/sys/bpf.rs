@@ -455,12 +455,35 @@ pub struct SizedMap<'fd> {
 
 impl<'fd> SizedMap<'fd> {
     /// Queries the map's info (`BPF_OBJ_GET_INFO_BY_FD`) and, for per-CPU maps, the number of possible CPUs.
+    ///
+    /// Refuses a descriptor that is not a map (`BPF_OBJ_GET_INFO_BY_FD` would describe a program or
+    /// link, whose bytes then read as nonsense sizes), and sizes no kernel map can have: a key or
+    /// value larger than [`MAX_ELEM_SIZE`], a per-CPU value larger than [`MAX_PERCPU_VALUE_SIZE`].
     pub fn new(fd: BorrowedFd<'fd>) -> crate::Result<Self> {
+        if super::is_bpf_map(fd) == Some(false) {
+            return Err(crate::Error::InvalidArgument("not a BPF map descriptor"));
+        }
         let info =
             map_info(fd).map_err(|e| crate::Error::syscall("BPF_OBJ_GET_INFO_BY_FD(map)", e))?;
+        Self::from_info(fd, &info)
+    }
+
+    fn from_info(fd: BorrowedFd<'fd>, info: &MapInfo) -> crate::Result<Self> {
+        let too_big = crate::Error::InvalidArgument(
+            "map key or value size larger than any kernel map allows (not a map?)",
+        );
         let value_size = info.value_size as usize;
+        if info.key_size as usize > MAX_ELEM_SIZE || value_size > MAX_ELEM_SIZE {
+            return Err(too_big);
+        }
         let lookup_size = if map_type::is_percpu(info.map_type) {
-            value_size.next_multiple_of(8) * crate::map::possible_cpus()?
+            let stride = value_size.next_multiple_of(8);
+            if stride > MAX_PERCPU_VALUE_SIZE {
+                return Err(too_big);
+            }
+            stride
+                .checked_mul(crate::map::possible_cpus()?)
+                .ok_or(too_big)?
         } else {
             value_size
         };
@@ -1185,6 +1208,14 @@ pub fn prog_info(prog: BorrowedFd<'_>) -> Result<ProgInfo, Errno> {
     })
 }
 
+/// The largest key or value size [`SizedMap`] accepts: the kernel refuses map elements that user
+/// space could not copy (larger than `KMALLOC_MAX_SIZE`, 4 MiB with 4 KiB pages), so this bound,
+/// with room to spare for other page sizes, only catches sizes read from something that is not a map.
+pub const MAX_ELEM_SIZE: usize = 64 << 20;
+
+/// The largest per-CPU value (rounded up to 8) a per-CPU map can have: `PCPU_MIN_UNIT_SIZE`.
+pub const MAX_PERCPU_VALUE_SIZE: usize = 32 << 10;
+
 /// Part of `struct bpf_map_info`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MapInfo {
@@ -1212,8 +1243,12 @@ pub struct MapInfo {
     pub map_extra: u64,
 }
 
-/// `bpf(BPF_OBJ_GET_INFO_BY_FD, …)` for a map.
+/// `bpf(BPF_OBJ_GET_INFO_BY_FD, …)` for a map. `EINVAL` when `map` is a descriptor of another kind
+/// (a program's info would be read as a map's), as far as `/proc/self/fd` tells.
 pub fn map_info(map: BorrowedFd<'_>) -> Result<MapInfo, Errno> {
+    if super::is_bpf_map(map) == Some(false) {
+        return Err(Errno::INVAL);
+    }
     let mut words = [0u64; MAP_INFO_SIZE / 8];
     let b = super::mem::u64s_as_bytes_mut(&mut words);
     obj_get_info(map, b)?;
@@ -1248,6 +1283,12 @@ pub fn prog_or_map_id(fd: impl AsFd) -> Result<u32, Errno> {
 /// holding a value `> 0` becomes an `OwnedFd`, each other slot `None`. A number found in two slots is taken
 /// once (the later slot gets `None`) so it cannot be closed twice.
 ///
+/// A descriptor that landed on 1 or 2 (closed stdout/stderr) is moved above 2 (as libbpf's
+/// `ensure_good_fd` does). None can be 0, which the ctx reads as "no descriptor": the loader map and
+/// program, created before the loader runs and held through the run, take the lowest free numbers
+/// first, so only the descriptors of those two may be low (unless another thread closes descriptor 0
+/// during the load), and they are closed when the load ends.
+///
 /// Only for [`bpf_load_and_run`](crate::bpf_load_and_run), right after the loader returned success.
 pub(crate) fn take_loader_fds(
     ctx: &crate::abi::LoaderCtx,
@@ -1260,7 +1301,9 @@ pub(crate) fn take_loader_fds(
         // SAFETY: the loader contract (design.md): on success the loader program stores into the ctx the
         // descriptors it created in this process with `bpf_sys_bpf` and did not close; nothing else owns
         // them, and the duplicate check above makes each number owned once.
-        unsafe { ret_owned_fd(i64::from(raw)) }.ok()
+        unsafe { ret_owned_fd(i64::from(raw)) }
+            .ok()
+            .map(super::above_stdio)
     };
     let maps = (0..ctx.n_maps()).map(|i| take(ctx.map_fd(i))).collect();
     let progs = (0..ctx.n_progs()).map(|j| take(ctx.prog_fd(j))).collect();
@@ -1292,6 +1335,137 @@ mod tests {
         assert_eq!(size_of::<ObjRaw>(), 24);
         assert_eq!(size_of::<IdRaw>(), 16);
         assert_eq!(size_of::<InfoRaw>(), 16);
+    }
+
+    fn info(map_type: u32, key_size: u32, value_size: u32) -> MapInfo {
+        MapInfo {
+            map_type,
+            id: 1,
+            key_size,
+            value_size,
+            max_entries: 1,
+            map_flags: 0,
+            name: String::new(),
+            btf_id: 0,
+            btf_key_type_id: 0,
+            btf_value_type_id: 0,
+            map_extra: 0,
+        }
+    }
+
+    #[test]
+    fn sized_map_refuses_sizes_no_map_has() {
+        let f = std::fs::File::open("/proc/self/status").unwrap();
+        let fd = f.as_fd();
+        let array = map_type::BPF_MAP_TYPE_ARRAY;
+        let percpu = map_type::BPF_MAP_TYPE_PERCPU_ARRAY;
+        // What a program's info reads as: the tag's bytes as key and value sizes.
+        assert!(SizedMap::from_info(fd, &info(array, 0x1234_5678, 0xe400_0000)).is_err());
+        assert!(SizedMap::from_info(fd, &info(array, 4, MAX_ELEM_SIZE as u32 + 1)).is_err());
+        assert!(SizedMap::from_info(fd, &info(array, MAX_ELEM_SIZE as u32 + 1, 4)).is_err());
+        assert!(SizedMap::from_info(fd, &info(percpu, 4, 32 << 10 | 1)).is_err());
+        let m = SizedMap::from_info(fd, &info(array, 4, 1 << 20)).unwrap();
+        assert_eq!((m.key_size(), m.lookup_size()), (4, 1 << 20));
+        assert!(SizedMap::from_info(fd, &info(percpu, 4, 32 << 10)).is_ok());
+    }
+
+    #[test]
+    fn map_info_refuses_a_file() {
+        let f = std::fs::File::open("/proc/self/status").unwrap();
+        assert_eq!(map_info(f.as_fd()), Err(Errno::INVAL));
+        assert!(matches!(
+            SizedMap::new(f.as_fd()),
+            Err(crate::Error::InvalidArgument(_))
+        ));
+    }
+
+    /// Set in the child of [`loader_fds_are_kept_above_stdio`]: the file it writes its verdict to.
+    const STDIO_CHILD: &str = "LSKEL_STDIO_CHILD_OUT";
+
+    /// Child side: closes stdout and stderr, hands `take_loader_fds` descriptors that landed on
+    /// them, and says what it got back.
+    fn stdio_child() -> String {
+        use std::os::fd::IntoRawFd;
+        for fd in [1, 2] {
+            // SAFETY: this child process runs this test alone, and nothing in it uses descriptors 1 and 2
+            // after this but std's stdout/stderr, which take EBADF as success. (Rust's runtime reopens
+            // closed standard descriptors at start-up, so the parent cannot hand them over closed.)
+            unsafe { libc::close(fd) };
+        }
+        let mut held = Vec::new();
+        let mut low = Vec::new();
+        let mut high = None;
+        for _ in 0..8 {
+            let f = match std::fs::File::open("/dev/null") {
+                Ok(f) => f,
+                Err(e) => return format!("open /dev/null: {e}"),
+            };
+            match f.as_raw_fd() {
+                // 0 means "no descriptor" in a ctx; keep it occupied.
+                0 => held.push(f),
+                1 | 2 => low.push(f.into_raw_fd()),
+                _ if high.is_none() => high = Some(f.into_raw_fd()),
+                _ => held.push(f),
+            }
+        }
+        if low.len() != 2 {
+            return format!("the child did not get descriptors 1 and 2 (got {low:?})");
+        }
+        let high = high.expect("a descriptor above 2");
+        let mut ctx = crate::abi::LoaderCtx::new(2, 1);
+        let slots = [
+            crate::abi::map_desc_off(0) + crate::abi::MAP_DESC_FD_OFF,
+            crate::abi::map_desc_off(1) + crate::abi::MAP_DESC_FD_OFF,
+            crate::abi::prog_desc_off(2, 0) + crate::abi::PROG_DESC_FD_OFF,
+        ];
+        for (off, fd) in slots.into_iter().zip([low[0], high, low[1]]) {
+            ctx.as_bytes_mut()[off..off + 4].copy_from_slice(&fd.to_ne_bytes());
+        }
+        let (maps, progs) = take_loader_fds(&ctx);
+        let got: Vec<RawFd> = maps
+            .iter()
+            .chain(&progs)
+            .map(|f| f.as_ref().map_or(-1, |f| f.as_raw_fd()))
+            .collect();
+        if got.iter().any(|&fd| fd <= 2) || got[1] != high {
+            return format!(
+                "take_loader_fds returned {got:?} for {:?}",
+                [low[0], high, low[1]]
+            );
+        }
+        // The low numbers were closed, not leaked.
+        for fd in &low {
+            if std::fs::read_link(format!("/proc/self/fd/{fd}")).is_ok() {
+                return format!("descriptor {fd} was left open");
+            }
+        }
+        "ok".into()
+    }
+
+    #[test]
+    fn loader_fds_are_kept_above_stdio() {
+        if let Some(out) = std::env::var_os(STDIO_CHILD) {
+            std::fs::write(out, stdio_child()).unwrap();
+            return;
+        }
+        let out = std::env::temp_dir().join(format!("lskel-stdio-{}", std::process::id()));
+        let _ = std::fs::remove_file(&out);
+        // Only this test of this binary, which closes its stdout and stderr.
+        let status = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "sys::bpf::tests::loader_fds_are_kept_above_stdio",
+                "--test-threads=1",
+            ])
+            .env(STDIO_CHILD, &out)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        let verdict = std::fs::read_to_string(&out);
+        let _ = std::fs::remove_file(&out);
+        assert!(status.success(), "child exited with {status}");
+        assert_eq!(verdict.unwrap().as_str(), "ok");
     }
 
     #[test]

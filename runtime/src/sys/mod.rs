@@ -14,4 +14,4 @@ pub mod perf;
 pub(crate) mod signal;
 pub mod uname;
 
-pub(crate) use fd::ret_owned_fd;
+pub(crate) use fd::{above_stdio, is_bpf_map, ret_owned_fd};
