@@ -74,24 +74,24 @@ fn update_lookup_freeze_mmap_round_trip() {
     ));
 
     // mmap sees the value and writes through.
-    let mut data = MappedData::<u64>::new(fd.as_fd(), 8).unwrap();
-    assert_eq!(*data, 0x1122_3344_5566_7788);
-    *data = 99;
+    let data = MappedData::<u64>::new(fd.as_fd()).unwrap();
+    assert_eq!(data.read(), 0x1122_3344_5566_7788);
+    data.write(&99);
     assert!(map.lookup(&key, &mut v).unwrap());
     assert_eq!(u64::from_ne_bytes(v), 99);
     drop(data);
 
     // A value smaller than T is refused.
     assert!(matches!(
-        MappedData::<[u64; 2]>::new(fd.as_fd(), 8),
+        MappedData::<[u64; 2]>::new(fd.as_fd()),
         Err(Error::ValueSize {
             value_size: 8,
             needed: 16
         })
     ));
     // Zero-sized T maps nothing.
-    let unit = MappedData::<()>::new(fd.as_fd(), 8).unwrap();
-    assert!(unit.mmap().is_none());
+    let unit = MappedData::<()>::new(fd.as_fd()).unwrap();
+    unit.read();
 
     // Frozen: syscall updates fail, read-only mmap works, writable mmap is refused.
     bpf::map_freeze(fd.as_fd()).unwrap();
@@ -99,9 +99,12 @@ fn update_lookup_freeze_mmap_round_trip() {
         .update(&key, &1u64.to_ne_bytes(), flags::BPF_ANY)
         .unwrap_err();
     assert_eq!(err.errno(), Some(Errno::PERM), "{err}");
-    let ro = MappedRoData::<u64>::new(fd.as_fd(), 8).unwrap();
-    assert_eq!(*ro, 99);
-    let err = MappedData::<u64>::new(fd.as_fd(), 8).unwrap_err();
+    // Programs may still write it (no BPF_F_RDONLY_PROG): no `&u64` view.
+    assert!(matches!(
+        MappedRoData::<u64>::new(fd.as_fd()),
+        Err(Error::InvalidArgument(_))
+    ));
+    let err = MappedData::<u64>::new(fd.as_fd()).unwrap_err();
     assert!(
         matches!(
             err,
@@ -191,4 +194,34 @@ fn percpu_lookup_splits_per_cpu() {
         map.lookup(&1u32.to_ne_bytes(), &mut [0u8; 4]),
         Err(Error::BufferSize { .. })
     ));
+}
+
+#[test]
+fn read_only_views_freeze_the_map() {
+    if !require_kernel() {
+        return;
+    }
+    let fd = array(
+        "lskel_t_ro",
+        8,
+        1,
+        flags::BPF_F_MMAPABLE | flags::BPF_F_RDONLY_PROG,
+    );
+    let map = Map::new(fd.as_fd()).unwrap();
+    let key = 0u32.to_ne_bytes();
+    map.update(&key, &7u64.to_ne_bytes(), flags::BPF_ANY)
+        .unwrap();
+    let ro = MappedRoData::<u64>::new(fd.as_fd()).unwrap();
+    assert_eq!(*ro, 7);
+    // Frozen by the view: the syscall side can no longer change what `&u64` points at.
+    let err = map
+        .update(&key, &1u64.to_ne_bytes(), flags::BPF_ANY)
+        .unwrap_err();
+    assert_eq!(err.errno(), Some(Errno::PERM), "{err}");
+    // And no writable view of a map that is read-only for programs.
+    assert!(MappedData::<u64>::new(fd.as_fd()).is_err());
+    // Not an mmapable array at all.
+    let plain = array("lskel_t_plain", 8, 1, 0);
+    assert!(MappedData::<u64>::new(plain.as_fd()).is_err());
+    assert!(MappedRoData::<u64>::new(plain.as_fd()).is_err());
 }

@@ -25,7 +25,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let per_id = counts.keys().filter_map(|k| k.ok()).count();
         println!(
             "round {round}: {} syscalls seen from pid {} ({} distinct syscall ids)",
-            skel.bss().count,
+            skel.bss().count(),
             std::process::id(),
             per_id
         );

@@ -109,7 +109,7 @@ fn program_writes_a_page_user_space_reads_it() {
 
     let run = || run_syscall_prog(skel.progs().arena_run().unwrap(), &mut []).unwrap();
     assert_eq!(run(), 0);
-    let a1 = skel.bss().alloc_addr;
+    let a1 = skel.bss().alloc_addr();
     assert!(
         (ARENA_ADDR..ARENA_ADDR + 4 * page() as u64).contains(&a1),
         "{a1:#x} is inside the arena"
@@ -118,10 +118,10 @@ fn program_writes_a_page_user_space_reads_it() {
     assert_eq!(mapped.read_u64(a1 + 8), 1);
 
     assert_eq!(run(), 0);
-    let a2 = skel.bss().alloc_addr;
+    let a2 = skel.bss().alloc_addr();
     assert_ne!(a1, a2, "a second page");
     assert_eq!(mapped.read_u64(a2 + 8), 2);
-    assert_eq!(skel.bss().runs, 2);
+    assert_eq!(skel.bss().runs(), 2);
 }
 
 #[test]

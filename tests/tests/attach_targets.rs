@@ -85,16 +85,16 @@ fn tp_btf_sched_process_fork_counts_forks() {
 
     // Not attached: nothing counted.
     std::process::Command::new("true").status().unwrap();
-    assert_eq!(skel.bss().fork_hits, 0);
+    assert_eq!(skel.bss().fork_hits(), 0);
 
     let link = lskel::attach_raw_tp(skel.progs().on_fork().unwrap(), "").unwrap();
     let mut matched = false;
     for _ in 0..5 {
-        let before = skel.bss().fork_hits;
+        let before = skel.bss().fork_hits();
         let mut child = std::process::Command::new("true").spawn().unwrap();
         let child_pid = child.id() as i32;
         assert!(child.wait().unwrap().success());
-        let b = *skel.bss();
+        let b = skel.bss().read();
         assert!(b.fork_hits > before, "spawning a child counted: {b:?}");
         assert_eq!(b.fork_parent, own_pid(), "parent->tgid");
         // Another thread of this process may clone in between; retry then.
@@ -106,14 +106,14 @@ fn tp_btf_sched_process_fork_counts_forks() {
     assert!(matched, "fork_child never showed the spawned child's pid");
 
     // A new thread is a clone of this process too: child->pid is its tid.
-    let before = skel.bss().fork_hits;
+    let before = skel.bss().fork_hits();
     let (tx, rx) = std::sync::mpsc::channel();
     let t = std::thread::spawn(move || {
         tx.send(gettid() as i32).unwrap();
     });
     let tid = rx.recv().unwrap();
     t.join().unwrap();
-    let b = *skel.bss();
+    let b = skel.bss().read();
     assert!(b.fork_hits > before);
     assert!(
         b.fork_child == tid || b.fork_hits > before + 1,
@@ -123,9 +123,9 @@ fn tp_btf_sched_process_fork_counts_forks() {
 
     drop(link);
     std::thread::sleep(Duration::from_millis(20));
-    let after = skel.bss().fork_hits;
+    let after = skel.bss().fork_hits();
     std::process::Command::new("true").status().unwrap();
-    assert_eq!(skel.bss().fork_hits, after, "detached");
+    assert_eq!(skel.bss().fork_hits(), after, "detached");
 }
 
 #[test]
@@ -138,7 +138,7 @@ fn tp_btf_with_other_target_pid_ignores_our_forks() {
     let skel = open.load().unwrap();
     let _link = lskel::attach_raw_tp(skel.progs().on_fork().unwrap(), "").unwrap();
     std::process::Command::new("true").status().unwrap();
-    let b = *skel.bss();
+    let b = skel.bss().read();
     assert!(b.fork_hits == 0 || b.fork_parent == 2, "{b:?}");
 }
 
@@ -168,7 +168,7 @@ fn map_iterator_lists_our_maps() {
     );
     // Ids come in increasing order, one line per map.
     assert!(ids.windows(2).all(|w| w[0].0 < w[1].0), "{out}");
-    let b = *skel.bss();
+    let b = skel.bss().read();
     assert_eq!(b.maps_seen, ids.len() as u64);
     assert_eq!(b.max_map_id, ids.last().unwrap().0);
     assert!(b.max_map_id >= bss.max(rodata));
@@ -176,7 +176,7 @@ fn map_iterator_lists_our_maps() {
     // Cumulative over reads.
     let again = read_iter(&link);
     assert_eq!(
-        skel.bss().maps_seen,
+        skel.bss().maps_seen(),
         (ids.len() + again.lines().count()) as u64
     );
 }
@@ -215,7 +215,7 @@ fn sleepable_task_iterator_reads_our_argv() {
         "this thread missing:\n{out}"
     );
 
-    let b = *skel.bss();
+    let b = skel.bss().read();
     // A thread that is exiting has no mm: counted, not printed.
     assert!(b.matched_s >= tids.len() as u64, "{b:?}");
     assert_eq!(b.copy_err, 0, "bpf_copy_from_user_task");

@@ -33,7 +33,7 @@ fn calc_and_calc_fixed_give_the_expected_outputs() {
         run_syscall_prog(skel.progs().calc().unwrap(), &mut calc_args(5, 10)).unwrap(),
         0
     );
-    let b = *skel.bss();
+    let b = skel.bss().read();
     assert_eq!(b.out_square, 25, "static call square(5)");
     assert_eq!(b.out_add, 15, "global call global_add(5, 10)");
     assert_eq!(b.out_nested, 12, "level1(5) -> level2(5): (5 + 1) * 2");
@@ -50,7 +50,7 @@ fn calc_and_calc_fixed_give_the_expected_outputs() {
         run_syscall_prog(skel.progs().calc_fixed().unwrap(), &mut []).unwrap(),
         0
     );
-    let b = *skel.bss();
+    let b = skel.bss().read();
     assert_eq!((b.fixed_square, b.fixed_add, b.fixed_nested), (49, 17, 16));
     assert_eq!(
         b.global_calls, 2,
@@ -69,14 +69,14 @@ fn calc_with_other_inputs() {
     let skel = calls::open().load().unwrap();
     for (x, n) in [(0u64, 0u32), (1, 1), (1000, 100), (u32::MAX as u64, 3)] {
         run_syscall_prog(skel.progs().calc().unwrap(), &mut calc_args(x, n)).unwrap();
-        let b = *skel.bss();
+        let b = skel.bss().read();
         assert_eq!(b.out_square, x.wrapping_mul(x), "x={x}");
         assert_eq!(b.out_add, x + 10, "x={x}");
         assert_eq!(b.out_nested, (x + 1) * 2, "x={x}");
         assert_eq!(b.out_loop_ret, n as i32, "n={n}");
         assert_eq!(b.out_loop, (0..n as u64).sum::<u64>(), "n={n}");
     }
-    assert_eq!(skel.bss().global_calls, 4);
+    assert_eq!(skel.bss().global_calls(), 4);
 }
 
 #[test]
@@ -89,7 +89,7 @@ fn bpf_loop_over_limit_returns_e2big() {
         &mut calc_args(2, (1 << 23) + 1),
     )
     .unwrap();
-    let b = *skel.bss();
+    let b = skel.bss().read();
     assert_eq!(b.out_loop_ret, -7);
     assert_eq!(b.out_loop, 0);
     assert_eq!(b.out_square, 4, "the rest of calc still ran");
@@ -103,7 +103,7 @@ fn calc_accepts_the_12_byte_minimum_ctx() {
     let mut ctx = [0u8; 12];
     ctx.copy_from_slice(&calc_args(3, 4)[..12]);
     run_syscall_prog(skel.progs().calc().unwrap(), &mut ctx).unwrap();
-    assert_eq!((skel.bss().out_square, skel.bss().out_loop), (9, 6));
+    assert_eq!((skel.bss().out_square(), skel.bss().out_loop()), (9, 6));
     let err = run_syscall_prog(skel.progs().calc().unwrap(), &mut [0u8; 8]).unwrap_err();
     assert_eq!(err.errno(), Some(lskel::Errno::INVAL), "{err}");
 }
@@ -122,11 +122,11 @@ fn raw_tp_program_calls_subprograms() {
     }
     // The link is gone: let any run already in flight finish before reading.
     std::thread::sleep(Duration::from_millis(50));
-    let b = *skel.bss();
+    let b = skel.bss().read();
     assert!(b.tp_hits >= 50, "tp_hits = {}", b.tp_hits);
     assert_eq!(b.tp_nested, (b.tp_hits + 1) * 2, "level1(tp_hits)");
     assert_eq!(b.global_calls, b.tp_hits, "one global_add per hit");
     // Detached: further syscalls are not counted.
     getpid_syscalls(20);
-    assert_eq!(skel.bss().tp_hits, b.tp_hits);
+    assert_eq!(skel.bss().tp_hits(), b.tp_hits);
 }

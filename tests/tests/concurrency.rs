@@ -198,7 +198,7 @@ fn eight_threads_load_counter_at_once() {
                     // All 8 programs are attached at the same time while all threads call getpid.
                     counted.wait();
                     getpid_syscalls(10);
-                    let count = skel.bss().count;
+                    let count = skel.bss().count();
                     assert!(count >= 10 * (t as u64 + 1), "thread {t}: count {count}");
                     assert_eq!(
                         count % (t as u64 + 1),
@@ -263,9 +263,9 @@ fn eight_threads_load_maps_at_once() {
                     args[8..].copy_from_slice(&(100 + t as u64).to_ne_bytes());
                     let prog = skel.progs().write_maps().expect("loaded");
                     run_syscall_prog(prog, &mut args).unwrap();
-                    assert_eq!(skel.bss().runs, 1, "thread {t}: its own .bss");
-                    assert_eq!(skel.bss().err_array, 0);
-                    assert_eq!(skel.bss().err_hash, 0);
+                    assert_eq!(skel.bss().runs(), 1, "thread {t}: its own .bss");
+                    assert_eq!(skel.bss().err_array(), 0);
+                    assert_eq!(skel.bss().err_hash(), 0);
                     let m = skel.maps();
                     let small = bpf::map_info(m.small_hash()).unwrap();
                     assert_eq!(small.max_entries, 4 + t as u32, "thread {t}: its own size");

@@ -22,7 +22,7 @@ fn probe(skel: &core::Skel) -> core::Bss {
     // The close of the link is itself a syscall of this thread, recorded before the detach.
     drop(link);
     std::thread::sleep(Duration::from_millis(20));
-    *skel.bss()
+    skel.bss().read()
 }
 
 #[test]
@@ -33,7 +33,7 @@ fn core_reads_give_our_process() {
     let mut open = core::open();
     open.rodata.target_pid = me as i32;
     let skel = open.load().unwrap();
-    assert_eq!(skel.bss().hits, 0);
+    assert_eq!(skel.bss().hits(), 0);
     let b = probe(&skel);
 
     assert!(b.hits >= 20, "hits = {}", b.hits);

@@ -206,5 +206,5 @@ fn programs_before_the_failure_were_fine() {
         run_syscall_prog(skel.progs().write_maps().unwrap(), &mut args).unwrap(),
         0
     );
-    assert_eq!(skel.bss().runs, 1);
+    assert_eq!(skel.bss().runs(), 1);
 }

@@ -15,7 +15,7 @@ fn run(skel: &globals::Skel) -> globals::Bss {
         run_syscall_prog(skel.progs().read_globals().unwrap(), &mut []).unwrap(),
         0
     );
-    *skel.bss()
+    skel.bss().read()
 }
 
 fn msg(s: &str) -> [i8; 16] {
@@ -123,11 +123,11 @@ fn default_values_reach_the_program() {
     require_kernel!();
     let skel = globals::open().load().unwrap();
     // Before the first run, the mmaped sections hold the initial values.
-    assert_eq!(skel.data().data_counter, 100);
+    assert_eq!(skel.data().data_counter(), 100);
     assert_eq!(skel.rodata().knob, 7);
-    assert_eq!(skel.data_custom().custom_val, 42);
+    assert_eq!(skel.data_custom().custom_val(), 42);
     assert_eq!(skel.rodata_custom().ro_custom, 5);
-    assert_eq!(skel.bss().out_counter, 0);
+    assert_eq!(skel.bss().out_counter(), 0);
 
     let b = run(&skel);
     assert_eq!(b.out_knob2, 14);
@@ -142,13 +142,13 @@ fn default_values_reach_the_program() {
     assert_eq!(b.out_ro_custom, 5);
     assert_eq!(b.out_counter, 101);
     assert_eq!(
-        skel.data().data_counter,
+        skel.data().data_counter(),
         101,
         ".data changed by the program"
     );
 
     assert_eq!(run(&skel).out_counter, 102);
-    assert_eq!(skel.data().data_counter, 102);
+    assert_eq!(skel.data().data_counter(), 102);
 }
 
 #[test]
@@ -170,7 +170,7 @@ fn values_set_before_load_change_the_output() {
     assert_eq!(skel.rodata().knob, 21);
     assert_eq!(c_chars(&skel.rodata().msg), "world");
     assert_eq!(skel.rodata_custom().ro_custom, 77);
-    assert_eq!(skel.data_custom().custom_val, 4242);
+    assert_eq!(skel.data_custom().custom_val(), 4242);
 
     let b = run(&skel);
     assert_eq!(b.out_knob2, 42);
@@ -204,30 +204,32 @@ fn initial_bss_set_before_load_is_written() {
     open.bss.out_ro_custom = 999;
     open.bss.out_msg0 = 5;
     let skel = open.load().unwrap();
-    assert_eq!(skel.bss().out_ro_custom, 999);
-    assert_eq!(skel.bss().out_msg0, 5);
+    assert_eq!(skel.bss().out_ro_custom(), 999);
+    assert_eq!(skel.bss().out_msg0(), 5);
     run(&skel);
-    assert_eq!(skel.bss().out_ro_custom, 5, "overwritten by the program");
+    assert_eq!(skel.bss().out_ro_custom(), 5, "overwritten by the program");
 }
 
 #[test]
 fn mmap_writes_to_data_and_bss_are_seen_by_the_program() {
     require_kernel!();
-    let mut skel = globals::open().load().unwrap();
+    let skel = globals::open().load().unwrap();
     {
-        let d = skel.data_mut();
-        d.data_counter = 1000;
-        d.data_arr = [5, 5, 5, 5];
-        d.nested.x = 77;
-        d.nested.arr[2] = 100;
+        let d = skel.data();
+        d.set_data_counter(1000);
+        d.set_data_arr([5, 5, 5, 5]);
+        let mut nested = d.nested();
+        nested.x = 77;
+        nested.arr[2] = 100;
+        d.set_nested(nested);
     }
-    skel.data_custom_mut().custom_val = 31337;
-    skel.bss_mut().out_big_knob = 12345;
+    skel.data_custom().set_custom_val(31337);
+    skel.bss().set_out_big_knob(12345);
     // The map API sees the mmap writes (same memory).
     let data_map = Map::new(skel.maps().data()).unwrap();
     let raw = data_map.get(&0u32.to_ne_bytes()).unwrap().unwrap();
     assert_eq!(u64::from_ne_bytes(raw[..8].try_into().unwrap()), 1000);
-    assert_eq!(skel.bss().out_big_knob, 12345);
+    assert_eq!(skel.bss().out_big_knob(), 12345);
 
     let b = run(&skel);
     assert_eq!(b.out_counter, 1001);
@@ -239,13 +241,13 @@ fn mmap_writes_to_data_and_bss_are_seen_by_the_program() {
         b.out_big_knob, 0xdead_beef_cafe_f00d,
         ".bss output rewritten"
     );
-    assert_eq!(skel.data().data_counter, 1001);
+    assert_eq!(skel.data().data_counter(), 1001);
 
     // Map-API writes are seen through the mmap too.
     let mut v = raw.clone();
     v[..8].copy_from_slice(&50u64.to_ne_bytes());
     data_map.update(&0u32.to_ne_bytes(), &v, 0).unwrap();
-    assert_eq!(skel.data().data_counter, 50);
+    assert_eq!(skel.data().data_counter(), 50);
     assert_eq!(run(&skel).out_counter, 51);
 }
 
@@ -311,7 +313,7 @@ fn rodata_is_read_only_after_load() {
     assert!(perms.starts_with("r-"), "rodata mapping is {perms}");
     let perms = mapping_perms(std::ptr::from_ref(skel.rodata_custom()) as usize);
     assert!(perms.starts_with("r-"), "rodata_custom mapping is {perms}");
-    let perms = mapping_perms(std::ptr::from_ref(skel.data()) as usize);
+    let perms = mapping_perms(skel.data().as_ptr() as usize);
     assert!(perms.starts_with("rw"), "data mapping is {perms}");
     // The values are unchanged and the program still sees them.
     assert_eq!(ro.knob, 7);
@@ -319,7 +321,7 @@ fn rodata_is_read_only_after_load() {
     // Writable sections stay writable through the map API.
     let bss = Map::new(skel.maps().bss()).unwrap();
     bss.update(&0u32.to_ne_bytes(), &[0u8; 88], 0).unwrap();
-    assert_eq!(skel.bss().out_knob2, 0);
+    assert_eq!(skel.bss().out_knob2(), 0);
 }
 
 fn page_size() -> usize {
@@ -334,12 +336,77 @@ fn two_loads_have_independent_globals() {
     a.rodata.knob = 1;
     let mut b = globals::open();
     b.rodata.knob = 2;
-    let mut a = a.load().unwrap();
+    let a = a.load().unwrap();
     let b = b.load().unwrap();
-    a.data_mut().data_counter = 500;
-    assert_eq!(b.data().data_counter, 100);
+    a.data().set_data_counter(500);
+    assert_eq!(b.data().data_counter(), 100);
     assert_eq!(run(&a).out_knob2, 2);
     assert_eq!(run(&b).out_knob2, 4);
-    assert_eq!(a.bss().out_counter, 501);
-    assert_eq!(b.bss().out_counter, 101);
+    assert_eq!(a.bss().out_counter(), 501);
+    assert_eq!(b.bss().out_counter(), 101);
+}
+
+#[test]
+fn a_live_view_reads_what_map_update_wrote() {
+    require_kernel!();
+    let skel = globals::open().load().unwrap();
+    // With `&Data` the compiler could keep the first read for the second (same reference, no
+    // write through it in between); a view copies from the mapping each time.
+    let view = skel.data();
+    assert_eq!(view.data_counter(), 100);
+    let data_map = Map::new(skel.maps().data()).unwrap();
+    let mut v = data_map.get(&0u32.to_ne_bytes()).unwrap().unwrap();
+    v[..8].copy_from_slice(&77u64.to_ne_bytes());
+    data_map.update(&0u32.to_ne_bytes(), &v, 0).unwrap();
+    assert_eq!(view.data_counter(), 77);
+    assert_eq!(view.read().data_counter, 77);
+    assert_eq!(
+        view.data_counter_atomic()
+            .load(std::sync::atomic::Ordering::Acquire),
+        77
+    );
+}
+
+#[test]
+fn atomics_and_whole_section_writes_reach_the_program() {
+    require_kernel!();
+    let skel = globals::open().load().unwrap();
+    let old = (skel.data().data_counter_atomic()).fetch_add(5, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(old, 100);
+    assert_eq!(run(&skel).out_counter, 106);
+    let mut d = skel.data().read();
+    d.data_counter = 9;
+    skel.data().write(&d);
+    assert_eq!(run(&skel).out_counter, 10);
+}
+
+#[test]
+fn mapped_data_checks_the_map_first() {
+    require_kernel!();
+    use std::os::fd::AsFd;
+    let skel = globals::open().load().unwrap();
+    // Not a BPF map at all.
+    let file = std::fs::File::open("/proc/self/status").unwrap();
+    assert!(lskel::MappedData::<u64>::new(file.as_fd()).is_err());
+    // Read-only for programs: only a read-only view.
+    assert!(lskel::MappedData::<globals::Rodata>::new(skel.maps().rodata()).is_err());
+    // The kernel's value is smaller than the type.
+    assert!(matches!(
+        lskel::MappedData::<[u64; 4096]>::new(skel.maps().bss()),
+        Err(lskel::Error::ValueSize { .. })
+    ));
+    // An array without BPF_F_MMAPABLE.
+    let plain = lskel::sys::bpf::map_create(&lskel::sys::bpf::MapCreateAttr {
+        map_type: lskel::sys::bpf::map_type::BPF_MAP_TYPE_ARRAY,
+        key_size: 4,
+        value_size: 8,
+        max_entries: 1,
+        ..Default::default()
+    })
+    .unwrap();
+    assert!(lskel::MappedData::<u64>::new(plain.as_fd()).is_err());
+    // A writable view of a writable section is fine, and sees the skeleton's memory.
+    let other = lskel::MappedData::<globals::Data>::new(skel.maps().data()).unwrap();
+    other.write_at::<u64>(0, 4321);
+    assert_eq!(skel.data().data_counter(), 4321);
 }

@@ -111,7 +111,7 @@ fn load_and_run() -> kconfig::Skel {
         run_syscall_prog(skel.progs().kconfig_run().unwrap(), &mut []).unwrap(),
         0
     );
-    assert_eq!(skel.bss().runs, 1);
+    assert_eq!(skel.bss().runs(), 1);
     skel
 }
 
@@ -121,7 +121,7 @@ fn linux_kernel_version_matches_uname() {
     require_kernel!();
     let skel = load_and_run();
     let expected = kernel_version_from_uname();
-    assert_eq!({ skel.bss().kernel_version }, expected);
+    assert_eq!({ skel.bss().kernel_version() }, expected);
     assert_eq!({ skel.kconfig().LINUX_KERNEL_VERSION }, expected);
     assert_eq!(
         lskel::kconfig::kernel_version().unwrap(),
@@ -136,7 +136,7 @@ fn config_values_match_proc_config() {
     require_kernel!();
     let config = system_config();
     let skel = load_and_run();
-    let b = *skel.bss();
+    let b = skel.bss().read();
     assert_eq!(
         b.bpf_syscall, 1,
         "CONFIG_BPF_SYSCALL (the bpf syscall works)"
@@ -193,7 +193,7 @@ CONFIG_LSKEL_NO_SUCH_OPTION=-42
 ";
 
 fn assert_custom_values(skel: &kconfig::Skel) {
-    let b = *skel.bss();
+    let b = skel.bss().read();
     assert_eq!(b.hz, 1000, "CONFIG_HZ");
     assert_eq!(b.nr_cpus, 8, "CONFIG_NR_CPUS");
     assert_eq!(b.bpf_syscall, 1, "CONFIG_BPF_SYSCALL");
@@ -221,8 +221,8 @@ fn custom_config_file_is_read_at_load_time() {
     }
     // The same compiled skeleton, loaded again without the variable: the system's values.
     let skel = load_and_run();
-    assert_eq!(skel.bss().hz as u64, number(&system, "CONFIG_HZ"));
-    assert_eq!({ skel.bss().nr_cpus }, number(&system, "CONFIG_NR_CPUS"));
+    assert_eq!(skel.bss().hz() as u64, number(&system, "CONFIG_HZ"));
+    assert_eq!({ skel.bss().nr_cpus() }, number(&system, "CONFIG_NR_CPUS"));
 }
 
 #[test]
@@ -258,7 +258,7 @@ fn custom_config_without_weak_options_leaves_them_zero() {
           CONFIG_LOCALVERSION=\"\"\n# CONFIG_KALLSYMS_ALL is not set\n",
     );
     let skel = load_and_run();
-    let b = *skel.bss();
+    let b = skel.bss().read();
     assert_eq!((b.hz, b.nr_cpus), (100, 1));
     assert_eq!((b.bpf_syscall, b.bpf_jit), (0, 0), "=n is 0");
     assert_eq!(c_chars(&b.localversion), "");

@@ -45,7 +45,7 @@ fn task_acquire_release_and_rcu_read_lock() {
     require_kernel!();
     let skel = kfuncs::open().load().unwrap();
     run(&skel, own_pid(), parent_pid());
-    let b = *skel.bss();
+    let b = skel.bss().read();
     assert_eq!(b.runs, 1);
     assert_eq!(b.not_found, 0, "{b:?}");
     // bpf_task_from_pid (call site 1) found us.
@@ -69,7 +69,7 @@ fn kfunc_with_two_call_sites_resolves_both() {
 
     // Call site 1 misses, call site 2 finds us.
     run(&skel, NO_SUCH_PID, own_pid());
-    let b = *skel.bss();
+    let b = skel.bss().read();
     assert_eq!(b.not_found, 1, "{b:?}");
     assert_eq!(b.task_pid, -1, "call site 1: not found");
     assert_eq!(b.task2_pid, own_pid(), "call site 2");
@@ -78,7 +78,7 @@ fn kfunc_with_two_call_sites_resolves_both() {
 
     // Call site 1 finds us, call site 2 misses.
     run(&skel, own_pid(), NO_SUCH_PID);
-    let b = *skel.bss();
+    let b = skel.bss().read();
     assert_eq!(b.not_found, 2, "{b:?}");
     assert_eq!(b.task_pid, own_pid(), "call site 1");
     assert_eq!(b.acquired_pid, own_pid());
@@ -86,7 +86,7 @@ fn kfunc_with_two_call_sites_resolves_both() {
 
     // Both find kthreadd (pid 2), whose parent tgid is 0.
     run(&skel, 2, 2);
-    let b = *skel.bss();
+    let b = skel.bss().read();
     assert_eq!(b.not_found, 2, "{b:?}");
     assert_eq!((b.task_pid, b.task_tgid, b.task2_pid), (2, 2, 2));
     assert_eq!(b.acquired_pid, 2);
@@ -101,7 +101,7 @@ fn weak_kfuncs_present_and_missing() {
     // The load succeeds although `bpf_lskel_no_such_kfunc` exists in no kernel: it is weak.
     let skel = kfuncs::open().load().unwrap();
     run(&skel, own_pid(), own_pid());
-    let b = *skel.bss();
+    let b = skel.bss().read();
     assert_eq!(b.exists_present, 1, "bpf_ksym_exists(bpf_task_from_vpid)");
     assert_eq!(b.vpid_pid, own_pid(), "bpf_task_from_vpid was called");
     assert_eq!(
@@ -132,12 +132,12 @@ fn kfunc_tp_is_attached_and_counts() {
     );
 
     getpid_syscalls(10);
-    assert_eq!(skel.bss().tp_hits, 0, "not attached yet");
+    assert_eq!(skel.bss().tp_hits(), 0, "not attached yet");
 
     let link = lskel::attach_raw_tp(skel.progs().kfunc_tp().unwrap(), "").unwrap();
-    let before = skel.bss().tp_hits;
+    let before = skel.bss().tp_hits();
     getpid_syscalls(30);
-    let b = *skel.bss();
+    let b = skel.bss().read();
     assert!(b.tp_hits >= before + 30, "{b:?}");
     assert_eq!(b.tp_tgid, own_pid(), "tgid through the acquired task");
     // The tid is the last matching thread's: ours, unless another thread of this process made
@@ -146,7 +146,7 @@ fn kfunc_tp_is_attached_and_counts() {
     let mut seen_me = false;
     for _ in 0..100 {
         getpid_syscalls(1);
-        if skel.bss().tp_pid == me {
+        if skel.bss().tp_pid() == me {
             seen_me = true;
             break;
         }
@@ -155,9 +155,9 @@ fn kfunc_tp_is_attached_and_counts() {
 
     drop(link);
     std::thread::sleep(Duration::from_millis(20));
-    let after = skel.bss().tp_hits;
+    let after = skel.bss().tp_hits();
     getpid_syscalls(10);
-    assert_eq!(skel.bss().tp_hits, after, "detached");
+    assert_eq!(skel.bss().tp_hits(), after, "detached");
     // The syscall program was never run.
-    assert_eq!(skel.bss().runs, 0);
+    assert_eq!(skel.bss().runs(), 0);
 }

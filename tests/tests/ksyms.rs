@@ -24,7 +24,7 @@ fn loaded_and_run() -> ksyms::Skel {
         run_syscall_prog(skel.progs().ksym_run().unwrap(), &mut []).unwrap(),
         0
     );
-    assert_eq!(skel.bss().runs, 1);
+    assert_eq!(skel.bss().runs(), 1);
     skel
 }
 
@@ -34,14 +34,14 @@ fn typeless_ksym_is_the_kallsyms_address() {
     let skel = loaded_and_run();
     let text = kallsyms("_text").expect("_text is in /proc/kallsyms");
     assert_ne!(text, 0, "kallsyms shows zeros: run as root (kptr_restrict)");
-    assert_eq!({ skel.bss().text_addr }, text, "_text");
+    assert_eq!({ skel.bss().text_addr() }, text, "_text");
 }
 
 #[test]
 fn weak_typeless_ksyms_missing_from_kallsyms_read_zero() {
     require_kernel!();
     let skel = loaded_and_run();
-    let b = *skel.bss();
+    let b = skel.bss().read();
     assert_eq!(b.missing_addr, 0, "bpf_lskel_no_such_ksym");
     // bpf_prog_active is a per-CPU variable: in kallsyms only with CONFIG_KALLSYMS_ALL. Either
     // way the program sees what kallsyms says (0 when absent, as the symbol is weak).
@@ -58,15 +58,15 @@ fn typed_function_ksym_is_the_kallsyms_address() {
     let skel = loaded_and_run();
     let schedule = kallsyms("schedule").expect("schedule is in /proc/kallsyms");
     assert_ne!(schedule, 0);
-    assert_eq!({ skel.bss().schedule_addr }, schedule, "schedule");
-    assert_ne!({ skel.bss().schedule_addr }, { skel.bss().text_addr });
+    assert_eq!({ skel.bss().schedule_addr() }, schedule, "schedule");
+    assert_ne!({ skel.bss().schedule_addr() }, { skel.bss().text_addr() });
 }
 
 #[test]
 fn weak_missing_typed_ksym_reads_zero() {
     require_kernel!();
     let skel = loaded_and_run();
-    let b = *skel.bss();
+    let b = skel.bss().read();
     assert_eq!(b.missing_typed_addr, 0, "&bpf_lskel_no_such_var");
     assert_eq!(b.missing_typed_present, 0, "the dereference branch is dead");
 }
@@ -80,7 +80,7 @@ fn values_are_stable_across_runs_and_loads() {
         0
     );
     let b = loaded_and_run();
-    let (x, y) = (*a.bss(), *b.bss());
+    let (x, y) = (a.bss().read(), b.bss().read());
     assert_eq!(x.runs, 2);
     assert_eq!(
         (x.text_addr, x.schedule_addr, x.missing_addr),

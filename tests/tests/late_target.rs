@@ -30,15 +30,15 @@ fn target_set_before_load_is_resolved_and_attaches() {
     let info = lskel::sys::bpf::prog_info(fd).unwrap();
     assert_eq!(info.attach_btf_id, want);
     let _link = lskel::attach_raw_tp(fd, "").expect("attach tp_btf");
-    let before = skel.bss().tp_hits;
+    let before = skel.bss().tp_hits();
     for _ in 0..20 {
         let _ = std::fs::metadata("/");
     }
     assert!(
-        skel.bss().tp_hits >= before + 20,
+        skel.bss().tp_hits() >= before + 20,
         "tp_hits {} -> {}",
         before,
-        skel.bss().tp_hits
+        skel.bss().tp_hits()
     );
 }
 

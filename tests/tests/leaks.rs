@@ -480,7 +480,11 @@ fn load_attach_drop_cycles_leave_nothing() {
         if cycle % 100 == 0 {
             // The attached program runs.
             getpid_syscalls(3);
-            assert!(skel.bss().count >= 3, "cycle {cycle}: {}", skel.bss().count);
+            assert!(
+                skel.bss().count() >= 3,
+                "cycle {cycle}: {}",
+                skel.bss().count()
+            );
         }
         drop(link_fd);
         drop(skel);

@@ -84,7 +84,7 @@ fn drop_closes_every_fd_mapping_and_object() {
         &mut [1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0],
     )
     .unwrap();
-    assert_eq!(skel.bss().runs, 1);
+    assert_eq!(skel.bss().runs(), 1);
 
     // Exactly the object's 8 maps and 1 program are new fds: the loader closed its own.
     let fds_loaded = open_fds();
@@ -312,8 +312,8 @@ fn two_loads_are_independent() {
     args[0] = 2;
     args[8] = 9;
     run_syscall_prog(a.progs().write_maps().unwrap(), &mut args).unwrap();
-    assert_eq!(a.bss().runs, 1);
-    assert_eq!(b.bss().runs, 0, "b's .bss is its own");
+    assert_eq!(a.bss().runs(), 1);
+    assert_eq!(b.bss().runs(), 0, "b's .bss is its own");
     let key = 2u32.to_ne_bytes();
     let va = Map::new(a.maps().array_map()).unwrap().get(&key).unwrap();
     let vb = Map::new(b.maps().array_map()).unwrap().get(&key).unwrap();
@@ -332,7 +332,7 @@ fn two_loads_are_independent() {
     // Dropping one leaves the other working.
     drop(a);
     run_syscall_prog(b.progs().write_maps().unwrap(), &mut args).unwrap();
-    assert_eq!(b.bss().runs, 1);
+    assert_eq!(b.bss().runs(), 1);
 }
 
 #[test]
@@ -360,14 +360,14 @@ fn load_with_log_level_works() {
         let mut args = [0u8; 16];
         args[8] = 3;
         run_syscall_prog(skel.progs().write_maps().unwrap(), &mut args).unwrap();
-        assert_eq!(skel.bss().runs, 1, "{opts:?}");
-        assert_eq!(skel.bss().err_array, 0, "{opts:?}");
+        assert_eq!(skel.bss().runs(), 1, "{opts:?}");
+        assert_eq!(skel.bss().err_array(), 0, "{opts:?}");
 
         let mut open = globals::open();
         open.rodata.knob = 4;
         let g = open.load_with(&opts).unwrap();
         run_syscall_prog(g.progs().read_globals().unwrap(), &mut []).unwrap();
-        assert_eq!(g.bss().out_knob2, 8, "{opts:?}");
+        assert_eq!(g.bss().out_knob2(), 8, "{opts:?}");
     }
     assert_eq!(open_fds(), fds_before);
 }

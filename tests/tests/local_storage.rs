@@ -119,7 +119,7 @@ fn task_and_cgroup_storage_count_getpid_of_this_thread() {
     getpid_syscalls(3);
     drop(link);
 
-    let b = *skel.bss();
+    let b = skel.bss().read();
     assert_eq!((b.hits, b.task_err, b.cgrp_err), (3, 0, 0));
     let v = task
         .get(&key_of(pidfd.as_fd()))
@@ -176,7 +176,7 @@ fn sk_storage_follows_the_tcp_states_of_a_socket() {
         .expect("sk storage");
     // CLOSE -> SYN_SENT -> ESTABLISHED (TCP_ESTABLISHED = 1)
     assert_eq!((u32_of(&v), u32_of(&v[4..])), (2, 1));
-    assert_eq!(skel.bss().sk_hits, 2);
+    assert_eq!(skel.bss().sk_hits(), 2);
     assert_eq!(
         sk.get(&key_of(listener.as_fd())).unwrap(),
         None,

@@ -148,9 +148,9 @@ fn an_odd_program_count_with_a_target_set_before_load_loads_and_attaches() {
     assert!(skel.progs().read_inner().is_some() && skel.progs().count_raw().is_some());
     let fd = skel.progs().on_switch().expect("loaded");
     let _link = lskel::attach_raw_tp(fd, "").expect("attach tp_btf");
-    let before = skel.bss().switches;
+    let before = skel.bss().switches();
     for _ in 0..50 {
         std::thread::sleep(std::time::Duration::from_micros(200));
     }
-    assert!(skel.bss().switches > before, "sched_switch ran");
+    assert!(skel.bss().switches() > before, "sched_switch ran");
 }

@@ -139,7 +139,7 @@ fn lru_hashes_evict_and_keep_the_newest() {
     let prog = skel.progs().mt_run().unwrap();
     for k in 0..20u64 {
         assert_eq!(raw_tp_run(prog, 1, k), 1);
-        let b = *skel.bss();
+        let b = skel.bss().read();
         assert_eq!((b.out_lru_err, b.out_lru_percpu_err), (0, 0), "key {k}");
     }
     let lru = Map::new(skel.maps().lru_hash()).unwrap();
@@ -185,7 +185,7 @@ fn lpm_trie_finds_the_longest_prefix() {
     let prog = skel.progs().mt_run().unwrap();
     let lookup = |addr: [u8; 4]| {
         raw_tp_run(prog, 2, u64::from(u32::from_ne_bytes(addr)));
-        skel.bss().out_lpm
+        skel.bss().out_lpm()
     };
     assert_eq!(lookup([10, 1, 2, 3]), 4, "/32 exact");
     assert_eq!(lookup([10, 1, 2, 4]), 3, "/24");
@@ -301,7 +301,7 @@ fn perf_event_array_delivers_to_the_event_of_the_cpu() {
     let skel = maptypes::open().load().unwrap();
     let prog = skel.progs().mt_run().unwrap();
     raw_tp_run(prog, 3, 7);
-    assert_eq!(skel.bss().out_perf_err, -2, "empty slot: -ENOENT");
+    assert_eq!(skel.bss().out_perf_err(), -2, "empty slot: -ENOENT");
 
     let cpus = possible_cpus().unwrap();
     let events: Vec<OwnedFd> = (0..cpus as i32).map(bpf_output_event).collect();
@@ -316,7 +316,7 @@ fn perf_event_array_delivers_to_the_event_of_the_cpu() {
     }
     let rings: Vec<PerfRing> = events.iter().map(|e| PerfRing::new(e.as_fd())).collect();
     raw_tp_run(prog, 3, 0x1122_3344_5566_7788);
-    assert_eq!(skel.bss().out_perf_err, 0);
+    assert_eq!(skel.bss().out_perf_err(), 0);
     let samples: Vec<Vec<u8>> = rings.iter().flat_map(PerfRing::samples).collect();
     assert_eq!(
         samples.len(),
@@ -332,7 +332,7 @@ fn stack_trace_map_stores_the_kernel_stack() {
     require_kernel!();
     let skel = maptypes::open().load().unwrap();
     raw_tp_run(skel.progs().mt_run().unwrap(), 4, 0);
-    let id = skel.bss().out_stackid;
+    let id = skel.bss().out_stackid();
     assert!(id >= 0, "bpf_get_stackid: {id}");
     let stacks = Map::new(skel.maps().stacks()).unwrap();
     let frames = stacks.get(&(id as u32).to_ne_bytes()).unwrap().unwrap();
@@ -360,10 +360,10 @@ fn cgroup_array_tells_whether_current_is_under_the_cgroup() {
     let skel = maptypes::open().load().unwrap();
     let prog = skel.progs().mt_run().unwrap();
     raw_tp_run(prog, 5, 0);
-    assert_eq!(skel.bss().out_under_cgroup, -11, "empty slot: -EAGAIN");
+    assert_eq!(skel.bss().out_under_cgroup(), -11, "empty slot: -EAGAIN");
     raw_tp_run(prog, 5, 2);
     assert_eq!(
-        skel.bss().out_under_cgroup,
+        skel.bss().out_under_cgroup(),
         -7,
         "index >= max_entries: -E2BIG"
     );
@@ -383,9 +383,9 @@ fn cgroup_array_tells_whether_current_is_under_the_cgroup() {
     set(0, &own_dir);
     set(1, &child_dir);
     raw_tp_run(prog, 5, 0);
-    let own_result = skel.bss().out_under_cgroup;
+    let own_result = skel.bss().out_under_cgroup();
     raw_tp_run(prog, 5, 1);
-    let child_result = skel.bss().out_under_cgroup;
+    let child_result = skel.bss().out_under_cgroup();
     assert_eq!(own_result, 1, "this process is in {v2_path}");
     assert_eq!(
         child_result, 0,
@@ -399,10 +399,10 @@ fn prog_array_static_slot_tail_calls() {
     let skel = maptypes::open().load().unwrap();
     let prog = skel.progs().mt_run().unwrap();
     assert_eq!(raw_tp_run(prog, 6, 1), 100, "slot 1 = mt_tail");
-    assert_eq!(skel.bss().tail_hits, 1);
-    assert_eq!(skel.bss().out_tail_fallthrough, 0);
+    assert_eq!(skel.bss().tail_hits(), 1);
+    assert_eq!(skel.bss().out_tail_fallthrough(), 0);
     assert_eq!(raw_tp_run(prog, 6, 0), 6, "slot 0 is empty: falls through");
-    assert_eq!(skel.bss().out_tail_fallthrough, 1);
+    assert_eq!(skel.bss().out_tail_fallthrough(), 1);
     let jmp = Map::new(skel.maps().jmp()).unwrap();
     let slot = jmp.get(&1u32.to_ne_bytes()).unwrap().map(|v| u32_of(&v));
     assert_eq!(
@@ -417,7 +417,7 @@ fn prog_array_static_slot_tail_calls() {
 
 fn q(skel: &queues::Skel, op: u64, value: u64) -> queues::Bss {
     raw_tp_run(skel.progs().q_run().unwrap(), op, value);
-    *skel.bss()
+    skel.bss().read()
 }
 
 #[test]
@@ -508,8 +508,8 @@ const XDP_PASS: u32 = 2;
 const XDP_REDIRECT: u32 = 4;
 
 fn xdp_run(skel: &mut netmaps::Skel, which: u32, key: u32) -> u32 {
-    skel.bss_mut().which = which;
-    skel.bss_mut().key = key;
+    skel.bss().set_which(which);
+    skel.bss().set_key(key);
     let frame = [0u8; 64];
     let mut out = [0u8; 64];
     let attr = TestRunAttr {
@@ -611,7 +611,7 @@ fn xdp_redirect_maps_redirect_only_to_filled_slots() {
     assert_eq!(xdp_run(&mut skel, 2, 0), XDP_REDIRECT, "cpumap[0]");
     assert_eq!(xdp_run(&mut skel, 2, 1), XDP_PASS);
     assert_eq!(xdp_run(&mut skel, 3, 0), XDP_PASS, "xskmap stays empty");
-    assert_eq!(skel.bss().runs, 11);
+    assert_eq!(skel.bss().runs(), 11);
 }
 
 #[test]
@@ -735,10 +735,10 @@ fn cgroup_storage_lives_for_one_test_run() {
             .retval
     };
     assert_eq!(run(5), 1);
-    let b = *skel.bss();
+    let b = skel.bss().read();
     assert_eq!((b.runs, b.out_packets, b.out_bytes), (5, 5, 5 * 50));
     assert_eq!(run(1), 1);
-    let b = *skel.bss();
+    let b = skel.bss().read();
     assert_eq!(
         (b.runs, b.out_packets, b.out_bytes),
         (6, 1, 50),

@@ -37,7 +37,7 @@ fn run(skel: &mapinmap::Skel, outer: u32, inner: u32, value: u64, use_hash: bool
 
 /// (lookup_miss, last_old, last_err, last_read)
 fn state(skel: &mapinmap::Skel) -> (u64, u64, i32, u64) {
-    let b = *skel.bss();
+    let b = skel.bss().read();
     (b.lookup_miss, b.last_old, b.last_err, b.last_read)
 }
 
@@ -121,7 +121,7 @@ fn program_writes_inner_maps_through_the_outer_maps() {
     run(&skel, 1, 0, 5, false);
     assert_eq!(state(&skel), (1, 0, 0, 200), "lookup_miss, nothing else");
     run(&skel, 3, 0, 5, false);
-    assert_eq!(skel.bss().lookup_miss, 2);
+    assert_eq!(skel.bss().lookup_miss(), 2);
 
     run(&skel, 1, 3, 300, true); // outer_hash[1] = inner_c
     assert_eq!(state(&skel), (2, 0, 0, 300));
@@ -132,7 +132,7 @@ fn program_writes_inner_maps_through_the_outer_maps() {
     assert_eq!(inner_value(m.inner_a(), 1), 500);
 
     run(&skel, 2, 0, 7, true); // no key 2 in outer_hash
-    assert_eq!(skel.bss().lookup_miss, 3);
+    assert_eq!(skel.bss().lookup_miss(), 3);
 
     run(&skel, 0, 1, 111, false); // inner_a again, through outer_arr
     assert_eq!(state(&skel), (3, 500, 0, 111));
@@ -144,7 +144,7 @@ fn program_writes_inner_maps_through_the_outer_maps() {
     assert_eq!(inner_value(m.inner_b(), 1), 200);
     assert_eq!(inner_value(m.inner_c(), 3), 300);
     assert_eq!(inner_value(m.inner_c(), 1), 0);
-    assert_eq!(skel.bss().runs, 9);
+    assert_eq!(skel.bss().runs(), 9);
 }
 
 #[test]
@@ -154,7 +154,7 @@ fn user_space_can_fill_an_empty_slot() {
     let skel = mapinmap::open().load().unwrap();
     let m = skel.maps();
     run(&skel, 1, 2, 42, false);
-    assert_eq!(skel.bss().lookup_miss, 1);
+    assert_eq!(skel.bss().lookup_miss(), 1);
 
     // Store inner_c in outer_arr[1] (the value is the inner map's fd).
     let outer = Map::new(m.outer_arr()).unwrap();

@@ -42,7 +42,7 @@ fn write_maps_fills_every_map_type() {
     let skel = maps::open().load().unwrap();
     write(&skel, 3, 100);
 
-    let bss = *skel.bss();
+    let bss = skel.bss().read();
     assert_eq!(
         [
             bss.err_array,
@@ -102,7 +102,7 @@ fn write_maps_fills_every_map_type() {
 
     // A second run accumulates in the per-CPU array and overwrites the rest.
     write(&skel, 5, 7);
-    assert_eq!(skel.bss().runs, 2);
+    assert_eq!(skel.bss().runs(), 2);
     assert_eq!(percpu_sum(&pa, 0), Some(107));
     assert_eq!(u64_at(&array, 5), Some(7));
     assert_eq!(u64_at(&hash, 5), Some(14));
@@ -134,7 +134,7 @@ fn ringbuf_records_come_back_in_order() {
         .unwrap();
     assert_eq!(n, 3);
     assert_eq!(got, vec![(1, 11), (2, 22), (9, 0xdead_beef_0000_0001)]);
-    assert_eq!(skel.bss().err_ringbuf, 0);
+    assert_eq!(skel.bss().err_ringbuf(), 0);
     // Consumed records are gone.
     assert_eq!(rb.consume(|_| panic!("already consumed")), 0);
     // An empty ring times out with 0 records.
@@ -153,10 +153,10 @@ fn ringbuf_full_reports_enomem() {
     let fit = 16384 / 24;
     for i in 0..fit {
         write(&skel, 0, i as u64);
-        assert_eq!(skel.bss().err_ringbuf, 0, "record {i}");
+        assert_eq!(skel.bss().err_ringbuf(), 0, "record {i}");
     }
     write(&skel, 0, 0);
-    assert_eq!(skel.bss().err_ringbuf, -12);
+    assert_eq!(skel.bss().err_ringbuf(), -12);
     let mut rb = RingBuffer::new(skel.maps().ringbuf()).unwrap();
     let mut next = 0u64;
     let n = rb.consume(|rec| {
@@ -165,7 +165,7 @@ fn ringbuf_full_reports_enomem() {
     });
     assert_eq!(n, fit);
     write(&skel, 0, 0);
-    assert_eq!(skel.bss().err_ringbuf, 0, "room again after consuming");
+    assert_eq!(skel.bss().err_ringbuf(), 0, "room again after consuming");
 }
 
 #[test]
@@ -182,13 +182,13 @@ fn small_hash_holds_only_four_keys_by_default() {
     );
     for key in [3, 0, 1, 2] {
         write(&skel, key, 1);
-        assert_eq!(skel.bss().err_small, 0, "key {key}");
+        assert_eq!(skel.bss().err_small(), 0, "key {key}");
     }
     write(&skel, 4, 1);
-    assert_eq!(skel.bss().err_small, -7, "5th key gives -E2BIG");
+    assert_eq!(skel.bss().err_small(), -7, "5th key gives -E2BIG");
     // An existing key can still be overwritten.
     write(&skel, 2, 1);
-    assert_eq!(skel.bss().err_small, 0);
+    assert_eq!(skel.bss().err_small(), 0);
     // And from user space the 5th key is refused too.
     let small = Map::new(skel.maps().small_hash()).unwrap();
     let err = small
@@ -222,7 +222,7 @@ fn max_entries_override_lets_small_hash_grow() {
     );
     for key in 0..10 {
         write(&skel, key, 1);
-        assert_eq!(skel.bss().err_small, 0, "key {key}");
+        assert_eq!(skel.bss().err_small(), 0, "key {key}");
     }
     let small = Map::new(skel.maps().small_hash()).unwrap();
     let mut keys: Vec<u32> = small
@@ -256,7 +256,7 @@ fn max_entries_override_on_array_and_ringbuf() {
     assert_eq!(rb.size(), 4096 * 16);
     // Key 20 (>= the object's 16) fits the resized array: the program sees the new size.
     write(&skel, 20, 5);
-    assert_eq!(skel.bss().err_array, 0);
+    assert_eq!(skel.bss().err_array(), 0);
     let array = Map::new(skel.maps().array_map()).unwrap();
     assert_eq!(u64_at(&array, 20), Some(5));
 }
@@ -266,7 +266,7 @@ fn array_key_out_of_range_gives_e2big() {
     require_kernel!();
     let skel = maps::open().load().unwrap();
     write(&skel, 20, 5);
-    let bss = *skel.bss();
+    let bss = skel.bss().read();
     assert_eq!(bss.err_array, -7);
     assert_eq!(bss.err_hash, 0);
     assert_eq!(bss.runs, 1);
@@ -278,7 +278,7 @@ fn short_ctx_is_refused() {
     let skel = maps::open().load().unwrap();
     let err = run_syscall_prog(skel.progs().write_maps().unwrap(), &mut [0u8; 12]).unwrap_err();
     assert_eq!(err.errno(), Some(Errno::INVAL), "{err}");
-    assert_eq!(skel.bss().runs, 0);
+    assert_eq!(skel.bss().runs(), 0);
 }
 
 #[test]

@@ -17,7 +17,7 @@ fn run(skel: &mimtypes::Skel, op: u64, arg: u64) -> i64 {
         u64::from(run_syscall_prog(skel.progs().mim_types().unwrap(), &mut ctx).unwrap()),
         op
     );
-    skel.bss().err
+    skel.bss().err()
 }
 
 /// (type, key_size, value_size, max_entries)

@@ -64,7 +64,7 @@ fn packet_programs_run_on_a_frame() {
         "allow"
     );
 
-    let b = *skel.bss();
+    let b = skel.bss().read();
     assert_eq!((b.xdp_hits, b.xdp_len), (1, 64));
     assert_eq!((b.tc_hits, b.tc_len), (1, 64));
     assert_eq!((b.sock_hits, b.sock_len), (1, 50));
@@ -77,7 +77,7 @@ fn packet_programs_run_on_a_frame() {
     // Twice more through XDP: only its counters move.
     run_pkt(p.xdp_count().unwrap(), &f).unwrap();
     run_pkt(p.xdp_count().unwrap(), &f).unwrap();
-    assert_eq!(skel.bss().xdp_hits, 3);
+    assert_eq!(skel.bss().xdp_hits(), 3);
     assert_eq!(pkt_count(&skel, 0), 3);
     assert_eq!(pkt_count(&skel, 1), 1);
 }
@@ -97,7 +97,7 @@ fn packet_programs_use_repeat() {
     )
     .unwrap();
     assert_eq!(out.retval, 0);
-    assert_eq!(skel.bss().tc_hits, 10);
+    assert_eq!(skel.bss().tc_hits(), 10);
     assert_eq!(pkt_count(&skel, 1), 10);
 }
 
@@ -113,12 +113,12 @@ fn xdp_sees_short_frames_and_refuses_too_short_ones() {
             .retval,
         2
     );
-    assert_eq!(skel.bss().xdp_len, 14);
+    assert_eq!(skel.bss().xdp_len(), 14);
     assert_eq!(
         run_pkt(skel.progs().xdp_count().unwrap(), &f[..13]).unwrap_err(),
         Errno::INVAL
     );
-    assert_eq!(skel.bss().xdp_hits, 1);
+    assert_eq!(skel.bss().xdp_hits(), 1);
 }
 
 #[test]
@@ -129,9 +129,9 @@ fn raw_tp_counts_syscalls() {
     open.rodata.target_pid = std::process::id() as i32;
     let skel = open.load().unwrap();
     let link = lskel::attach_raw_tp(skel.progs().rawtp_count().unwrap(), "sys_enter").unwrap();
-    let before = skel.bss().rawtp_hits;
+    let before = skel.bss().rawtp_hits();
     getpid_syscalls(30);
-    let b = *skel.bss();
+    let b = skel.bss().read();
     assert!(
         b.rawtp_hits >= before + 30,
         "{} -> {}",
@@ -140,11 +140,11 @@ fn raw_tp_counts_syscalls() {
     );
     drop(link);
     std::thread::sleep(Duration::from_millis(20));
-    let after = skel.bss().rawtp_hits;
+    let after = skel.bss().rawtp_hits();
     getpid_syscalls(30);
-    assert_eq!(skel.bss().rawtp_hits, after, "detached");
+    assert_eq!(skel.bss().rawtp_hits(), after, "detached");
     // The last syscall seen was one of ours: the close of the link fd or a later one.
-    assert!(skel.bss().rawtp_id >= 0);
+    assert!(skel.bss().rawtp_id() >= 0);
 }
 
 #[test]
@@ -160,7 +160,7 @@ fn raw_tp_last_id_is_getpid() {
     let mut seen_getpid = false;
     for _ in 0..100 {
         getpid_syscalls(1);
-        if skel.bss().rawtp_id == libc::SYS_getpid {
+        if skel.bss().rawtp_id() == libc::SYS_getpid {
             seen_getpid = true;
             break;
         }
@@ -269,7 +269,7 @@ fn tracepoint_counts_getpid_through_perf_event() {
     perf_ioctl(&pfd, PERF_EVENT_IOC_SET_BPF, prog, "PERF_EVENT_IOC_SET_BPF");
     perf_ioctl(&pfd, PERF_EVENT_IOC_ENABLE, 0, "PERF_EVENT_IOC_ENABLE");
     getpid_syscalls(7);
-    let b = *skel.bss();
+    let b = skel.bss().read();
     // The program runs for every task hitting the tracepoint (the perf event's pid only scopes its
     // samples); `target_pid` keeps other processes out, and no other test here calls getpid.
     assert_eq!(b.tp_hits, 7, "exactly our 7 getpid calls");
@@ -279,8 +279,8 @@ fn tracepoint_counts_getpid_through_perf_event() {
     perf_ioctl(&pfd, PERF_EVENT_IOC_DISABLE, 0, "PERF_EVENT_IOC_DISABLE");
     drop(pfd);
     getpid_syscalls(3);
-    assert_eq!(skel.bss().tp_hits, 7, "detached");
-    assert_eq!(skel.bss().rawtp_hits, 0, "raw_tp not attached");
+    assert_eq!(skel.bss().tp_hits(), 7, "detached");
+    assert_eq!(skel.bss().rawtp_hits(), 0, "raw_tp not attached");
 }
 
 #[test]
@@ -302,8 +302,8 @@ fn tracepoint_via_bpf_link() {
     .unwrap();
     perf_ioctl(&pfd, PERF_EVENT_IOC_ENABLE, 0, "PERF_EVENT_IOC_ENABLE");
     getpid_syscalls(5);
-    assert_eq!(skel.bss().tp_hits, 5);
+    assert_eq!(skel.bss().tp_hits(), 5);
     drop(link);
     getpid_syscalls(5);
-    assert_eq!(skel.bss().tp_hits, 5, "link dropped");
+    assert_eq!(skel.bss().tp_hits(), 5, "link dropped");
 }

@@ -19,7 +19,7 @@ use nested_types::types::{
 fn run(skel: &nested_types::Skel) -> BssOut {
     let prog = skel.progs().copy_nested().unwrap();
     assert_eq!(run_syscall_prog(prog, &mut []).unwrap(), 0);
-    skel.bss().out
+    skel.bss().out()
 }
 
 #[test]
@@ -155,7 +155,11 @@ fn default_values_reach_the_program() {
     assert_eq!(out.x_sum, 22 + 33 + 44);
     assert_eq!(out.bits_b7, 8);
     assert_eq!(out.pairs_sum, 2 + 12);
-    assert_eq!(skel.data().state.count, 41, ".data changed by the program");
+    assert_eq!(
+        skel.data().state().count,
+        41,
+        ".data changed by the program"
+    );
 }
 
 #[test]
@@ -243,9 +247,11 @@ fn values_set_before_load_through_the_generated_types_reach_the_program() {
 #[test]
 fn mmap_writes_of_nested_values_are_seen_by_the_program() {
     require_kernel!();
-    let mut skel = nested_types::open().load().unwrap();
-    skel.data_mut().state.grid[0].pts[1] = DataStateGridPts { x: 9, y: 9 };
-    skel.data_mut().state.word = DataStateWord { raw: u64::MAX };
+    let skel = nested_types::open().load().unwrap();
+    let mut state = skel.data().state();
+    state.grid[0].pts[1] = DataStateGridPts { x: 9, y: 9 };
+    state.word = DataStateWord { raw: u64::MAX };
+    skel.data().set_state(state);
     let out = run(&skel);
     assert_eq!(out.grid_sum, 2 + 81 + 30 + 56);
     assert_eq!(out.word_hi, u32::MAX);

@@ -26,8 +26,12 @@ fn object_without_license_loads_and_runs() {
     let prog = skel.progs().count_runs().expect("count_runs is loaded");
     assert_eq!(run_syscall_prog(prog, &mut []).unwrap(), 7);
     assert_eq!(run_syscall_prog(prog, &mut []).unwrap(), 7);
-    assert_eq!(skel.bss().runs, 2);
-    assert_ne!(skel.bss().last_ns, 0, "bpf_ktime_get_ns (not GPL-only) ran");
+    assert_eq!(skel.bss().runs(), 2);
+    assert_ne!(
+        skel.bss().last_ns(),
+        0,
+        "bpf_ktime_get_ns (not GPL-only) ran"
+    );
 }
 
 #[test]

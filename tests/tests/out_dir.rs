@@ -12,13 +12,13 @@ fn skeleton_of_an_object_in_out_dir_loads_and_counts() {
     let skel = open.load().expect("load");
     let _link =
         lskel::attach_raw_tp(skel.progs().count_syscalls().unwrap(), "sys_enter").expect("attach");
-    let before = skel.bss().count;
+    let before = skel.bss().count();
     for _ in 0..10 {
         let _ = std::fs::metadata("/");
     }
     assert!(
-        skel.bss().count >= before + 10,
+        skel.bss().count() >= before + 10,
         "count went from {before} to {}",
-        skel.bss().count
+        skel.bss().count()
     );
 }

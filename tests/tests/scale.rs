@@ -81,8 +81,8 @@ fn value(map: &Map<'_>, key: u32) -> Option<u64> {
 
 /// Checks the effects of running program `i` once (and the maps it uses).
 fn check_effects(skel: &scale::Skel, prog: BorrowedFd<'_>, i: usize) {
-    assert_eq!(skel.bss().counts[i], 1, "p{i:03}: counts[{i}]");
-    assert_eq!(skel.bss().errs[i], 0, "p{i:03}: errs[{i}]");
+    assert_eq!(skel.bss().counts()[i], 1, "p{i:03}: counts[{i}]");
+    assert_eq!(skel.bss().errs()[i], 0, "p{i:03}: errs[{i}]");
     let used = maps_of(prog);
     let mut expected: BTreeSet<String> = writes(i)
         .iter()
@@ -203,7 +203,7 @@ fn two_hundred_programs_and_a_hundred_maps() {
         (199, p.p199()),
     ];
     // Nothing ran yet: every slot is 0 and the maps are empty (arrays hold 0).
-    assert!(skel.bss().counts.iter().all(|&c| c == 0));
+    assert!(skel.bss().counts().iter().all(|&c| c == 0));
     let m = skel.maps();
     for map in [m.m000(), m.m001(), m.m002(), m.m050(), m.m099()] {
         let map = Map::new(map).unwrap();
@@ -224,7 +224,7 @@ fn two_hundred_programs_and_a_hundred_maps() {
     }
     let ran: BTreeSet<usize> = sample.iter().map(|(i, _)| *i).collect();
     // Only the sampled programs' slots moved.
-    for (i, &c) in skel.bss().counts.iter().enumerate() {
+    for (i, &c) in skel.bss().counts().iter().enumerate() {
         assert_eq!(c, u64::from(ran.contains(&i)), "counts[{i}]");
     }
     // Typed map accessors reach the same maps the programs use.
@@ -274,7 +274,7 @@ fn two_hundred_programs_and_a_hundred_maps() {
     for (&i, fd) in &others {
         check_effects(&skel, fd.as_fd(), i);
     }
-    assert!(skel.bss().counts.iter().all(|&c| c == 1));
+    assert!(skel.bss().counts().iter().all(|&c| c == 1));
     drop(others);
 
     drop(skel);

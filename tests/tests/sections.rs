@@ -291,7 +291,7 @@ fn refused_sections_stay_off_and_fail_when_switched_on() {
         "`?` programs stay unloaded"
     );
     assert_eq!(run_syscall_prog(alive, &mut []).unwrap(), 0);
-    assert_eq!(skel.bss().n_alive, 1);
+    assert_eq!(skel.bss().n_alive(), 1);
     drop(skel);
 
     let skel = sec_refused_new::open().load().unwrap();
@@ -303,7 +303,7 @@ fn refused_sections_stay_off_and_fail_when_switched_on() {
         "`?` programs stay unloaded"
     );
     assert_eq!(run_syscall_prog(alive, &mut []).unwrap(), 0);
-    assert_eq!(skel.bss().n_alive, 1);
+    assert_eq!(skel.bss().n_alive(), 1);
     drop(skel);
 
     let mut bad = Vec::new();
@@ -364,7 +364,7 @@ fn packet_programs_run_on_a_frame() {
         }
     }
     assert!(bad.is_empty(), "{}", bad.join("\n"));
-    let b = *skel.bss();
+    let b = skel.bss().read();
     let counts = [
         b.n_socket_prog,
         b.n_tc_prog,
@@ -386,13 +386,13 @@ fn packet_programs_run_on_a_frame() {
         run_pkt(p.lwt_seg6().unwrap(), &f),
         Err(Errno::KERNEL_NOTSUPP)
     );
-    assert_eq!(skel.bss().n_lwt_seg6, 0);
+    assert_eq!(skel.bss().n_lwt_seg6(), 0);
 
     // A frame larger than a page runs through either XDP program (test_run does not check
     // BPF_F_XDP_HAS_FRAGS); the flag is checked on a veth with a large MTU (sections_attach.rs).
     let big = lskel_tests::udp_frame(6000);
     assert_eq!(run_pkt(p.xdp_frags().unwrap(), &big), Ok(2), "xdp.frags");
-    assert_eq!(skel.bss().n_xdp_frags, 2);
+    assert_eq!(skel.bss().n_xdp_frags(), 2);
 }
 
 fn new_map(map_type: u32, key: u32, value: u32, max: u32) -> OwnedFd {
@@ -598,7 +598,7 @@ fn socket_filter_and_reuseport_programs_see_packets() {
     )
     .expect("SO_ATTACH_BPF");
     send_to(tx.as_fd(), port, 3);
-    assert_eq!(skel.bss().n_socket_prog, 3, "socket filter runs");
+    assert_eq!(skel.bss().n_socket_prog(), 3, "socket filter runs");
 
     // sk_reuseport (SELECT) and sk_reuseport/migrate (SELECT_OR_MIGRATE): each picks the socket
     // of a two-socket reuseport group on every datagram.
@@ -606,11 +606,11 @@ fn socket_filter_and_reuseport_programs_see_packets() {
         ("reuseport", p.reuseport()),
         ("reuseport_migrate", p.reuseport_migrate()),
     ] {
-        let count = |b: &sec_net::Bss| {
+        let count = |b: sec_net::BssView<'_>| {
             if name == "reuseport" {
-                b.n_reuseport
+                b.n_reuseport()
             } else {
-                b.n_reuseport_migrate
+                b.n_reuseport_migrate()
             }
         };
         let a = udp_socket();

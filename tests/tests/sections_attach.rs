@@ -332,7 +332,7 @@ fn veth_xdp_tc_tcx_sk_lookup_netfilter() {
 
     in_netns(&pair.a, || udp_send([10, 201, 0, 2], 7777, 5));
     let counts = || {
-        let (b, w) = (net.bss(), new.bss());
+        let (b, w) = (net.bss().read(), new.bss().read());
         [
             ("xdp_prog", b.n_xdp_prog),
             ("tcx_in", w.n_tcx_in),
@@ -773,7 +773,7 @@ fn cgroup_programs_see_a_child_in_their_cgroup() {
     ];
     assert_eq!(links.len(), 30);
     // Nothing runs in the cgroup yet.
-    assert_eq!(net.bss().n_sock_create, 0);
+    assert_eq!(net.bss().n_sock_create(), 0);
 
     let pid = std::process::id();
     let names = [
@@ -797,8 +797,8 @@ fn cgroup_programs_see_a_child_in_their_cgroup() {
         libc::WEXITSTATUS(status)
     );
 
-    let b = *net.bss();
-    let u = *new.bss();
+    let b = net.bss().read();
+    let u = new.bss().read();
     let seen = [
         ("cgskb_ingress", b.n_cgskb_ingress),
         ("cgskb_egress", b.n_cgskb_egress),
@@ -1035,7 +1035,7 @@ fn uprobes_on_this_binary() {
         sum += lskel_sections_uprobe_target(100 + i);
     }
     assert_eq!(sum, 3 * 510 + 5);
-    let (b, u) = (*tr.bss(), *nw.bss());
+    let (b, u) = (tr.bss().read(), nw.bss().read());
     let got = [
         ("up", b.n_up),
         ("uret", b.n_uret),
@@ -1105,7 +1105,7 @@ fn tracepoint_raw_tp_and_perf_event_programs() {
     while Instant::now() < end {
         x = std::hint::black_box(x.wrapping_add(1));
     }
-    let b = *tr.bss();
+    let b = tr.bss().read();
     assert_eq!(b.n_tp_prog, 7, "sys_enter_getppid of this process");
     assert!(b.n_rawtp_named >= 7, "sys_exit: {}", b.n_rawtp_named);
     assert!(b.n_rawtp_w >= 7, "raw_tp.w on sys_enter: {}", b.n_rawtp_w);

@@ -42,7 +42,7 @@ fn dummy_ops_map_is_created_with_the_kernels_value_and_its_programs_run() {
     let ret = run_syscall_prog(skel.progs().lskel_test_1().unwrap(), &mut args).unwrap();
     assert_eq!(ret, 0xbeef);
     assert_eq!(state, 0x5a, "the program wrote through the state pointer");
-    assert_eq!(skel.bss().test_1_runs, 1);
+    assert_eq!(skel.bss().test_1_runs(), 1);
 
     // test_2(state, 1, 2, 3, 4) = 10.
     let mut state = 0_i32;

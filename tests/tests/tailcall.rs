@@ -57,20 +57,20 @@ fn entry_tail_calls_by_index() {
     let entry = skel.progs().tail_entry().unwrap();
 
     assert_eq!(run(entry, Some(0)), 10, "slot 0: target_a");
-    let b = *skel.bss();
+    let b = skel.bss().read();
     assert_eq!((b.marker_a, b.last_target, b.hits_a), (0xaa, 1, 1));
     assert_eq!((b.marker_b, b.hits_b), (0, 0));
 
     assert_eq!(run(entry, Some(1)), 20, "slot 1: target_b");
-    let b = *skel.bss();
+    let b = skel.bss().read();
     assert_eq!((b.marker_b, b.last_target, b.hits_b), (0xbb, 2, 1));
     assert_eq!(b.hits_a, 1);
     assert_eq!(b.fallthrough, 0);
 
     // Without a ctx the mark is 0: target_a.
     assert_eq!(run(entry, None), 10);
-    assert_eq!(skel.bss().hits_a, 2);
-    assert_eq!(skel.bss().entry_runs, 3);
+    assert_eq!(skel.bss().hits_a(), 2);
+    assert_eq!(skel.bss().entry_runs(), 3);
 }
 
 #[test]
@@ -81,7 +81,7 @@ fn empty_or_out_of_range_slot_falls_through() {
     for mark in [2, 3, 7, u32::MAX] {
         assert_eq!(run(entry, Some(mark)), 1, "mark {mark}");
     }
-    let b = *skel.bss();
+    let b = skel.bss().read();
     assert_eq!(b.fallthrough, 4);
     assert_eq!(b.entry_runs, 4);
     assert_eq!((b.hits_a, b.hits_b, b.last_target), (0, 0, 0));
@@ -94,7 +94,7 @@ fn targets_run_directly() {
     let skel = tailcall::open().load().unwrap();
     assert_eq!(run(skel.progs().target_a().unwrap(), None), 10);
     assert_eq!(run(skel.progs().target_b().unwrap(), None), 20);
-    let b = *skel.bss();
+    let b = skel.bss().read();
     assert_eq!((b.hits_a, b.hits_b, b.last_target), (1, 1, 2));
     assert_eq!(b.entry_runs, 0, "no tail call involved");
 }
@@ -139,7 +139,7 @@ fn user_space_slot_update_and_delete() {
     assert!(table.delete(&0u32.to_ne_bytes()).unwrap());
     assert_eq!(run(entry, Some(2)), 20);
     assert_eq!(run(entry, Some(0)), 1, "slot 0 cleared");
-    let b = *skel.bss();
+    let b = skel.bss().read();
     assert_eq!((b.hits_a, b.hits_b, b.fallthrough), (0, 1, 1));
 }
 
@@ -153,7 +153,7 @@ fn rodata_index_bias_shifts_the_slot() {
     let entry = skel.progs().tail_entry().unwrap();
     assert_eq!(run(entry, Some(0)), 20, "0 + 1: target_b");
     assert_eq!(run(entry, Some(1)), 1, "1 + 1: empty");
-    let b = *skel.bss();
+    let b = skel.bss().read();
     assert_eq!(
         (b.hits_a, b.hits_b, b.fallthrough, b.entry_runs),
         (0, 1, 1, 2)

@@ -79,7 +79,7 @@ fn tp_btf_counts_syscalls() {
         getpid_syscalls(1);
         // Read with no syscall in between: the last id seen is getpid (unless another thread of
         // ours made a syscall meanwhile, hence the retries).
-        let b = *skel.bss();
+        let b = skel.bss().read();
         if b.last_id == libc::SYS_getpid {
             assert_eq!(b.last_orig_ax, libc::SYS_getpid as u64, "regs->orig_ax");
             seen_getpid = true;
@@ -87,18 +87,18 @@ fn tp_btf_counts_syscalls() {
         }
     }
     assert!(seen_getpid, "last_id never showed getpid");
-    let before = skel.bss().enter_hits;
+    let before = skel.bss().enter_hits();
     getpid_syscalls(25);
-    assert!(skel.bss().enter_hits >= before + 25);
+    assert!(skel.bss().enter_hits() >= before + 25);
     drop(link);
     std::thread::sleep(Duration::from_millis(20));
-    let b = *skel.bss();
+    let b = skel.bss().read();
     assert_eq!(
         b.last_orig_ax as i64, b.last_id,
         "orig_ax equals the syscall id"
     );
     getpid_syscalls(10);
-    assert_eq!(skel.bss().enter_hits, b.enter_hits, "detached");
+    assert_eq!(skel.bss().enter_hits(), b.enter_hits, "detached");
     assert_eq!(b.tasks_seen, 0, "iterator not run");
 }
 
@@ -117,7 +117,7 @@ fn tp_btf_attach_through_link_create() {
     )
     .unwrap();
     getpid_syscalls(10);
-    assert!(skel.bss().enter_hits >= 10);
+    assert!(skel.bss().enter_hits() >= 10);
     drop(link);
 }
 
@@ -164,13 +164,13 @@ fn task_iterator_prints_every_task() {
     );
     // This test's thread, alive during the read, is listed under our tgid.
     assert!(tids.contains(&gettid()), "this thread missing:\n{out}");
-    let seen = skel.bss().tasks_seen;
+    let seen = skel.bss().tasks_seen();
     assert_eq!(seen, lines.len() as u64, "one line per task visited");
 
     // A second read walks the tasks again: the counter accumulates.
     let again = read_iter(&link);
     assert!(again.lines().count() > 2);
-    assert_eq!(skel.bss().tasks_seen, seen + again.lines().count() as u64);
+    assert_eq!(skel.bss().tasks_seen(), seen + again.lines().count() as u64);
     let comm_of_main = std::fs::read_to_string("/proc/self/comm").unwrap();
     let comm_of_main = comm_of_main.trim_end();
     assert!(

@@ -143,7 +143,7 @@ fn usdt_args_reach_the_program() {
     ));
 
     fire(2); // not attached: nothing counts
-    assert_eq!(skel.bss().hits, 0);
+    assert_eq!(skel.bss().hits(), 0);
     assert_eq!(LSKEL_HIT_SEMAPHORE.load(Ordering::Relaxed), 0);
 
     let links = manager
@@ -158,7 +158,7 @@ fn usdt_args_reach_the_program() {
     );
 
     fire(5);
-    let bss = *skel.bss();
+    let bss = skel.bss().read();
     let (mut sa, mut sb, mut sc, mut se) = (0i64, 0i64, 0u64, 0i64);
     for i in 0..5 {
         let (a, b, buf) = args(i);
@@ -184,7 +184,7 @@ fn usdt_args_reach_the_program() {
     drop(links);
     assert_eq!(LSKEL_HIT_SEMAPHORE.load(Ordering::Relaxed), 0, "detached");
     fire(3);
-    assert_eq!(skel.bss().hits, 5, "detached");
+    assert_eq!(skel.bss().hits(), 5, "detached");
 
     // Again for this process only, with another cookie: the freed spec id is reused.
     let links = manager
@@ -199,8 +199,8 @@ fn usdt_args_reach_the_program() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(links.spec_ids(), &[0]);
     fire(2);
-    assert_eq!(skel.bss().hits, 7);
-    assert_eq!(skel.bss().cookie, 7);
+    assert_eq!(skel.bss().hits(), 7);
+    assert_eq!(skel.bss().cookie(), 7);
     drop(links);
 
     // The one-shot function.
@@ -215,7 +215,7 @@ fn usdt_args_reach_the_program() {
     )
     .unwrap();
     fire(1);
-    assert_eq!(skel.bss().hits, 8);
-    assert_eq!(skel.bss().cookie, 9);
+    assert_eq!(skel.bss().hits(), 8);
+    assert_eq!(skel.bss().cookie(), 9);
     drop(links);
 }

@@ -22,7 +22,7 @@ fn drain(skel: &userringbuf::Skel) -> userringbuf::Bss {
         run_syscall_prog(skel.progs().urb_drain().unwrap(), &mut []).unwrap(),
         0
     );
-    *skel.bss()
+    skel.bss().read()
 }
 
 #[test]
@@ -99,7 +99,7 @@ fn user_ringbuf_wraps_around() {
         let mut rb = RingBuffer::new(skel.maps().rb()).unwrap();
         rb.consume(|_| {});
     }
-    let b = *skel.bss();
+    let b = skel.bss().read();
     assert_eq!((b.samples, b.sum, b.last_seq), (500, total, 500));
     // 500 samples of 24 bytes went through a 4096-byte ring: it wrapped, and all is drained.
     assert_eq!(producer.available(), 4096);

@@ -4,7 +4,7 @@
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
 
-use super::types::{ident, section_field_name, section_type_name, TypeGen};
+use super::types::{ident, section_field_name, section_type_name, SecVar, TypeGen};
 use crate::maps::{DataKind, MapOrigin};
 use crate::Result;
 use crate::Skeleton;
@@ -20,6 +20,99 @@ struct DataSec {
     zeroed: bool,
     value_size: u32,
     init_off: usize,
+    /// The variables with a field, for the accessors of writable sections.
+    vars: Vec<SecVar>,
+}
+
+/// Method names of a section view that fields must not take.
+const VIEW_METHODS: &[&str] = &["read", "write", "as_ptr"];
+
+/// `BssView<'a>`: the view of a writable section that `skel.bss()` returns. It never makes a
+/// reference to the mapped value (programs write it): each variable gets a getter that copies it
+/// out, a setter, and, for integers and enums of 1, 2, 4 or 8 aligned bytes, an atomic.
+/// Getters and setters of those integers are relaxed atomic loads and stores; other values are
+/// volatile copies.
+///
+/// Names: the getter is the variable's name, the setter `set_<name>`, the atomic
+/// `<name>_atomic`. A name that is taken (by `read`, `write`, `as_ptr`, or by an earlier
+/// method: getters are named first, in offset order, then setters, then atomics) gets `_`
+/// appended until it is free.
+fn section_view(sec: &str, d: &DataSec) -> TokenStream {
+    let (t, f) = (&d.ty, &d.field);
+    let view = format_ident!("{}View", t.to_string().trim_start_matches("r#"));
+    let mut taken: std::collections::HashSet<String> =
+        VIEW_METHODS.iter().map(|s| s.to_string()).collect();
+    let mut claim = |name: String| {
+        let mut name = name;
+        while !taken.insert(name.clone()) {
+            name.push('_');
+        }
+        ident(&name)
+    };
+    let getters: Vec<Ident> = d.vars.iter().map(|v| claim(v.c_name.clone())).collect();
+    let setters: Vec<Ident> = (d.vars.iter())
+        .map(|v| claim(format!("set_{}", v.c_name)))
+        .collect();
+    let atomics: Vec<Option<Ident>> = (d.vars.iter())
+        .map(|v| {
+            v.atomic
+                .as_ref()
+                .map(|_| claim(format!("{}_atomic", v.c_name)))
+        })
+        .collect();
+    let methods = d.vars.iter().enumerate().map(|(k, v)| {
+        let (field, ty, get, set) = (&v.field, &v.ty, &getters[k], &setters[k]);
+        let off = quote!(::core::mem::offset_of!(#t, #field));
+        let name = &v.c_name;
+        match (&v.atomic, &atomics[k]) {
+            (Some(a), Some(at)) => {
+                let doc_get = format!("`{name}`: a relaxed atomic load.");
+                let doc_set = format!("Sets `{name}`: a relaxed atomic store, seen by the programs.");
+                let doc_at = format!("`{name}` as an atomic (`fetch_add`, `compare_exchange`, orderings of your choice).");
+                quote! {
+                    #[doc = #doc_get]
+                    pub fn #get(&self) -> #ty { self.0.atomic_at::<::core::sync::atomic::#a>(#off).load(::core::sync::atomic::Ordering::Relaxed) }
+                    #[doc = #doc_set]
+                    pub fn #set(&self, value: #ty) { self.0.atomic_at::<::core::sync::atomic::#a>(#off).store(value, ::core::sync::atomic::Ordering::Relaxed) }
+                    #[doc = #doc_at]
+                    pub fn #at(&self) -> &'a ::core::sync::atomic::#a { self.0.atomic_at::<::core::sync::atomic::#a>(#off) }
+                }
+            }
+            _ => {
+                let doc_get = format!("A copy of `{name}` (volatile reads; it may tear if a program writes it meanwhile).");
+                let doc_set = format!("Sets `{name}` (volatile writes), seen by the programs.");
+                quote! {
+                    #[doc = #doc_get]
+                    pub fn #get(&self) -> #ty { self.0.read_at::<#ty>(#off) }
+                    #[doc = #doc_set]
+                    pub fn #set(&self, value: #ty) { self.0.write_at::<#ty>(#off, value) }
+                }
+            }
+        }
+    });
+    let doc = format!("`{sec}` of a loaded skeleton, as the programs see it: copies values in and out, never a reference to them (programs change them at any time). Setters take `&self`: integers are written atomically; other values with volatile copies, which may tear if written from two places at once.");
+    let doc_read = format!("A copy of the whole of `{sec}` (volatile reads; fields may tear if a program writes them meanwhile).");
+    let doc_write = format!("Overwrites the whole of `{sec}` (volatile writes).");
+    quote! {
+        #[doc = #doc]
+        #[derive(Clone, Copy)]
+        pub struct #view<'a>(&'a __lskel::MappedData<#t>);
+
+        impl<'a> #view<'a> {
+            #[doc = #doc_read]
+            pub fn read(&self) -> #t { self.0.read() }
+            #[doc = #doc_write]
+            pub fn write(&self, value: &#t) { self.0.write(value) }
+            /// The address of the mapped value (do not make references from it).
+            pub fn as_ptr(&self) -> *const #t { self.0.as_ptr() }
+            #(#methods)*
+        }
+
+        impl Skel {
+            #[doc = #doc]
+            pub fn #f(&self) -> #view<'_> { #view(&self.#f) }
+        }
+    }
 }
 
 /// `Some(SkelKconfig { .. })` describing the `.kconfig` map, or `None`.
@@ -115,7 +208,8 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
     for &(i, kind, datasec) in &sections {
         let map = &plan.maps[i];
         let ty = section_type_name(&map.name);
-        sec_defs.push(types.datasec_struct(datasec, &ty)?);
+        let (def, vars) = types.datasec_struct(datasec, &ty)?;
+        sec_defs.push(def);
         datasecs.push(DataSec {
             map_index: i,
             field: section_field_name(&map.name),
@@ -126,6 +220,7 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
             zeroed: map.starts_zeroed(),
             value_size: map.value_size,
             init_off: skel.loader.data_init[i].unwrap_or(0) as usize,
+            vars,
         });
     }
     let type_defs = types.definitions();
@@ -201,32 +296,28 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
         }
     });
     let mmap_inits = datasecs.iter().map(|d| {
-        let (f, t, i, size) = (&d.field, &d.ty, d.map_index, d.value_size);
+        let (f, t, i) = (&d.field, &d.ty, d.map_index);
         if d.readonly {
-            quote!(#f: __lskel::MappedRoData::<#t>::new(__lskel::AsFd::as_fd(&fds.maps[#i]), #size)?,)
+            quote!(#f: __lskel::MappedRoData::<#t>::new(__lskel::AsFd::as_fd(&fds.maps[#i]))?,)
         } else {
-            quote!(#f: __lskel::MappedData::<#t>::new(__lskel::AsFd::as_fd(&fds.maps[#i]), #size)?,)
+            quote!(#f: __lskel::MappedData::<#t>::new(__lskel::AsFd::as_fd(&fds.maps[#i]))?,)
         }
     });
     let zeroed_copies = datasecs.iter().filter(|d| d.settable && d.zeroed).map(|d| {
         let f = &d.field;
-        quote!(__lskel::pod_copy(skel.#f.get_mut(), &*self.#f);)
+        quote!(skel.#f.write(&*self.#f);)
     });
-    let data_accessors = datasecs.iter().map(|d| {
+    // `.rodata` and `.kconfig` are frozen and read-only for programs: a plain reference.
+    let data_accessors = datasecs.iter().filter(|d| d.readonly).map(|d| {
         let (f, t) = (&d.field, &d.ty);
         let sec = &plan.maps[d.map_index].name;
-        let doc = format!("`{sec}`, mapped from the kernel's map.");
-        if d.readonly {
-            quote!(#[doc = #doc] pub fn #f(&self) -> &#t { self.#f.get() })
-        } else {
-            let f_mut = format_ident!("{}_mut", f.to_string().trim_start_matches("r#"));
-            let doc_mut = format!("`{sec}`, writable: changes are seen by the programs.");
-            quote! {
-                #[doc = #doc] pub fn #f(&self) -> &#t { self.#f.get() }
-                #[doc = #doc_mut] pub fn #f_mut(&mut self) -> &mut #t { self.#f.get_mut() }
-            }
-        }
+        let doc = format!("`{sec}`, mapped from the kernel's map (frozen: it never changes).");
+        quote!(#[doc = #doc] pub fn #f(&self) -> &#t { self.#f.get() })
     });
+    let views = datasecs
+        .iter()
+        .filter(|d| !d.readonly)
+        .map(|d| section_view(&plan.maps[d.map_index].name, d));
     let map_accessors = plan.maps.iter().enumerate().map(|(i, m)| {
         let f = ident(&m.name);
         let doc = format!("Map `{}`.", m.name);
@@ -332,6 +423,7 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
             }
 
             #(#sec_defs)*
+            #(#views)*
 
             /// The skeleton before load: set global data and map sizes, then `load()`.
             pub struct OpenSkel {
@@ -411,4 +503,56 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn var(name: &str, atomic: bool) -> SecVar {
+        SecVar {
+            c_name: name.to_string(),
+            field: ident(name),
+            ty: quote!(u64),
+            atomic: atomic.then(|| format_ident!("AtomicU64")),
+        }
+    }
+
+    #[test]
+    fn view_method_names_do_not_clash() {
+        let d = DataSec {
+            map_index: 0,
+            field: format_ident!("bss"),
+            ty: format_ident!("Bss"),
+            readonly: false,
+            settable: true,
+            zeroed: true,
+            value_size: 32,
+            init_off: 0,
+            vars: vec![
+                var("read", true),
+                var("x", true),
+                var("set_x", false),
+                var("type", false),
+            ],
+        };
+        let s = section_view(".bss", &d).to_string();
+        for m in [
+            "fn read (",
+            "fn write (",
+            "fn read_ (",
+            "fn x (",
+            "fn set_x (",
+            "fn set_x_ (",
+            "fn set_set_x (",
+            "fn x_atomic (",
+            "fn read_atomic (",
+            "fn r#type (",
+            "fn set_type (",
+        ] {
+            assert!(s.contains(m), "{m} in {s}");
+        }
+        assert!(!s.contains("set_x_atomic"), "{s}");
+        assert!(!s.contains("fn type_atomic"), "{s}");
+    }
 }

@@ -717,11 +717,17 @@ impl<'b> TypeGen<'b> {
         }
     }
 
-    /// The struct of a DATASEC: each global VAR at its offset, static ones left as padding.
-    pub fn datasec_struct(&mut self, datasec: u32, name: &Ident) -> Result<TokenStream> {
+    /// The struct of a DATASEC: each global VAR at its offset, static ones left as padding; and
+    /// the variables that got a field, for the section's accessors.
+    pub fn datasec_struct(
+        &mut self,
+        datasec: u32,
+        name: &Ident,
+    ) -> Result<(TokenStream, Vec<SecVar>)> {
         let t = self.btf.get(datasec)?.clone();
         let secinfos: Vec<(u32, u32, u32)> = t.secinfos().collect();
         let mut fields = Vec::new();
+        let mut vars = Vec::new();
         let mut has_union = false;
         for (var_id, i) in section_vars(self.btf, datasec)? {
             let (_, offset, size) = secinfos[i];
@@ -729,17 +735,69 @@ impl<'b> TypeGen<'b> {
             let vname = self.btf.name(var.name_off)?.to_string();
             has_union |= self.contains_union(var.size_or_type)?;
             let ty = self.rust_type(var.size_or_type)?;
+            let atomic = self.atomic_type(var.size_or_type)?;
+            let atomic = atomic.filter(|&(_, n)| u64::from(offset) % n == 0);
             fields.push(Field {
                 name: ident(&vname),
-                ty,
+                ty: ty.clone(),
                 offset: u64::from(offset),
                 size: u64::from(size),
                 align: self.btf.align_of(var.size_or_type)?,
             });
+            vars.push((
+                u64::from(offset),
+                SecVar {
+                    c_name: vname.clone(),
+                    field: ident(&vname),
+                    ty,
+                    atomic: atomic.map(|(a, _)| a),
+                },
+            ));
         }
         fields.sort_by_key(|f| f.offset);
-        Ok(self.layout_struct(name, fields, u64::from(t.size_or_type), !has_union, true))
+        vars.sort_by_key(|v| v.0);
+        // The fields `layout_struct` keeps: those that do not overlap an earlier one.
+        let mut kept = Vec::new();
+        let mut cur = 0u64;
+        for (f, (_, v)) in fields.iter().zip(vars) {
+            if f.offset >= cur {
+                cur = f.offset + f.size;
+                kept.push(v);
+            }
+        }
+        let def = self.layout_struct(name, fields, u64::from(t.size_or_type), !has_union, true);
+        Ok((def, kept))
     }
+
+    /// The atomic type (`AtomicU32`, …) and size of an integer or enum of 1, 2, 4 or 8 bytes.
+    fn atomic_type(&self, id: u32) -> Result<Option<(Ident, u64)>> {
+        let id = self.btf.skip_mods_and_typedefs(id)?;
+        let t = self.btf.get(id)?;
+        let signed = match t.kind() {
+            kind::INT => t.extra.first().copied().unwrap_or(0) >> 24 & 1 != 0,
+            kind::ENUM | kind::ENUM64 => t.kflag(),
+            _ => return Ok(None),
+        };
+        let size = t.size_or_type;
+        if !matches!(size, 1 | 2 | 4 | 8) {
+            return Ok(None);
+        }
+        let name = format_ident!("Atomic{}{}", if signed { "I" } else { "U" }, size * 8);
+        Ok(Some((name, u64::from(size))))
+    }
+}
+
+/// A global variable with a field in its section's struct.
+pub struct SecVar {
+    /// The C name.
+    pub c_name: String,
+    /// The struct field.
+    pub field: Ident,
+    /// The field's Rust type.
+    pub ty: TokenStream,
+    /// `AtomicU64` and the like, for an integer (or enum) of 1, 2, 4 or 8 bytes at an offset
+    /// aligned to its size.
+    pub atomic: Option<Ident>,
 }
 
 fn int_type(size: u32, signed: bool) -> TokenStream {
@@ -1103,6 +1161,7 @@ mod tests {
         let section = types
             .datasec_struct(sec, &section_type_name(".rodata"))
             .unwrap()
+            .0
             .to_string();
         assert!(
             section.contains("pub cfg : types :: RodataCfg"),
@@ -1153,10 +1212,25 @@ mod tests {
         let sec = b.datasec(".bss", 8, &[(v1, 0, 4), (v2, 4, 1)]);
         let btf = b.build();
         let mut types = TypeGen::new(&btf, &[(sec, ".bss")]).unwrap();
-        let section = types
+        let (section, vars) = types
             .datasec_struct(sec, &section_type_name(".bss"))
-            .unwrap()
-            .to_string();
+            .unwrap();
+        let section = section.to_string();
+        // Enums are integers: both get atomic accessors, typed by size and sign.
+        let atomics: Vec<String> = vars
+            .iter()
+            .map(|v| {
+                format!(
+                    "{}:{:?}",
+                    v.c_name,
+                    v.atomic.as_ref().map(|a| a.to_string())
+                )
+            })
+            .collect();
+        assert_eq!(
+            atomics,
+            ["prio:Some(\"AtomicI32\")", "small:Some(\"AtomicU8\")"]
+        );
         assert!(section.contains("pub prio : types :: prio"), "{section}");
         assert!(
             section.contains("pub small : types :: BssSmall"),

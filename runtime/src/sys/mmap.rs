@@ -1,22 +1,27 @@
-//! `mmap(2)` of BPF maps: the raw [`Mmap`] region, and typed views of global data ([`MappedData`],
-//! [`MappedRoData`]).
+//! `mmap(2)` of BPF maps: the raw (crate-private) `Mmap` region, and typed views of global data
+//! ([`MappedData`], [`MappedRoData`]).
 //!
 //! # Safety
 //!
 //! A mapping is created at an address the kernel picks (never `MAP_FIXED`), so it cannot overlap Rust
-//! memory, and it is unmapped exactly once, in `Drop`. References handed out borrow the owning value, so they
-//! cannot outlive the mapping. Typed views require `T: Pod` (every byte pattern is a valid `T`) because BPF
-//! programs write arbitrary bytes into the map; bounds and alignment are checked before any reference is
-//! made. BPF programs may write to the memory concurrently, exactly as with libbpf's skeletons: values read
-//! through these views can change between reads; they are never invalid.
+//! memory, and it is unmapped exactly once, in `Drop`. Typed views require `T: Pod` (every byte pattern is
+//! a valid `T`) because BPF programs write arbitrary bytes into the map.
+//!
+//! Memory that BPF programs (or `BPF_MAP_UPDATE_ELEM` on the same map) can write is never reached through
+//! a Rust reference to a plain value (`&T`, `&mut T`, `&[u8]`): the compiler may assume such memory does
+//! not change while the reference lives (a spin loop on a field would never see the program's write). A
+//! [`MappedData`] keeps a raw pointer and copies values in and out with volatile accesses, or hands out
+//! references to atomics (`&AtomicU64`), which are made for memory other parties change. Only
+//! [`MappedRoData`] gives `&T`: its map is read-only for programs and frozen for the syscall side.
 #![allow(unsafe_code)]
 
 use std::marker::PhantomData;
-use std::ops::{Deref, DerefMut};
+use std::ops::Deref;
 use std::os::fd::{AsRawFd, BorrowedFd};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU32, AtomicU64};
 
+use crate::sys::bpf;
 use crate::{Errno, Error};
 
 /// Types for which every byte pattern is a valid value, with no padding that matters and no pointers:
@@ -70,9 +75,10 @@ pub fn array_mmap_len(value_size: usize, max_entries: usize) -> usize {
     (value_size.next_multiple_of(8) * max_entries).next_multiple_of(page_size())
 }
 
-/// A shared mapping of (part of) a BPF map, unmapped on drop.
+/// A shared mapping of (part of) a BPF map, unmapped on drop. Crate-private: `bytes` and `copy_in` rely
+/// on protocols (ring buffer positions) that the callers in this crate follow.
 #[derive(Debug)]
-pub struct Mmap {
+pub(crate) struct Mmap {
     ptr: NonNull<u8>,
     len: usize,
 }
@@ -85,6 +91,9 @@ unsafe impl Sync for Mmap {}
 
 impl Mmap {
     /// `mmap(NULL, len, PROT_READ [| PROT_WRITE], MAP_SHARED, fd, offset)`.
+    ///
+    /// `fd` must be a BPF map whose `mmap` area covers `offset..offset + len` (callers check its
+    /// `map_info` first): a short file would fault on access instead.
     ///
     /// # References
     ///
@@ -123,18 +132,8 @@ impl Mmap {
         Ok(Mmap { ptr, len })
     }
 
-    /// The mapping's length in bytes.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Whether the mapping is empty (never true: empty mappings are refused).
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
     /// The start address.
-    pub fn as_ptr(&self) -> *mut u8 {
+    fn as_ptr(&self) -> *mut u8 {
         self.ptr.as_ptr()
     }
 
@@ -202,17 +201,41 @@ impl Drop for Mmap {
     }
 }
 
-/// Maps a one-entry mmapable array as a `T`: checks `value_size >= size_of::<T>()` and alignment.
-fn map_typed<T: Pod>(
-    fd: BorrowedFd<'_>,
-    value_size: u32,
-    writable: bool,
-) -> crate::Result<Option<Mmap>> {
-    let value_size = value_size as usize;
+/// Atomic integer types that [`MappedData::atomic_at`] can view a field as.
+pub trait AtomicInt: sealed::Sealed + Sync + 'static {}
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+macro_rules! atomic_int {
+    ($($t:ident),*) => { $(
+        impl sealed::Sealed for std::sync::atomic::$t {}
+        impl AtomicInt for std::sync::atomic::$t {}
+    )* };
+}
+atomic_int!(AtomicU8, AtomicI8, AtomicU16, AtomicI16, AtomicU32, AtomicI32, AtomicU64, AtomicI64);
+
+/// Checks that `fd` is a one-entry-or-more `BPF_F_MMAPABLE` array whose value holds a `T`, and
+/// maps its first value (`None` for a zero-sized `T`).
+fn map_typed<T: Pod>(fd: BorrowedFd<'_>, writable: bool) -> crate::Result<Option<Mmap>> {
+    let info = bpf::map_info(fd).map_err(|e| Error::syscall("BPF_OBJ_GET_INFO_BY_FD(map)", e))?;
+    if info.map_type != bpf::map_type::BPF_MAP_TYPE_ARRAY || info.max_entries == 0 {
+        return Err(Error::InvalidArgument(
+            "global data view of a map that is not a non-empty array",
+        ));
+    }
+    if info.map_flags & bpf::flags::BPF_F_MMAPABLE == 0 {
+        return Err(Error::InvalidArgument(
+            "global data view of an array without BPF_F_MMAPABLE",
+        ));
+    }
+    let value_size = info.value_size as usize;
     let needed = std::mem::size_of::<T>();
-    // A section struct may be padded up to its alignment (at most 8) past the map's value;
-    // the mapping covers `round_up(value_size, 8)` bytes and more, so those stay in bounds.
-    if value_size.next_multiple_of(8) < needed {
+    // A section struct may be padded up to its alignment (at most 8) past the map's value; the
+    // kernel's mmap area covers `round_up(value_size, 8)` bytes per entry, rounded to pages, so
+    // those stay in bounds.
+    if value_size.next_multiple_of(8) < needed || std::mem::align_of::<T>() > page_size() {
         return Err(Error::ValueSize { value_size, needed });
     }
     if needed == 0 {
@@ -220,94 +243,188 @@ fn map_typed<T: Pod>(
     }
     let len = array_mmap_len(value_size, 1);
     let map = Mmap::map(fd, len, 0, writable).map_err(|errno| Error::Mmap { len, errno })?;
-    assert!(map.as_ptr() as usize % std::mem::align_of::<T>() == 0);
     Ok(Some(map))
 }
 
-fn typed_ptr<T>(map: &Option<Mmap>) -> *mut T {
+fn base_ptr<T>(map: &Option<Mmap>) -> *mut u8 {
     match map {
-        Some(m) => m.as_ptr().cast::<T>(),
-        None => NonNull::<T>::dangling().as_ptr(),
+        Some(m) => m.as_ptr(),
+        None => NonNull::<T>::dangling().as_ptr().cast(),
     }
 }
 
-/// The value of a one-entry `BPF_F_MMAPABLE` array (a `.data`/`.bss` section), mapped read-write as a `T`.
+/// The value of a one-entry `BPF_F_MMAPABLE` array (a `.data`/`.bss` section), mapped read-write, viewed
+/// as a `T`. Unmaps on drop.
 ///
-/// Gives `&T` through `&self` and `&mut T` through `&mut self`; unmaps on drop. BPF programs may change the
-/// value at any time (see the module docs).
+/// Never hands out `&T` or `&mut T`: programs change the memory at any time. Values are copied in and out
+/// with volatile accesses ([`read`](Self::read), [`write`](Self::write), [`read_at`](Self::read_at),
+/// [`write_at`](Self::write_at)), and integer fields can be viewed as atomics
+/// ([`atomic_at`](Self::atomic_at)). Copies of more than one machine word may tear when a program writes
+/// at the same time (the bytes are always a valid `T`); use the atomics to see single fields change
+/// consistently, also between threads.
 pub struct MappedData<T: Pod> {
     map: Option<Mmap>,
     _t: PhantomData<T>,
 }
 
 impl<T: Pod> MappedData<T> {
-    /// Maps the value of `map` (of `value_size` bytes, at least `size_of::<T>()`) read-write.
-    ///
-    /// The mapping is `round_up(round_up(value_size, 8), page_size)` bytes. A zero-sized `T` maps nothing.
-    pub fn new(map: BorrowedFd<'_>, value_size: u32) -> crate::Result<Self> {
+    /// Maps the first value of `map` read-write. The map must be an array with `BPF_F_MMAPABLE`
+    /// whose value (as the kernel reports it) holds a `T`, and not read-only for programs.
+    pub fn new(map: BorrowedFd<'_>) -> crate::Result<Self> {
+        let info =
+            bpf::map_info(map).map_err(|e| Error::syscall("BPF_OBJ_GET_INFO_BY_FD(map)", e))?;
+        if info.map_flags & bpf::flags::BPF_F_RDONLY_PROG != 0 {
+            return Err(Error::InvalidArgument(
+                "writable global data view of a map that is read-only for programs",
+            ));
+        }
         Ok(MappedData {
-            map: map_typed::<T>(map, value_size, true)?,
+            map: map_typed::<T>(map, true)?,
             _t: PhantomData,
         })
     }
 
-    /// The value.
-    pub fn get(&self) -> &T {
-        // SAFETY: the pointer is aligned, in bounds of a live mapping (or dangling for a ZST), `T: Pod`
-        // makes any bytes valid, and the borrow of `self` keeps the mapping alive.
-        unsafe { &*typed_ptr::<T>(&self.map) }
+    /// Panics unless `off..off + size` lies in `T` and `base + off` is aligned to `align`; returns
+    /// `base + off`.
+    fn at(&self, off: usize, size: usize, align: usize) -> *mut u8 {
+        let end = off.checked_add(size).expect("offset overflow");
+        assert!(
+            end <= std::mem::size_of::<T>(),
+            "range {off}..{end} outside a {}-byte value",
+            std::mem::size_of::<T>()
+        );
+        let base = base_ptr::<T>(&self.map);
+        // Stays in bounds (checked above; `wrapping_add` because a zero-sized `T` has no allocation).
+        let p = base.wrapping_add(off);
+        assert!(
+            p as usize % align == 0,
+            "offset {off} misaligned for {align}"
+        );
+        p
     }
 
-    /// The value, mutably.
-    pub fn get_mut(&mut self) -> &mut T {
-        // SAFETY: as in `get`, and `&mut self` makes this the only Rust reference into the mapping.
-        unsafe { &mut *typed_ptr::<T>(&self.map) }
+    /// A copy of the whole value (volatile reads).
+    pub fn read(&self) -> T {
+        self.read_at::<T>(0)
     }
 
-    /// The underlying mapping (`None` for a zero-sized `T`).
-    pub fn mmap(&self) -> Option<&Mmap> {
-        self.map.as_ref()
+    /// Overwrites the whole value (volatile writes); programs see it at once.
+    pub fn write(&self, value: &T) {
+        self.write_at::<T>(0, *value);
     }
-}
 
-impl<T: Pod> Deref for MappedData<T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        self.get()
+    /// A copy of the `F` at byte offset `off` of the value (volatile reads; an unaligned `F` is read
+    /// byte by byte). Panics if `F` does not lie inside `T`.
+    pub fn read_at<F: Pod>(&self, off: usize) -> F {
+        let p = self.at(off, std::mem::size_of::<F>(), 1);
+        if std::mem::size_of::<F>() == 0 {
+            // SAFETY: `F: Pod`, so the (empty) all-zero value is valid.
+            return unsafe { std::mem::zeroed() };
+        }
+        if p as usize % std::mem::align_of::<F>() == 0 {
+            // SAFETY: `p..p + size_of::<F>()` is inside the live mapping (checked by `at`) and aligned;
+            // the memory is initialized (mapped pages); any bytes are a valid `F` (`F: Pod`). No Rust
+            // reference covers the mapping, so a concurrent write by a program aliases nothing.
+            unsafe { std::ptr::read_volatile(p.cast::<F>()) }
+        } else {
+            let mut out = std::mem::MaybeUninit::<F>::uninit();
+            let dst = out.as_mut_ptr().cast::<u8>();
+            for i in 0..std::mem::size_of::<F>() {
+                // SAFETY: `p + i` is in bounds of the mapping (checked by `at`), `dst + i` in bounds
+                // of `out`; bytes have no alignment.
+                unsafe { dst.add(i).write(std::ptr::read_volatile(p.add(i))) };
+            }
+            // SAFETY: every byte of `out` was written above, and any bytes are a valid `F`.
+            unsafe { out.assume_init() }
+        }
     }
-}
 
-impl<T: Pod> DerefMut for MappedData<T> {
-    fn deref_mut(&mut self) -> &mut T {
-        self.get_mut()
+    /// Writes `value` at byte offset `off` of the value (volatile writes; an unaligned `F` byte by
+    /// byte). Panics if `F` does not lie inside `T`.
+    pub fn write_at<F: Pod>(&self, off: usize, value: F) {
+        let p = self.at(off, std::mem::size_of::<F>(), 1);
+        if std::mem::size_of::<F>() == 0 {
+            return;
+        }
+        if p as usize % std::mem::align_of::<F>() == 0 {
+            // SAFETY: in bounds of a live, writable mapping and aligned (checked); the memory is not a
+            // Rust object and no reference to a plain value covers it, so the write aliases nothing.
+            unsafe { std::ptr::write_volatile(p.cast::<F>(), value) }
+        } else {
+            let src = std::ptr::from_ref(&value).cast::<u8>();
+            for i in 0..std::mem::size_of::<F>() {
+                // SAFETY: `p + i` in bounds of the writable mapping, `src + i` in bounds of `value`
+                // (a `Pod` value: every byte initialized).
+                unsafe { std::ptr::write_volatile(p.add(i), src.add(i).read()) };
+            }
+        }
+    }
+
+    /// The integer at byte offset `off` of the value as an atomic (`AtomicU32`, `AtomicI64`, …).
+    /// Panics if it does not lie inside `T` or is misaligned.
+    pub fn atomic_at<A: AtomicInt>(&self, off: usize) -> &A {
+        let p = self.at(off, std::mem::size_of::<A>(), std::mem::align_of::<A>());
+        // SAFETY: `p` is in bounds of the live mapping and aligned for `A` (checked by `at`); atomic
+        // integers have the layout of the integer, accept any bit pattern, and are meant for memory
+        // that others (here: BPF programs, other threads) change concurrently. The borrow of `self`
+        // keeps the mapping alive.
+        unsafe { &*p.cast::<A>() }
+    }
+
+    /// The address of the value (for inspection; do not make references from it).
+    pub fn as_ptr(&self) -> *const T {
+        base_ptr::<T>(&self.map).cast()
     }
 }
 
 impl<T: Pod + std::fmt::Debug> std::fmt::Debug for MappedData<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("MappedData").field(self.get()).finish()
+        f.debug_tuple("MappedData").field(&self.read()).finish()
     }
 }
 
-/// Like [`MappedData`], but mapped read-only (`.rodata`, frozen maps): only `&T` can be had.
+/// The value of a frozen, program-read-only mmapable array (`.rodata`, `.kconfig`), mapped read-only:
+/// nothing can change it after load, so it is viewed as `&T`.
 pub struct MappedRoData<T: Pod> {
     map: Option<Mmap>,
     _t: PhantomData<T>,
 }
 
 impl<T: Pod> MappedRoData<T> {
-    /// Maps the value of `map` read-only. See [`MappedData::new`].
-    pub fn new(map: BorrowedFd<'_>, value_size: u32) -> crate::Result<Self> {
+    /// Maps the first value of `map` read-only. Besides what [`MappedData::new`] checks, the map must
+    /// have `BPF_F_RDONLY_PROG`; it is frozen here if it is not yet (the loader freezes read-only
+    /// sections), so the syscall side cannot change it either.
+    pub fn new(map: BorrowedFd<'_>) -> crate::Result<Self> {
+        let info =
+            bpf::map_info(map).map_err(|e| Error::syscall("BPF_OBJ_GET_INFO_BY_FD(map)", e))?;
+        if info.map_flags & bpf::flags::BPF_F_RDONLY_PROG == 0 {
+            return Err(Error::InvalidArgument(
+                "read-only global data view of a map that programs can write",
+            ));
+        }
+        // Freeze it (the loader already froze read-only sections). The kernel answers EPERM for a
+        // frozen map (or a descriptor opened without write access: then this view cannot be the
+        // one that changes it); anything else (EBUSY: a writable mapping exists) is refused.
+        match bpf::map_freeze(map) {
+            Ok(()) => {}
+            Err(e) if e == Errno::PERM => {}
+            Err(e) => return Err(Error::syscall("BPF_MAP_FREEZE", e)),
+        }
         Ok(MappedRoData {
-            map: map_typed::<T>(map, value_size, false)?,
+            map: map_typed::<T>(map, false)?,
             _t: PhantomData,
         })
     }
 
     /// The value.
     pub fn get(&self) -> &T {
-        // SAFETY: as in `MappedData::get`; the pages are read-only and no `&mut` is ever handed out.
-        unsafe { &*typed_ptr::<T>(&self.map) }
+        let p = base_ptr::<T>(&self.map);
+        assert!(p as usize % std::mem::align_of::<T>() == 0);
+        // SAFETY: page-aligned (hence aligned for `T`, checked in `map_typed`) start of a live mapping
+        // of at least `size_of::<T>()` bytes (or dangling and aligned for a zero-sized `T`); any bytes
+        // are a valid `T`; the map is read-only for programs and frozen, so nothing writes it while
+        // the borrow of `self` (which keeps the mapping) lives.
+        unsafe { &*p.cast::<T>() }
     }
 }
 

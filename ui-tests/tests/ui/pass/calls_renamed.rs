@@ -11,7 +11,7 @@ fn progs(skel: &calculator::Skel) {
         skel.progs().calls_tp().unwrap(),
     );
     let _ = (skel.maps().rodata(), skel.maps().bss());
-    let _: u64 = skel.bss().out_loop;
+    let _: u64 = skel.bss().out_loop();
 }
 
 fn main() {

@@ -7,18 +7,18 @@ use std::os::fd::BorrowedFd;
 /// What a program does with a loaded skeleton (never called here: it needs root and a kernel).
 #[allow(dead_code)]
 fn after_load(open: counter::OpenSkel) -> lskel::Result<u64> {
-    let mut skel: counter::Skel = open.load()?;
+    let skel: counter::Skel = open.load()?;
     let prog: BorrowedFd<'_> = skel.progs().count_syscalls().unwrap();
     let _link: lskel::Link = lskel::attach_raw_tp(prog, "sys_enter")?;
     let _counts: BorrowedFd<'_> = skel.maps().syscall_counts();
     // Data sections are maps too.
     let _bss_map: BorrowedFd<'_> = skel.maps().bss();
-    skel.data_mut().increment = 10;
-    let last: i64 = skel.data().last_syscall;
+    skel.data().set_increment(10);
+    let last: i64 = skel.data().last_syscall();
     let pid: i32 = skel.rodata().target_pid;
     let _ = (last, pid);
-    let count: u64 = skel.bss().count;
-    skel.bss_mut().count = 0;
+    let count: u64 = skel.bss().count();
+    skel.bss().set_count(0);
     Ok(count)
 }
 

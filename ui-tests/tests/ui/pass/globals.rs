@@ -8,9 +8,9 @@ use globals::types::nested_t;
 /// read-only ones (.rodata, .rodata.custom) do not. Never called here.
 #[allow(dead_code)]
 fn after_load(skel: &mut globals::Skel) -> u64 {
-    skel.data_mut().data_counter = 0;
-    skel.data_custom_mut().custom_val = 1;
-    skel.bss_mut().out_counter = 0;
+    skel.data().set_data_counter(0);
+    skel.data_custom().set_custom_val(1);
+    skel.bss().set_out_counter(0);
     let _fd = skel.progs().read_globals().unwrap();
     let _fds = (
         skel.maps().data(),
@@ -19,7 +19,7 @@ fn after_load(skel: &mut globals::Skel) -> u64 {
         skel.maps().rodata_custom(),
         skel.maps().bss(),
     );
-    u64::from(skel.rodata().knob) + u64::from(skel.rodata_custom().ro_custom) + skel.bss().out_knob2
+    u64::from(skel.rodata().knob) + u64::from(skel.rodata_custom().ro_custom) + skel.bss().out_knob2()
 }
 
 fn main() {

@@ -19,8 +19,8 @@ fn after_load(skel: &maps::Skel) -> lskel::Result<()> {
     let _ = array.get(&3u32.to_ne_bytes())?;
     let _rb = lskel::RingBuffer::new(skel.maps().ringbuf());
     let _prog = skel.progs().write_maps().unwrap();
-    let _runs: u64 = skel.bss().runs;
-    let _err: i32 = skel.bss().err_small;
+    let _runs: u64 = skel.bss().runs();
+    let _err: i32 = skel.bss().err_small();
     Ok(())
 }
 
