@@ -788,6 +788,7 @@ impl<'b> TypeGen<'b> {
 }
 
 /// A global variable with a field in its section's struct.
+#[derive(Debug)]
 pub struct SecVar {
     /// The C name.
     pub c_name: String,
