@@ -239,8 +239,9 @@ impl LoaderCtx {
     }
 
     /// Sets attach-target entry `k` to the NUL-terminated name at `name` (`len` bytes with
-    /// the NUL). The memory must stay alive until the loader has run.
-    pub fn set_attach_target(&mut self, k: usize, name: u64, len: u32) {
+    /// the NUL). Crate-private: the caller keeps the memory alive and unchanged until the ctx
+    /// has run, as the public `unsafe` [`set_attach_target`](Self::set_attach_target) requires.
+    pub(crate) fn set_attach_target_raw(&mut self, k: usize, name: u64, len: u32) {
         assert!(
             k < self.n_targets,
             "attach target entry {k} of {}",
@@ -311,8 +312,11 @@ impl LoaderCtx {
         self.write_u32(CTX_FLAGS_OFF, flags);
     }
 
-    /// Sets `log_level`, `log_size` and `log_buf` (the loader passes them to its inner BTF and program loads).
-    pub fn set_log(&mut self, level: u32, size: u32, buf: u64) {
+    /// Sets `log_level`, `log_size` and `log_buf` (the loader passes them to its inner BTF and
+    /// program loads). Crate-private: the caller keeps `size` bytes at `buf` writable by the
+    /// kernel and untouched until the ctx has run, as the public `unsafe`
+    /// [`set_log`](Self::set_log) requires.
+    pub(crate) fn set_log_raw(&mut self, level: u32, size: u32, buf: u64) {
         self.write_u32(CTX_LOG_LEVEL_OFF, level);
         self.write_u32(CTX_LOG_SIZE_OFF, size);
         self.write_u64(CTX_LOG_BUF_OFF, buf);
@@ -349,8 +353,10 @@ impl LoaderCtx {
     }
 
     /// Sets map `i`'s `initial_value`: the user-space address (`ptr as u64`) the loader copies the map's
-    /// initial contents from (0: use the object's bytes). The memory must stay valid until the load ends.
-    pub fn set_initial_value(&mut self, i: usize, addr: u64) {
+    /// initial contents from (0: use the object's bytes). Crate-private: the caller keeps the
+    /// map's value size of bytes readable there until the ctx has run, as the public `unsafe`
+    /// [`set_initial_value`](Self::set_initial_value) requires.
+    pub(crate) fn set_initial_value_raw(&mut self, i: usize, addr: u64) {
         let off = self.map_off(i) + MAP_DESC_INITIAL_VALUE_OFF;
         self.write_u64(off, addr);
     }
@@ -447,8 +453,8 @@ mod tests {
         assert_eq!(&ctx.as_bytes()[..4], &(ctx.size() as u32).to_ne_bytes());
         assert_eq!(ctx.as_mut_ptr() as usize % 8, 0);
         ctx.set_max_entries(1, 77);
-        ctx.set_initial_value(1, 0xdead_beef_0000);
-        ctx.set_log(1, 4096, 0x1000);
+        ctx.set_initial_value_raw(1, 0xdead_beef_0000);
+        ctx.set_log_raw(1, 4096, 0x1000);
         assert_eq!(ctx.max_entries(1), 77);
         assert_eq!(ctx.max_entries(0), 0);
         assert_eq!(ctx.initial_value(1), 0xdead_beef_0000);

@@ -12,9 +12,15 @@
 //! # let (data, insns): (&[u8], &[u8]) = (&[], &[]);
 //! let mut ctx = LoaderCtx::new(1, 1);
 //! ctx.set_max_entries(0, 1024);
-//! let fds = bpf_load_and_run(&mut ctx, data, insns, &LoadOptions::default())?;
+//! // SAFETY: `data` and `insns` are the loader lskel-gen generated for one map and one
+//! // program, and the ctx holds no addresses.
+//! let fds = unsafe { bpf_load_and_run(&mut ctx, data, insns, &LoadOptions::default()) }?;
 //! # Ok::<(), lskel::Error>(())
 //! ```
+//!
+//! Running loader bytes is `unsafe` ([`bpf_load_and_run`]): a loader makes the kernel read and
+//! write process memory and returns descriptors. A generated skeleton's `open().load()` is the
+//! safe path: its loader is a [`TrustedLoader`](sys::trusted::TrustedLoader).
 //!
 //! All `unsafe` code lives in [`sys`].
 #![deny(unsafe_code, missing_docs)]
@@ -35,12 +41,13 @@ pub mod usdt;
 pub use attach::{attach_link, attach_raw_tp, attach_struct_ops, iter_create, Link};
 pub use error::{retry_on_intr, Errno, Error, Result, VerifierLog};
 pub use load::{
-    bpf_load_and_run, probe_kernel, LoadOptions, LoadedFds, DEFAULT_LOG_SIZE, LOADER_LICENSE,
-    LOADER_MAP_NAME, LOADER_PROG_NAME,
+    probe_kernel, LoadOptions, LoadedFds, DEFAULT_LOG_SIZE, LOADER_LICENSE, LOADER_MAP_NAME,
+    LOADER_PROG_NAME,
 };
 pub use map::{possible_cpus, Map};
 pub use ringbuf::{RingBuffer, UserRingBuffer};
 pub use sys::mmap::{MappedData, MappedRoData, Pod};
+pub use sys::trusted::bpf_load_and_run;
 pub use usdt::{attach_usdt, UsdtError, UsdtLinks, UsdtManager};
 
 pub use lskel_macros::bpf_skeleton;
@@ -52,16 +59,17 @@ pub mod __private {
     pub use crate::abi::{self, LoaderCtx};
     pub use crate::attach::{attach_link, attach_raw_tp, Link};
     pub use crate::kconfig::{KconfigExtern, KconfigType};
-    pub use crate::load::{bpf_load_and_run, LoadOptions, LoadedFds};
+    pub use crate::load::{LoadOptions, LoadedFds};
     pub use crate::map::Map;
     pub use crate::ringbuf::RingBuffer;
     pub use crate::skel::{
-        attach_struct_ops_value, load, OpenMap, OpenProg, SkelFds, SkelKconfig, SkelSpec,
-        SkelStructOps, SkelStructOpsMember, StructOpsValue,
+        attach_struct_ops_value, load, InitialValue, OpenMap, OpenProg, SkelFds, SkelKconfig,
+        SkelSpec, SkelStructOps, SkelStructOpsMember, StructOpsValue,
     };
     pub use crate::sys::bpf;
     pub use crate::sys::mem::{addr_of, pod_boxed, pod_copy, pod_read};
     pub use crate::sys::mmap::{array_mmap_len, page_size, MappedData, MappedRoData, Pod};
+    pub use crate::sys::trusted::TrustedLoader;
     pub use crate::{Errno, Error, Result};
     pub use libc;
     pub use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};

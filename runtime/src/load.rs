@@ -1,4 +1,4 @@
-//! Running a light skeleton's loader program: [`bpf_load_and_run`].
+//! Running a light skeleton's loader program: [`bpf_load_and_run`](crate::bpf_load_and_run).
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
@@ -15,7 +15,7 @@ pub const LOADER_LICENSE: &std::ffi::CStr = c"Dual BSD/GPL";
 /// Log buffer size used when [`LoadOptions::log_size`] is 0 but a log level is set: 16 MiB.
 pub const DEFAULT_LOG_SIZE: u32 = 16 << 20;
 
-/// Options of [`bpf_load_and_run`].
+/// Options of [`bpf_load_and_run`](crate::bpf_load_and_run).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LoadOptions {
     /// Verifier log level for the loader program and every BTF/program load it performs (0: no log).
@@ -35,26 +35,11 @@ pub struct LoadedFds {
     pub progs: Vec<Option<OwnedFd>>,
 }
 
-/// Loads a light skeleton: creates the loader map holding `data`, loads the loader program `insns` (raw
-/// `struct bpf_insn` bytes) and runs it once over `ctx`.
-///
-/// The steps: (1) `BPF_MAP_CREATE` of an ARRAY `"__loader.map"` with one `data.len()`-byte value;
-/// (2) `BPF_MAP_UPDATE_ELEM` of key 0 with `data`, then `BPF_MAP_FREEZE`; (3) `BPF_PROG_LOAD` of a sleepable
-/// `BPF_PROG_TYPE_SYSCALL` program `"__loader.prog"` with `fd_array = [loader map]`; (4)
-/// `BPF_PROG_TEST_RUN` with the ctx as `ctx_in`; (5) the loader map and program are closed on return.
-///
-/// On success every map and program descriptor the loader stored in the ctx is returned as an `OwnedFd`.
-/// A negative loader return value is reported as [`Error::Loader`] (the loader closed what it created),
-/// a refused loader program as [`Error::LoaderVerifier`].
-///
-/// When `opts.log_level > 0`, a log buffer is allocated and also written into the ctx header, so the
-/// loader's inner loads log there and the failing step's log comes back in the error.
-///
-/// Asynchronous signals are held back on the calling thread while the load runs (and
-/// delivered right after): the verifier gives up with EAGAIN when a signal is pending, so a
-/// process with a profiling timer or a handler installed without `SA_RESTART` could otherwise
-/// not load at all. A load interrupted anyway is tried again, a bounded number of times.
-pub fn bpf_load_and_run(
+/// What [`bpf_load_and_run`](crate::bpf_load_and_run) does, for the crate's own callers,
+/// which keep its safety contract: `data` and `insns` are a generated loader
+/// ([`TrustedLoader`](crate::sys::trusted::TrustedLoader)) and the addresses in `ctx` stay
+/// valid until this returns.
+pub(crate) fn load_and_run(
     ctx: &mut LoaderCtx,
     data: &[u8],
     insns: &[u8],
@@ -72,7 +57,7 @@ pub fn bpf_load_and_run(
     }
 }
 
-/// How many times [`bpf_load_and_run`] tries a load that a signal interrupted.
+/// How many times [`load_and_run`] tries a load that a signal interrupted.
 const MAX_TRIES: u32 = 16;
 
 /// Whether `e` is what an interrupted load gives: EAGAIN or EINTR from the loader program's
@@ -161,9 +146,11 @@ fn load_and_run_once(
     if let Some(b) = log.first_mut() {
         *b = 0;
     }
-    let saved_log = ctx.log();
-    if !log.is_empty() {
-        ctx.set_log(opts.log_level, log.len() as u32, log.as_mut_ptr() as u64);
+    // Always overwritten: whatever address the caller left there never reaches the kernel.
+    if log.is_empty() {
+        ctx.set_log_raw(0, 0, 0);
+    } else {
+        ctx.set_log_raw(opts.log_level, log.len() as u32, log.as_mut_ptr() as u64);
     }
     ctx.clear_fds();
     // A PERF_EVENT_ARRAY declared without max_entries gets one slot per possible CPU.
@@ -178,7 +165,7 @@ fn load_and_run_once(
         },
     );
     // The log buffer dies with this function: do not leave its address in the ctx.
-    ctx.set_log(saved_log.0, saved_log.1, saved_log.2);
+    ctx.set_log_raw(0, 0, 0);
     let out = run.map_err(|e| Error::syscall("BPF_PROG_TEST_RUN(__loader.prog)", e))?;
     let ret = out.retval as i32;
     if ret < 0 {

@@ -6,17 +6,35 @@ use std::sync::Arc;
 
 use crate::abi::LoaderCtx;
 use crate::kconfig::{fill, KconfigExtern};
-use crate::load::{bpf_load_and_run, LoadOptions};
+use crate::load::{load_and_run, LoadOptions};
 use crate::sys::bpf::prog_bind_map;
+use crate::sys::trusted::TrustedLoader;
 use crate::{Error, Result, VerifierLog};
 
 /// A program of an open skeleton: whether to load it, and what it attaches to.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct OpenProg {
     autoload: bool,
     attach_target: Option<String>,
-    target_prog: Option<(i32, u32)>,
+    /// A duplicate of the target program's fd (ours: it cannot be closed and reused under
+    /// us before load), and the BTF id.
+    target_prog: Option<(Arc<OwnedFd>, u32)>,
 }
+
+/// Two settings are equal when they set the same values and the same target program (the
+/// same duplicated fd).
+impl PartialEq for OpenProg {
+    fn eq(&self, other: &OpenProg) -> bool {
+        let target_eq = match (&self.target_prog, &other.target_prog) {
+            (None, None) => true,
+            (Some((a, x)), Some((b, y))) => Arc::ptr_eq(a, b) && x == y,
+            _ => false,
+        };
+        (self.autoload, &self.attach_target) == (other.autoload, &other.attach_target) && target_eq
+    }
+}
+
+impl Eq for OpenProg {}
 
 impl OpenProg {
     /// A program loaded by default (`false` for `?` sections).
@@ -44,11 +62,18 @@ impl OpenProg {
 
     /// Names what a `SEC("freplace")` program replaces: the function with BTF id `btf_id` in
     /// the BTF of the loaded program `prog` (a generated skeleton lists its functions' ids in
-    /// its `btf_ids` module). `prog` must stay open until `load()` returns; it stays yours.
-    pub fn set_attach_target_prog(&mut self, prog: &impl AsFd, btf_id: u32) -> &mut OpenProg {
-        use std::os::fd::AsRawFd;
-        self.target_prog = Some((prog.as_fd().as_raw_fd(), btf_id));
-        self
+    /// its `btf_ids` module). The fd is duplicated, so `prog` need not outlive this call.
+    pub fn set_attach_target_prog(
+        &mut self,
+        prog: impl AsFd,
+        btf_id: u32,
+    ) -> Result<&mut OpenProg> {
+        let fd = prog.as_fd().try_clone_to_owned().map_err(|e| Error::Io {
+            path: "the target program fd (dup)",
+            source: e,
+        })?;
+        self.target_prog = Some((Arc::new(fd), btf_id));
+        Ok(self)
     }
 
     /// Whether the program will be loaded.
@@ -328,15 +353,14 @@ pub fn attach_struct_ops_value(
     }
 }
 
-/// The compile-time half of a skeleton.
+/// The compile-time half of a skeleton. Its `loader` can only be made with an `unsafe`
+/// constructor, whose contract also covers the other fields: they describe that loader.
 #[derive(Debug)]
 pub struct SkelSpec {
     /// The object's name.
     pub name: &'static str,
-    /// The loader's data blob.
-    pub data: &'static [u8],
-    /// The loader program.
-    pub insns: &'static [u8],
+    /// The loader's data blob and program.
+    pub loader: TrustedLoader,
     /// Number of maps (ctx map descriptors).
     pub n_maps: usize,
     /// Number of programs (ctx program descriptors).
@@ -355,6 +379,28 @@ pub struct SkelSpec {
     pub struct_ops: &'static [SkelStructOps],
     /// Size of the ctx block the loader was generated for.
     pub ctx_size: usize,
+    /// The data maps whose initial value the user may give, with the number of bytes the
+    /// loader copies from it: (map index, value size).
+    pub initial_sizes: &'static [(usize, usize)],
+}
+
+/// The user's copy of a global data section, borrowed until the loader has copied it.
+#[derive(Clone, Copy, Debug)]
+pub struct InitialValue<'a> {
+    addr: u64,
+    len: usize,
+    _borrow: std::marker::PhantomData<&'a [u8]>,
+}
+
+impl<'a> InitialValue<'a> {
+    /// The bytes of `value`.
+    pub fn of<T: crate::Pod>(value: &'a T) -> InitialValue<'a> {
+        InitialValue {
+            addr: std::ptr::from_ref(value) as u64,
+            len: std::mem::size_of::<T>(),
+            _borrow: std::marker::PhantomData,
+        }
+    }
 }
 
 /// Where the `.kconfig` map is and what goes in it.
@@ -422,12 +468,16 @@ fn step_log(what: Option<&str>, log: VerifierLog) -> Option<VerifierLog> {
 }
 
 /// Runs the loader of `spec` with the open skeleton's settings: each map's settings by map
-/// index, the address of the user's copy of each global data section, and whether to load
-/// each program (autoload; an empty slice loads all).
+/// index, the user's copy of each global data section (each map of `spec.initial_sizes` at
+/// most once, at least that many bytes), and whether to load each program (autoload; an
+/// empty slice loads all).
+///
+/// Safe because `spec.loader` is a [`TrustedLoader`]: every address this puts in the ctx
+/// is borrowed until the loader has run.
 pub fn load(
     spec: &SkelSpec,
     maps: &[(usize, &OpenMap)],
-    initial: &[(usize, u64)],
+    initial: &[(usize, InitialValue<'_>)],
     progs: &[&OpenProg],
     opts: &LoadOptions,
 ) -> Result<SkelFds> {
@@ -454,12 +504,15 @@ pub fn load(
                     "an attach target name contains a NUL byte",
                 ));
             }
-            ctx.set_attach_target(k, name.as_ptr() as u64, name.len() as u32);
+            // `names` lives until the loader has run.
+            ctx.set_attach_target_raw(k, name.as_ptr() as u64, name.len() as u32);
         }
     }
     for (k, &(j, _)) in spec.targets.iter().enumerate() {
-        if let Some((fd, btf_id)) = progs.get(j).and_then(|p| p.target_prog) {
-            ctx.set_attach_target_prog(k, fd, btf_id);
+        if let Some((fd, btf_id)) = progs.get(j).and_then(|p| p.target_prog.as_ref()) {
+            // `progs` borrows the duplicate until the loader has run.
+            use std::os::fd::AsRawFd;
+            ctx.set_attach_target_prog(k, fd.as_raw_fd(), *btf_id);
         }
     }
     ctx.set_possible_cpus(crate::map::possible_cpus()? as u32);
@@ -476,21 +529,36 @@ pub fn load(
         ctx.set_value_size(so.map, value.len() as u32);
         struct_ops.push((so, value, slots));
     }
-    for &(i, addr) in initial {
-        ctx.set_initial_value(i, addr);
+    for (n, &(i, value)) in initial.iter().enumerate() {
+        let size = (spec.initial_sizes.iter())
+            .find(|&&(m, _)| m == i)
+            .map(|&(_, size)| size);
+        if size.is_none_or(|size| value.len < size) {
+            return Err(Error::InvalidArgument(
+                "an initial value is smaller than its map's value, or not for a data map",
+            ));
+        }
+        if initial[..n].iter().any(|&(m, _)| m == i) {
+            return Err(Error::InvalidArgument("two initial values for one map"));
+        }
+        // Borrowed by `initial` until the loader has run.
+        ctx.set_initial_value_raw(i, value.addr);
     }
     // Values of the running kernel, computed now so one binary is right on every kernel.
     let kconfig = match &spec.kconfig {
         Some(k) => {
             let mut value = vec![0u8; k.size];
             fill(&mut value, k.externs)?;
-            ctx.set_initial_value(k.map, value.as_ptr() as u64);
+            // `kconfig` lives until the loader has run.
+            ctx.set_initial_value_raw(k.map, value.as_ptr() as u64);
             Some(value)
         }
         None => None,
     };
-    let fds =
-        bpf_load_and_run(&mut ctx, spec.data, spec.insns, opts).map_err(|e| name_step(e, spec))?;
+    // The loader is generated (`TrustedLoader`'s contract) and every address in the ctx is
+    // alive until here.
+    let fds = load_and_run(&mut ctx, spec.loader.data(), spec.loader.insns(), opts)
+        .map_err(|e| name_step(e, spec))?;
     drop((kconfig, names)); // read by the loader through the ctx until here
     let maps = (fds.maps.into_iter())
         .collect::<Option<Vec<_>>>()

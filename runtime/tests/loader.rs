@@ -1,4 +1,8 @@
 //! `bpf_load_and_run` with hand-assembled loader programs on the real kernel.
+//!
+//! SAFETY (every `unsafe` block here): the loaders are the hand-assembled ones below, which
+//! call no helper and only read and write the ctx and the blob, and no ctx holds an address
+//! the kernel would use.
 
 mod common;
 
@@ -85,13 +89,57 @@ fn loader_round_trips_max_entries() {
         .ret(0);
     let mut ctx = LoaderCtx::new(1, 0);
     ctx.set_max_entries(0, 41);
-    let fds = bpf_load_and_run(&mut ctx, DATA, &insns.0, &LoadOptions::default()).unwrap();
+    let fds =
+        unsafe { bpf_load_and_run(&mut ctx, DATA, &insns.0, &LoadOptions::default()) }.unwrap();
     assert_eq!(ctx.max_entries(0), 42);
     assert_eq!(ctx.map_fd(0), 0);
     assert_eq!(fds.maps.len(), 1);
     assert!(fds.maps[0].is_none());
     assert!(fds.progs.is_empty());
     assert_eq!(ctx.log(), (0, 0, 0));
+    assert_no_loader_objects_left();
+}
+
+/// Issue 13: a log address left in the ctx (here a made-up one) never reaches the loader:
+/// `bpf_load_and_run` always overwrites the log fields, with its own buffer or with zeros.
+#[test]
+fn a_stale_log_address_never_reaches_the_loader() {
+    if !require_kernel() {
+        return;
+    }
+    let _g = serial();
+    const STALE: u64 = 0xdead_0000;
+    // ctx->maps[0].max_entries = ctx->log_level; ctx->maps[0].initial_value = ctx->log_buf
+    let (me, iv) = ((map_desc_off(0) + 4) as i16, (map_desc_off(0) + 8) as i16);
+    let insns = Asm::new()
+        .ldx_w(R2, R1, 8)
+        .stx_w(R1, R2, me)
+        .ldx_dw(R2, R1, 16)
+        .stx_dw(R1, R2, iv)
+        .ret(0);
+    let mut ctx = LoaderCtx::new(1, 0);
+    // SAFETY: never run with it (the point of the test), and were it, the loader above
+    // passes it to no load.
+    unsafe { ctx.set_log(1, 4096, STALE) };
+    unsafe { bpf_load_and_run(&mut ctx, DATA, &insns.0, &LoadOptions::default()) }.unwrap();
+    assert_eq!(
+        (ctx.max_entries(0), ctx.initial_value(0)),
+        (0, 0),
+        "no log asked for"
+    );
+    assert_eq!(ctx.log(), (0, 0, 0));
+
+    // SAFETY: as above.
+    unsafe { ctx.set_log(1, 4096, STALE) };
+    let opts = LoadOptions {
+        log_level: 2,
+        log_size: 8192,
+    };
+    unsafe { bpf_load_and_run(&mut ctx, DATA, &insns.0, &opts) }.unwrap();
+    assert_eq!(ctx.max_entries(0), 2, "the requested level");
+    let seen = ctx.initial_value(0);
+    assert!(seen != 0 && seen != STALE, "log_buf {seen:#x}");
+    assert_eq!(ctx.log(), (0, 0, 0), "no address left behind");
     assert_no_loader_objects_left();
 }
 
@@ -110,7 +158,7 @@ fn loader_reads_the_blob_through_fd_array() {
         .stx_w(R1, R3, (map_desc_off(0) + 4) as i16)
         .ret(0);
     let mut ctx = LoaderCtx::new(1, 0);
-    bpf_load_and_run(&mut ctx, &data, &insns.0, &LoadOptions::default()).unwrap();
+    unsafe { bpf_load_and_run(&mut ctx, &data, &insns.0, &LoadOptions::default()) }.unwrap();
     assert_eq!(ctx.max_entries(0), 0x00C0_FFEE);
     assert_no_loader_objects_left();
 }
@@ -123,7 +171,8 @@ fn loader_error_is_reported_as_errno() {
     let _g = serial();
     let insns = Asm::new().ret(-22);
     let mut ctx = LoaderCtx::new(0, 0);
-    let err = bpf_load_and_run(&mut ctx, DATA, &insns.0, &LoadOptions::default()).unwrap_err();
+    let err =
+        unsafe { bpf_load_and_run(&mut ctx, DATA, &insns.0, &LoadOptions::default()) }.unwrap_err();
     assert!(
         matches!(
             err,
@@ -142,7 +191,7 @@ fn loader_error_is_reported_as_errno() {
         log_level: 1,
         log_size: 64 * 1024,
     };
-    let err = bpf_load_and_run(&mut ctx, DATA, &insns.0, &opts).unwrap_err();
+    let err = unsafe { bpf_load_and_run(&mut ctx, DATA, &insns.0, &opts) }.unwrap_err();
     assert!(
         matches!(
             err,
@@ -171,7 +220,7 @@ fn rejected_loader_comes_with_the_verifier_log() {
         log_level: 1,
         log_size: 0,
     };
-    let err = bpf_load_and_run(&mut ctx, DATA, &insns.0, &opts).unwrap_err();
+    let err = unsafe { bpf_load_and_run(&mut ctx, DATA, &insns.0, &opts) }.unwrap_err();
     let Error::LoaderVerifier { errno, log } = &err else {
         panic!("expected LoaderVerifier, got {err:?}");
     };
@@ -181,7 +230,8 @@ fn rejected_loader_comes_with_the_verifier_log() {
     assert!(err.to_string().contains("verifier log"), "{err}");
 
     // Without a log level there is no log, but still the errno.
-    let err = bpf_load_and_run(&mut ctx, DATA, &insns.0, &LoadOptions::default()).unwrap_err();
+    let err =
+        unsafe { bpf_load_and_run(&mut ctx, DATA, &insns.0, &LoadOptions::default()) }.unwrap_err();
     assert!(
         matches!(&err, Error::LoaderVerifier { log, .. } if log.is_empty()),
         "{err:?}"
@@ -216,7 +266,8 @@ fn returned_fds_become_owned() {
         .ret(0);
     let mut ctx = LoaderCtx::new(1, 1);
     ctx.set_max_entries(0, raw as u32);
-    let fds = bpf_load_and_run(&mut ctx, DATA, &insns.0, &LoadOptions::default()).unwrap();
+    let fds =
+        unsafe { bpf_load_and_run(&mut ctx, DATA, &insns.0, &LoadOptions::default()) }.unwrap();
     let owned = fds.maps[0].as_ref().expect("map fd taken");
     assert_eq!(owned.as_raw_fd(), raw);
     assert_eq!(bpf::map_info(owned.as_fd()).unwrap().id, id);
@@ -240,11 +291,11 @@ fn bad_arguments_are_refused_before_any_syscall() {
     let mut ctx = LoaderCtx::new(0, 0);
     let opts = LoadOptions::default();
     assert!(matches!(
-        bpf_load_and_run(&mut ctx, DATA, &[0u8; 7], &opts),
+        unsafe { bpf_load_and_run(&mut ctx, DATA, &[0u8; 7], &opts) },
         Err(Error::InvalidArgument(_))
     ));
     assert!(matches!(
-        bpf_load_and_run(&mut ctx, &[], &Asm::new().ret(0).0, &opts),
+        unsafe { bpf_load_and_run(&mut ctx, &[], &Asm::new().ret(0).0, &opts) },
         Err(Error::InvalidArgument(_))
     ));
 }

@@ -194,8 +194,14 @@ fn load_with_lskel(data: &[u8], stem: &str) -> Result<LskelLoad, (String, Option
     // SkelSpec wants 'static data, as generated code has: leak this test's copies.
     let spec = SkelSpec {
         name: "conformance",
-        data: Vec::leak(skel.loader.blob.clone()),
-        insns: Vec::leak(skel.loader.insns.clone()),
+        // SAFETY: the loader lskel-gen generated for this object, described by the fields
+        // below (no initial values, targets or struct_ops: none is given at load).
+        loader: unsafe {
+            lskel::sys::trusted::TrustedLoader::new(
+                Vec::leak(skel.loader.blob.clone()),
+                Vec::leak(skel.loader.insns.clone()),
+            )
+        },
         n_maps: skel.plan.maps.len(),
         n_progs: skel.plan.programs.len(),
         rodata_maps: Vec::leak(rodata_maps),
@@ -212,6 +218,8 @@ fn load_with_lskel(data: &[u8], stem: &str) -> Result<LskelLoad, (String, Option
         // Fixtures compared with libbpf have no struct_ops maps (libbpf 1.1 cannot take them).
         struct_ops: &[],
         ctx_size: skel.loader.ctx_size,
+        // No initial value is given at load.
+        initial_sizes: &[],
     };
     let opts = LoadOptions {
         log_level: 1,

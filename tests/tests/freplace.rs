@@ -14,7 +14,8 @@ fn freplace_names_its_target_through_btf_ids() {
     let mut open = freplace::open();
     open.progs
         .new_check
-        .set_attach_target_prog(&prog, calls::btf_ids::global_add);
+        .set_attach_target_prog(prog, calls::btf_ids::global_add)
+        .unwrap();
     match open.load() {
         Ok(skel) => {
             let info = lskel::sys::bpf::prog_info(skel.progs().new_check().unwrap()).unwrap();

@@ -318,12 +318,8 @@ fn load_fixture(name: &str, log_level: u32) -> Option<lskel::Result<lskel::Loade
         log_level,
         log_size: 0,
     };
-    Some(lskel::bpf_load_and_run(
-        &mut ctx,
-        &skel.loader.blob,
-        &skel.loader.insns,
-        &opts,
-    ))
+    // SAFETY: the loader lskel-gen generated for this ctx's layout; the ctx holds no address.
+    Some(unsafe { lskel::bpf_load_and_run(&mut ctx, &skel.loader.blob, &skel.loader.insns, &opts) })
 }
 
 #[test]

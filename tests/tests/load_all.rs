@@ -55,7 +55,9 @@ fn every_fixture_loads() {
         for (j, p) in skel.plan.programs.iter().enumerate() {
             ctx.set_autoload(j, !p.def.autoload_off);
         }
-        let result = bpf_load_and_run(&mut ctx, &skel.loader.blob, &skel.loader.insns, &opts);
+        // SAFETY: the loader lskel-gen generated for this ctx's layout; the ctx holds no address.
+        let result =
+            unsafe { bpf_load_and_run(&mut ctx, &skel.loader.blob, &skel.loader.insns, &opts) };
         if let Some((_, errno, why)) = REFUSED_HERE.iter().find(|(s, _, _)| *s == stem) {
             let err = result.err().unwrap_or_else(|| {
                 panic!(

@@ -11,12 +11,15 @@ fn default_loader_ctx_loads_a_perf_event_array_without_max_entries() {
     let data = std::fs::read(fixture("maptypes.bpf.o")).unwrap();
     let skel = lskel_gen::generate(&data, "maptypes").unwrap();
     let mut ctx = LoaderCtx::new(skel.plan.maps.len(), skel.plan.programs.len());
-    let result = bpf_load_and_run(
-        &mut ctx,
-        &skel.loader.blob,
-        &skel.loader.insns,
-        &LoadOptions::default(),
-    );
+    // SAFETY: the loader lskel-gen generated for this ctx's layout; the ctx holds no address.
+    let result = unsafe {
+        bpf_load_and_run(
+            &mut ctx,
+            &skel.loader.blob,
+            &skel.loader.insns,
+            &LoadOptions::default(),
+        )
+    };
     assert!(
         result.is_ok(),
         "a fresh LoaderCtx cannot load maptypes.bpf.o: {}",

@@ -283,7 +283,15 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
         .filter(|d| d.settable && !d.zeroed)
         .map(|d| {
             let (i, f) = (d.map_index, &d.field);
-            quote!((#i, __lskel::addr_of(&*self.#f)),)
+            quote!((#i, __lskel::InitialValue::of(&*self.#f)),)
+        });
+    // What the loader copies from each of them: the section's size.
+    let initial_sizes = datasecs
+        .iter()
+        .filter(|d| d.settable && !d.zeroed)
+        .map(|d| {
+            let (i, size) = (d.map_index, d.value_size as usize);
+            quote!((#i, #size),)
         });
 
     // Loaded skeleton.
@@ -409,7 +417,10 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
             static DATA: &[u8] = #data;
             /// The loader program.
             static INSNS: &[u8] = #insns;
-            static SPEC: __lskel::SkelSpec = __lskel::SkelSpec { name: #obj_name, data: DATA, insns: INSNS, n_maps: #n_maps, n_progs: #n_progs, rodata_maps: &[#(#rodata_maps),*], kconfig: #kconfig, steps: &[#(#steps),*], targets: &[#(#targets)*], struct_ops: &[#(#struct_ops)*], ctx_size: #ctx_size };
+            // The one `unsafe` of the expansion: DATA and INSNS are the loader lskel-gen generated
+            // for this object, and the rest of SPEC is what it emitted with them.
+            #[allow(unsafe_code)]
+            static SPEC: __lskel::SkelSpec = __lskel::SkelSpec { name: #obj_name, loader: unsafe { __lskel::TrustedLoader::new(DATA, INSNS) }, n_maps: #n_maps, n_progs: #n_progs, rodata_maps: &[#(#rodata_maps),*], kconfig: #kconfig, steps: &[#(#steps),*], targets: &[#(#targets)*], struct_ops: &[#(#struct_ops)*], ctx_size: #ctx_size, initial_sizes: &[#(#initial_sizes)*] };
 
             /// BTF ids of the object's functions, for `freplace` programs that extend them.
             pub mod btf_ids {

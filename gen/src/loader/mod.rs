@@ -262,6 +262,39 @@ impl Gen<'_> {
             self.b.store_imm(Size::W, CTX, off, 0);
             self.b.bind(skip);
         }
+        self.zero_blob_fd_slots();
+    }
+
+    /// Zeroes every blob slot the cleanup closes (the `fd_array` of map and module BTF fds,
+    /// the BTF fd, the inner map template fd): the blob comes from user space, and a slot that
+    /// held a number there would make a failed load close a descriptor it never created.
+    fn zero_blob_fd_slots(&mut self) {
+        let (start, end) = (self.fd_array.0 as usize, self.inner_fd.0 as usize + 4);
+        // Reserved one after the other at the start of the blob (with alignment padding).
+        debug_assert!(
+            self.fd_array.0 < self.btf_fd.0 && self.btf_fd.0 < self.inner_fd.0,
+            "the fd slots are one area"
+        );
+        self.b
+            .note("zero the blob's fd slots: the cleanup closes only what this run made");
+        // Stores address at most i16::MAX bytes past r1: rebase every so often.
+        const REACH: usize = 32_760;
+        let mut base = start;
+        while base < end {
+            let stop = end.min(base + REACH);
+            self.b.blob_addr(R1, BlobOff(base as u32));
+            let mut off = base;
+            while off < stop {
+                let (size, len) = if stop - off >= 8 {
+                    (Size::DW, 8)
+                } else {
+                    (Size::W, 4)
+                };
+                self.b.store_imm(size, R1, off - base, 0);
+                off += len;
+            }
+            base = stop;
+        }
     }
 
     /// Jumps to `skip` when program `j`'s ctx slot says it is not to be loaded.

@@ -12,6 +12,7 @@ pub mod mem;
 pub mod mmap;
 pub mod perf;
 pub(crate) mod signal;
+pub mod trusted;
 pub mod uname;
 
 pub(crate) use fd::{above_stdio, is_bpf_map, ret_owned_fd};
