@@ -14,30 +14,36 @@ use lskel::abi::{map_desc_off, prog_desc_off, LoaderCtx};
 use lskel::sys::bpf::{self, map_type, MapCreateAttr};
 use lskel::{bpf_load_and_run, Errno, Error, LoadOptions};
 
-/// Names of live maps and programs, to check that the loader's own objects are gone after a load.
+/// `__loader*` maps and programs behind this process's own fds (never other processes' objects,
+/// so other BPF users on the host do not matter): the loader's own objects only ever exist behind
+/// fds of the loading process, so none may be held after a load.
 fn loader_objects() -> (usize, usize) {
-    let name_count = |ids: Vec<u32>, is_map: bool| {
-        ids.into_iter()
-            .filter(|&id| {
-                let name = if is_map {
-                    bpf::map_get_fd_by_id(id)
-                        .ok()
-                        .and_then(|fd| bpf::map_info(fd.as_fd()).ok())
-                        .map(|i| i.name)
-                } else {
-                    bpf::prog_get_fd_by_id(id)
-                        .ok()
-                        .and_then(|fd| bpf::prog_info(fd.as_fd()).ok())
-                        .map(|i| i.name)
-                };
-                name.is_some_and(|n| n.starts_with("__loader"))
-            })
-            .count()
-    };
-    (
-        name_count(bpf::all_ids(bpf::map_get_next_id).unwrap(), true),
-        name_count(bpf::all_ids(bpf::prog_get_next_id).unwrap(), false),
-    )
+    let (mut maps, mut progs) = (0, 0);
+    for entry in std::fs::read_dir("/proc/self/fd").unwrap().flatten() {
+        let Some(fd) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let Ok(target) = std::fs::read_link(entry.path()) else {
+            continue;
+        };
+        let target = target.to_string_lossy().into_owned();
+        // SAFETY: borrowed only for the info call; an fd closed meanwhile makes it fail (EBADF).
+        let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+        if target == "anon_inode:bpf-map" {
+            if bpf::map_info(fd).is_ok_and(|i| i.name.starts_with("__loader")) {
+                maps += 1;
+            }
+        } else if target == "anon_inode:bpf-prog"
+            && bpf::prog_info(fd).is_ok_and(|i| i.name.starts_with("__loader"))
+        {
+            progs += 1;
+        }
+    }
+    (maps, progs)
 }
 
 /// Waits (the kernel frees ids after an RCU grace period) until no `__loader*` object is left.

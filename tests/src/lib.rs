@@ -126,3 +126,130 @@ pub fn udp_frame(len: usize) -> Vec<u8> {
     f.resize(len, 0);
     f
 }
+
+/// The kind of a BPF object behind a file descriptor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum BpfKind {
+    Map,
+    Prog,
+    Link,
+    Btf,
+}
+
+impl BpfKind {
+    /// The kind from the target of a `/proc/self/fd` link (`anon_inode:bpf-map` ...).
+    fn of_fd_target(target: &str) -> Option<BpfKind> {
+        match target.strip_prefix("anon_inode:")? {
+            "bpf-map" => Some(BpfKind::Map),
+            "bpf-prog" => Some(BpfKind::Prog),
+            "bpf_link" | "bpf-link" => Some(BpfKind::Link),
+            "btf" => Some(BpfKind::Btf),
+            _ => None,
+        }
+    }
+
+    /// The `/proc/self/fdinfo` key that gives the object's id.
+    fn fdinfo_key(self) -> &'static str {
+        match self {
+            BpfKind::Map => "map_id:",
+            BpfKind::Prog => "prog_id:",
+            BpfKind::Link => "link_id:",
+            BpfKind::Btf => "btf_id:",
+        }
+    }
+
+    /// `BPF_*_GET_FD_BY_ID` for this kind.
+    fn get_fd_by_id(self, id: u32) -> Result<std::os::fd::OwnedFd, lskel::Errno> {
+        use lskel::sys::bpf;
+        match self {
+            BpfKind::Map => bpf::map_get_fd_by_id(id),
+            BpfKind::Prog => bpf::prog_get_fd_by_id(id),
+            BpfKind::Link => bpf::link_get_fd_by_id(id),
+            BpfKind::Btf => bpf::btf_get_fd_by_id(id),
+        }
+    }
+}
+
+/// The BPF objects this process holds through its own file descriptors, by fd: the kind and
+/// kernel id of each (from `/proc/self/fd` and `/proc/self/fdinfo`). Objects of other processes
+/// are never seen, so this is exact while anything else on the host loads BPF.
+pub fn own_bpf_fds() -> std::collections::BTreeMap<i32, (BpfKind, u32)> {
+    let mut out = std::collections::BTreeMap::new();
+    for fd in open_fds() {
+        let Ok(target) = std::fs::read_link(format!("/proc/self/fd/{fd}")) else {
+            continue; // closed meanwhile (by another thread)
+        };
+        let Some(kind) = BpfKind::of_fd_target(&target.to_string_lossy()) else {
+            continue;
+        };
+        let Ok(info) = std::fs::read_to_string(format!("/proc/self/fdinfo/{fd}")) else {
+            continue;
+        };
+        let id = info.lines().find_map(|l| {
+            l.strip_prefix(kind.fdinfo_key())
+                .and_then(|v| v.trim().parse::<u32>().ok())
+        });
+        match id {
+            Some(id) => {
+                out.insert(fd, (kind, id));
+            }
+            None => panic!(
+                "fd {fd} ({kind:?}): no `{}` in fdinfo:\n{info}",
+                kind.fdinfo_key()
+            ),
+        }
+    }
+    out
+}
+
+/// The BPF objects (kind, id) this process holds through its own descriptors.
+pub fn own_bpf_objects() -> std::collections::BTreeSet<(BpfKind, u32)> {
+    own_bpf_fds().into_values().collect()
+}
+
+/// Polls `check` every 20 ms until it returns `Ok` or `timeout` has passed; then panics with
+/// `what` and the last error.
+pub fn wait_until(
+    what: &str,
+    timeout: std::time::Duration,
+    mut check: impl FnMut() -> Result<(), String>,
+) {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let err = match check() {
+            Ok(()) => return,
+            Err(e) => e,
+        };
+        if std::time::Instant::now() > deadline {
+            panic!("{what}: still not so after {timeout:?}: {err}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// The ids of `ids` (of objects of `kind`) that the kernel still has: `BPF_*_GET_FD_BY_ID`
+/// succeeds (anything but `ENOENT` counts as alive).
+pub fn still_alive(kind: BpfKind, ids: &std::collections::BTreeSet<u32>) -> Vec<u32> {
+    ids.iter()
+        .copied()
+        .filter(|&id| kind.get_fd_by_id(id).err() != Some(lskel::Errno::NOENT))
+        .collect()
+}
+
+/// Waits (up to 5 s: the kernel frees maps, programs, BTF and links after an RCU grace period)
+/// until none of the objects `ids` of `kind`, recorded while this process held them, exists.
+/// Only these ids are looked at: what other processes create meanwhile does not matter.
+pub fn wait_freed(what: &str, kind: BpfKind, ids: &std::collections::BTreeSet<u32>) {
+    wait_until(what, std::time::Duration::from_secs(5), || {
+        let left = still_alive(kind, ids);
+        if left.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{} of {} {kind:?} ids alive: {left:?}",
+                left.len(),
+                ids.len()
+            ))
+        }
+    });
+}

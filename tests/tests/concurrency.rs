@@ -1,7 +1,8 @@
 //! Concurrency: 8 threads load the same skeleton at the same moment (a `Barrier` releases them
 //! together). Every load succeeds with its own maps and programs (distinct kernel ids), each one
 //! works on its own (attached and observed, or run with test_run), and once all are dropped no
-//! descriptor and no kernel object is left.
+//! descriptor and no kernel object is left: this process holds no BPF object any more and the
+//! kernel has freed every id the skeletons had (other processes' objects are never counted).
 //!
 //! The tests count this process's descriptors, so they run one at a time.
 
@@ -10,8 +11,11 @@ use std::sync::{Barrier, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use lskel::sys::bpf;
-use lskel::{Errno, Map};
-use lskel_tests::{getpid_syscalls, open_fds, require_kernel, run_syscall_prog};
+use lskel::Map;
+use lskel_tests::{
+    getpid_syscalls, open_fds, own_bpf_objects, require_kernel, run_syscall_prog, wait_freed,
+    BpfKind,
+};
 
 lskel::bpf_skeleton!("bpf/counter.bpf.o");
 lskel::bpf_skeleton!("bpf/maps.bpf.o");
@@ -74,21 +78,10 @@ struct Ids {
     links: Vec<u32>,
 }
 
-/// Polls (up to 5 s: objects are freed after an RCU grace period) until none of `ids` is alive.
-fn gone(what: &str, ids: &[u32], next: fn(u32) -> Result<Option<u32>, Errno>) {
-    let ids: BTreeSet<u32> = ids.iter().copied().collect();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let alive: BTreeSet<u32> = bpf::all_ids(next).unwrap().into_iter().collect();
-        let left: Vec<u32> = ids.intersection(&alive).copied().collect();
-        if left.is_empty() {
-            return;
-        }
-        if Instant::now() > deadline {
-            panic!("{what}: still alive after 5 s: {left:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+/// Waits (up to 5 s: objects are freed after an RCU grace period) until the kernel has none of
+/// `ids` (recorded while held); other processes' objects are not looked at.
+fn gone(what: &str, ids: &[u32], kind: BpfKind) {
+    wait_freed(what, kind, &ids.iter().copied().collect());
 }
 
 /// Ids are distinct across threads, and everything is gone after the drops.
@@ -108,63 +101,10 @@ fn check_ids(all: &[Ids], per_thread: (usize, usize, usize)) {
         THREADS,
         "one object BTF per load: {btfs:?}"
     );
-    gone("links", &links, bpf::link_get_next_id);
-    gone("programs", &progs, bpf::prog_get_next_id);
-    gone("maps", &maps, bpf::map_get_next_id);
-    gone("BTF objects", &btfs, bpf::btf_get_next_id);
-}
-
-/// Loader objects (`__loader.map` / `__loader.prog`) created after `after` that are still alive.
-fn loaders_since(after: (u32, u32)) -> Vec<String> {
-    let named = |next: fn(u32) -> Result<Option<u32>, Errno>,
-                 min: u32,
-                 name: &dyn Fn(u32) -> Option<String>,
-                 want: &str| {
-        bpf::all_ids(next)
-            .unwrap()
-            .into_iter()
-            .filter(|&i| i > min && name(i).as_deref() == Some(want))
-            .map(|i| format!("{want} {i}"))
-            .collect::<Vec<_>>()
-    };
-    let map_name = |i| {
-        let fd = bpf::map_get_fd_by_id(i).ok()?;
-        Some(bpf::map_info(std::os::fd::AsFd::as_fd(&fd)).ok()?.name)
-    };
-    let prog_name = |i| {
-        let fd = bpf::prog_get_fd_by_id(i).ok()?;
-        Some(bpf::prog_info(std::os::fd::AsFd::as_fd(&fd)).ok()?.name)
-    };
-    let mut v = named(
-        bpf::map_get_next_id,
-        after.0,
-        &map_name,
-        lskel::LOADER_MAP_NAME,
-    );
-    v.extend(named(
-        bpf::prog_get_next_id,
-        after.1,
-        &prog_name,
-        lskel::LOADER_PROG_NAME,
-    ));
-    v
-}
-
-fn max_ids() -> (u32, u32) {
-    let max = |next| bpf::all_ids(next).unwrap().into_iter().max().unwrap_or(0);
-    (max(bpf::map_get_next_id), max(bpf::prog_get_next_id))
-}
-
-fn no_loader_left(after: (u32, u32)) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let left = loaders_since(after);
-        if left.is_empty() {
-            return;
-        }
-        assert!(Instant::now() < deadline, "loader objects alive: {left:?}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    gone("links", &links, BpfKind::Link);
+    gone("programs", &progs, BpfKind::Prog);
+    gone("maps", &maps, BpfKind::Map);
+    gone("BTF objects", &btfs, BpfKind::Btf);
 }
 
 #[test]
@@ -172,7 +112,7 @@ fn eight_threads_load_counter_at_once() {
     require_kernel!();
     let _g = lock();
     let fds_before = open_fds();
-    let max_before = max_ids();
+    let objects_before = own_bpf_objects();
     let start = Barrier::new(THREADS);
     let loaded = Meet::new(THREADS);
     let counted = Meet::new(THREADS);
@@ -234,8 +174,9 @@ fn eight_threads_load_counter_at_once() {
     });
     eprintln!("8 concurrent counter loads: {:?}", t0.elapsed());
     assert_eq!(open_fds(), fds_before, "every fd closed");
+    // The loaders' maps and programs only exist behind this process's fds: none is held.
+    assert_eq!(own_bpf_objects(), objects_before, "BPF objects held");
     check_ids(&all, (1, 4, 1));
-    no_loader_left(max_before);
 }
 
 #[test]
@@ -243,7 +184,7 @@ fn eight_threads_load_maps_at_once() {
     require_kernel!();
     let _g = lock();
     let fds_before = open_fds();
-    let max_before = max_ids();
+    let objects_before = own_bpf_objects();
     let start = Barrier::new(THREADS);
     let loaded = Meet::new(THREADS);
     let all: Vec<Ids> = std::thread::scope(|s| {
@@ -306,6 +247,7 @@ fn eight_threads_load_maps_at_once() {
             .collect()
     });
     assert_eq!(open_fds(), fds_before, "every fd closed");
+    // The loaders' maps and programs only exist behind this process's fds: none is held.
+    assert_eq!(own_bpf_objects(), objects_before, "BPF objects held");
     check_ids(&all, (1, 8, 0));
-    no_loader_left(max_before);
 }

@@ -1,26 +1,30 @@
 //! Leaks: failed loads at several real steps, and thousands of load/attach/drop cycles, leave no
 //! file descriptor, mapping or kernel object (program, map, BTF, link) behind.
 //!
-//! Descriptors are counted exactly (`/proc/self/fd`). Kernel objects are global and other
-//! processes (other test binaries) create them concurrently, so an object counts as *ours* when it
-//! is new since the test began (its id was not alive then) and it is recognisably ours: a program
-//! or map with one of the object's names or the loader's, a BTF with the object's exact bytes, a
-//! link to one of those programs. Ids are freed after an RCU grace period: the checks poll for up
-//! to 5 s before failing.
+//! Only what this process holds is counted, so the tests pass while anything else on the host
+//! (another run of them, other BPF users) loads BPF: its descriptors (`/proc/self/fd`), its
+//! mappings (`/proc/self/maps`) and the BPF objects behind its descriptors (kind and id from
+//! `/proc/self/fdinfo`). That the kernel freed an object is checked on the ids recorded while it
+//! was held (`BPF_*_GET_FD_BY_ID` returns ENOENT), polled for up to 5 s since objects are freed
+//! after an RCU grace period. The loader's own map and program only ever exist behind this
+//! process's descriptors, so a loader object left alive shows as a descriptor left open.
 //!
 //! The tests count process-wide state, so they run one at a time.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::path::Path;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use lskel::abi::LoaderCtx;
 use lskel::sys::bpf;
-use lskel::{Errno, Error, LoadOptions, LOADER_MAP_NAME, LOADER_PROG_NAME};
-use lskel_tests::{fixture, getpid_syscalls, open_fds, require_kernel};
+use lskel::{Errno, Error, LoadOptions};
+use lskel_tests::{
+    fixture, getpid_syscalls, open_fds, own_bpf_objects, require_kernel, still_alive, wait_freed,
+    BpfKind,
+};
 
 lskel::bpf_skeleton!("bpf/maps.bpf.o");
 lskel::bpf_skeleton!("bpf/kconfig.bpf.o");
@@ -43,213 +47,31 @@ fn bpf_mappings() -> Vec<String> {
 }
 
 // ------------------------------------------------------------------------------------------------
-// BPF_OBJ_GET_INFO_BY_FD for BTF and links (the runtime has program and map info only)
+// What this process holds
 
-const BPF_OBJ_GET_INFO_BY_FD: libc::c_long = 15;
-
-#[repr(C)]
-struct InfoAttr {
-    bpf_fd: u32,
-    info_len: u32,
-    info: u64,
-}
-
-/// `bpf(BPF_OBJ_GET_INFO_BY_FD)` into `info` (8-byte aligned words).
-fn obj_info(fd: BorrowedFd<'_>, info: &mut [u64]) -> Result<(), Errno> {
-    use std::os::fd::AsRawFd;
-    let mut attr = InfoAttr {
-        bpf_fd: fd.as_raw_fd() as u32,
-        info_len: (info.len() * 8) as u32,
-        info: info.as_mut_ptr() as u64,
-    };
-    // SAFETY: `attr` points at `info`, borrowed mutably for the call, with its length; any
-    // pointer set inside `info` by the caller points at a live buffer of the stated size.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_bpf,
-            BPF_OBJ_GET_INFO_BY_FD,
-            &mut attr as *mut InfoAttr,
-            std::mem::size_of::<InfoAttr>(),
-        )
-    };
-    if r < 0 {
-        return Err(Errno::last_os_error());
+/// The objects of this process's descriptors that are not in `before`, by kind.
+fn new_objects(before: &BTreeSet<(BpfKind, u32)>) -> BTreeMap<BpfKind, BTreeSet<u32>> {
+    let mut by_kind: BTreeMap<BpfKind, BTreeSet<u32>> = BTreeMap::new();
+    for (kind, id) in own_bpf_objects().difference(before) {
+        by_kind.entry(*kind).or_default().insert(*id);
     }
-    Ok(())
+    by_kind
 }
 
-/// The raw bytes of BTF object `id` (`struct bpf_btf_info`: btf @0, btf_size @8).
-fn btf_bytes(id: u32) -> Option<Vec<u8>> {
-    let fd = bpf::btf_get_fd_by_id(id).ok()?;
-    let mut info = [0u64; 4];
-    obj_info(fd.as_fd(), &mut info).ok()?;
-    let size = info[1] as u32 as usize;
-    let mut buf = vec![0u8; size];
-    let mut info = [0u64; 4];
-    info[0] = buf.as_mut_ptr() as u64;
-    info[1] = size as u64;
-    obj_info(fd.as_fd(), &mut info).ok()?;
-    Some(buf)
-}
-
-/// The program id of link `id` (`struct bpf_link_info`: type @0, id @4, prog_id @8).
-fn link_prog_id(id: u32) -> Option<u32> {
-    let fd = bpf::link_get_fd_by_id(id).ok()?;
-    let mut info = [0u64; 8];
-    obj_info(fd.as_fd(), &mut info).ok()?;
-    Some(info[1] as u32)
-}
-
-fn map_name(id: u32) -> Option<String> {
-    let fd = bpf::map_get_fd_by_id(id).ok()?;
-    Some(bpf::map_info(fd.as_fd()).ok()?.name)
-}
-
-fn prog_name(id: u32) -> Option<String> {
-    let fd = bpf::prog_get_fd_by_id(id).ok()?;
-    Some(bpf::prog_info(fd.as_fd()).ok()?.name)
-}
-
-// ------------------------------------------------------------------------------------------------
-// What an object creates, and what is alive
-
-/// Names and BTF of what loading one object creates, from the generated plan.
-struct Footprint {
-    maps: BTreeSet<String>,
-    progs: BTreeSet<String>,
-    btf: Vec<u8>,
-}
-
-impl Footprint {
-    fn of(path: &Path) -> Footprint {
-        let stem = path
-            .file_name()
-            .and_then(|f| f.to_str())
-            .and_then(|f| f.split('.').next())
-            .unwrap();
-        let data = std::fs::read(path).unwrap();
-        let skel = lskel_gen::generate(&data, stem).unwrap();
-        let (off, len, _) = skel
-            .loader
-            .blob_map
-            .iter()
-            .find(|(_, _, what)| what == "BTF")
-            .expect("the blob holds the object's BTF");
-        let off = *off as usize;
-        let mut maps: BTreeSet<String> = skel
-            .plan
-            .maps
-            .iter()
-            .map(|m| m.kernel_name.clone())
-            .collect();
-        maps.insert(LOADER_MAP_NAME.to_string());
-        // The kernel keeps 15 bytes of a name.
-        let mut progs: BTreeSet<String> = skel
-            .plan
-            .programs
-            .iter()
-            .map(|p| p.def.func.name.chars().take(15).collect())
-            .collect();
-        progs.insert(LOADER_PROG_NAME.to_string());
-        Footprint {
-            maps,
-            progs,
-            btf: skel.loader.blob[off..off + len].to_vec(),
-        }
-    }
-}
-
-/// The ids alive at one moment, per kind.
-struct Alive {
-    progs: BTreeSet<u32>,
-    maps: BTreeSet<u32>,
-    btfs: BTreeSet<u32>,
-    links: BTreeSet<u32>,
-}
-
-impl Alive {
-    fn now() -> Alive {
-        let ids = |next| -> BTreeSet<u32> { bpf::all_ids(next).unwrap().into_iter().collect() };
-        Alive {
-            progs: ids(bpf::prog_get_next_id),
-            maps: ids(bpf::map_get_next_id),
-            btfs: ids(bpf::btf_get_next_id),
-            links: ids(bpf::link_get_next_id),
-        }
-    }
-
-    /// Objects alive now, not alive at `before`, that belong to `fp`: a description of each.
-    fn ours_since(before: &Alive, fp: &Footprint) -> Vec<String> {
-        let now = Alive::now();
-        let mut left = Vec::new();
-        let mut our_progs = BTreeSet::new();
-        for &id in now.progs.difference(&before.progs) {
-            if let Some(name) = prog_name(id).filter(|n| fp.progs.contains(n)) {
-                our_progs.insert(id);
-                left.push(format!("program {id} `{name}`"));
-            }
-        }
-        for &id in now.maps.difference(&before.maps) {
-            if let Some(name) = map_name(id).filter(|n| fp.maps.contains(n)) {
-                left.push(format!("map {id} `{name}`"));
-            }
-        }
-        for &id in now.btfs.difference(&before.btfs) {
-            if btf_bytes(id).is_some_and(|b| b == fp.btf) {
-                left.push(format!("BTF {id} ({} bytes)", fp.btf.len()));
-            }
-        }
-        for &id in now.links.difference(&before.links) {
-            if let Some(prog) = link_prog_id(id) {
-                if our_progs.contains(&prog)
-                    || prog_name(prog).is_some_and(|n| fp.progs.contains(&n))
-                {
-                    left.push(format!("link {id} of program {prog}"));
-                }
-            }
-        }
-        left
-    }
-
-    /// The number of objects of each kind (for the report).
-    fn counts(&self) -> [usize; 4] {
-        [
-            self.progs.len(),
-            self.maps.len(),
-            self.btfs.len(),
-            self.links.len(),
-        ]
-    }
-}
-
-/// Polls (up to 5 s) until nothing of `fp` created since `before` is alive.
-fn nothing_left(what: &str, before: &Alive, fp: &Footprint) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let left = Alive::ours_since(before, fp);
-        if left.is_empty() {
-            return;
-        }
-        if Instant::now() > deadline {
-            panic!("{what}: still alive after 5 s: {left:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// Polls (up to 5 s) until none of `ids` is alive in `next`'s id space.
-fn gone(what: &str, ids: &BTreeSet<u32>, next: fn(u32) -> Result<Option<u32>, Errno>) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let alive: BTreeSet<u32> = bpf::all_ids(next).unwrap().into_iter().collect();
-        let left: Vec<u32> = ids.intersection(&alive).copied().collect();
-        if left.is_empty() {
-            return;
-        }
-        if Instant::now() > deadline {
-            panic!("{what}: {} still alive after 5 s: {left:?}", left.len());
-        }
-        std::thread::sleep(Duration::from_millis(20));
+/// This process holds exactly the BPF objects of `before` again, and the kernel has freed
+/// every object of `seen` (ids recorded while they were held).
+fn all_freed(
+    what: &str,
+    before: &BTreeSet<(BpfKind, u32)>,
+    seen: &BTreeMap<BpfKind, BTreeSet<u32>>,
+) {
+    assert_eq!(
+        &own_bpf_objects(),
+        before,
+        "{what}: BPF objects held by fds"
+    );
+    for (kind, ids) in seen {
+        wait_freed(&format!("{what}: {kind:?} freed"), *kind, ids);
     }
 }
 
@@ -259,24 +81,28 @@ fn gone(what: &str, ids: &BTreeSet<u32>, next: fn(u32) -> Result<Option<u32>, Er
 fn detector_sees_live_objects() {
     require_kernel!();
     let _g = lock();
-    let fp = Footprint::of(&fixture("counter.bpf.o"));
-    let before = Alive::now();
+    let before = own_bpf_objects();
     let skel = counter::open().load().unwrap();
     let link = lskel::attach_raw_tp(skel.progs().count_syscalls().unwrap(), "sys_enter").unwrap();
-    // The loader's own map and program may still be alive for an RCU grace period: not counted.
-    let seen: Vec<String> = Alive::ours_since(&before, &fp)
-        .into_iter()
-        .filter(|s| !s.contains("`__loader."))
-        .collect();
-    let kinds = |k: &str| seen.iter().filter(|s| s.starts_with(k)).count();
+    let mut seen = new_objects(&before);
+    let count = |k| seen.get(&k).map_or(0, BTreeSet::len);
     assert_eq!(
-        (kinds("program"), kinds("map"), kinds("BTF"), kinds("link")),
-        (1, 4, 1, 1),
+        (
+            count(BpfKind::Prog),
+            count(BpfKind::Map),
+            count(BpfKind::Link)
+        ),
+        (1, 4, 1),
         "{seen:?}"
     );
+    // The object BTF is held by the maps and the program, not by an fd of ours.
+    let btf = bpf::map_info(skel.maps().syscall_counts()).unwrap().btf_id;
+    assert_ne!(btf, 0);
+    seen.entry(BpfKind::Btf).or_default().insert(btf);
+    assert!(still_alive(BpfKind::Btf, &seen[&BpfKind::Btf]) == vec![btf]);
     drop(link);
     drop(skel);
-    nothing_left("counter", &before, &fp);
+    all_freed("counter", &before, &seen);
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -289,11 +115,13 @@ fn failed_load_leaves_nothing(
     load: impl Fn() -> Error,
     check: impl Fn(&Error),
 ) {
-    let fp = Footprint::of(path);
-    // The same failure three times: nothing accumulates either.
+    assert!(path.exists(), "{}", path.display());
+    // The same failure three times: nothing accumulates either. What the loader creates lives
+    // in this process's descriptors (the loader's map and program, the maps and programs made
+    // before the failure) until the runtime closes them: none may be left open.
     let fds_before = open_fds();
     let mappings_before = bpf_mappings();
-    let before = Alive::now();
+    let before = own_bpf_objects();
     for _ in 0..3 {
         let err = load();
         check(&err);
@@ -304,7 +132,7 @@ fn failed_load_leaves_nothing(
     }
     assert_eq!(open_fds(), fds_before, "{what}: no fd left open");
     assert_eq!(bpf_mappings(), mappings_before, "{what}: no mapping left");
-    nothing_left(what, &before, &fp);
+    assert_eq!(own_bpf_objects(), before, "{what}: no BPF object held");
 }
 
 /// Loads fixture `name` through a runtime-generated loader (as load_all does); `None` if the
@@ -445,10 +273,9 @@ fn load_attach_drop_cycles_leave_nothing() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(CYCLES);
-    let fp = Footprint::of(&fixture("counter.bpf.o"));
     let fds_before = open_fds();
     let mappings_before = bpf_mappings();
-    let before = Alive::now();
+    let before = own_bpf_objects();
     let pid = std::process::id() as i32;
 
     let (mut progs, mut maps, mut btfs, mut links) = (
@@ -498,18 +325,13 @@ fn load_attach_drop_cycles_leave_nothing() {
     assert_eq!(open_fds(), fds_before, "fd count changed");
     assert_eq!(bpf_mappings(), mappings_before, "mappings changed");
     let wait = Instant::now();
-    gone("links", &links, bpf::link_get_next_id);
-    gone("programs", &progs, bpf::prog_get_next_id);
-    gone("maps", &maps, bpf::map_get_next_id);
-    gone("BTF objects", &btfs, bpf::btf_get_next_id);
-    // Nor did the loaders leave anything (their map and program are never handed out).
-    nothing_left("counter cycles", &before, &fp);
-    let after = Alive::now();
-    eprintln!(
-        "objects freed within {:?}; kernel-wide counts [progs, maps, btfs, links] before {:?}, \
-         after {:?}",
-        wait.elapsed(),
-        before.counts(),
-        after.counts()
-    );
+    let seen: BTreeMap<BpfKind, BTreeSet<u32>> = [
+        (BpfKind::Link, links),
+        (BpfKind::Prog, progs),
+        (BpfKind::Map, maps),
+        (BpfKind::Btf, btfs),
+    ]
+    .into();
+    all_freed("counter cycles", &before, &seen);
+    eprintln!("objects freed within {:?}", wait.elapsed());
 }

@@ -2,7 +2,8 @@
 //! when it drops (and nothing is left behind by the loader or by a failed load); two loads are
 //! independent; `load_with` log options work.
 //!
-//! The tests count this process's descriptors and mappings, so they run one at a time.
+//! The tests count this process's descriptors, mappings and the BPF objects behind its descriptors
+//! (never other processes' objects), so they run one at a time.
 
 use std::collections::BTreeSet;
 use std::os::fd::{AsRawFd, BorrowedFd};
@@ -11,7 +12,9 @@ use std::time::{Duration, Instant};
 
 use lskel::sys::bpf;
 use lskel::{Errno, Error, LoadOptions, Map, LOADER_MAP_NAME, LOADER_PROG_NAME};
-use lskel_tests::{open_fds, require_kernel, run_syscall_prog};
+use lskel_tests::{
+    open_fds, own_bpf_fds, own_bpf_objects, require_kernel, run_syscall_prog, still_alive, BpfKind,
+};
 
 lskel::bpf_skeleton!("bpf/maps.bpf.o");
 lskel::bpf_skeleton!("bpf/globals.bpf.o");
@@ -43,10 +46,6 @@ fn id(fd: BorrowedFd<'_>) -> u32 {
     bpf::prog_or_map_id(fd).unwrap()
 }
 
-fn max_id(next: fn(u32) -> Result<Option<u32>, Errno>) -> u32 {
-    bpf::all_ids(next).unwrap().into_iter().max().unwrap_or(0)
-}
-
 /// Waits (up to 5 s: maps and BTF are freed after an RCU grace period) until `alive` is false.
 fn eventually(what: &str, mut alive: impl FnMut() -> Vec<u32>) {
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -62,9 +61,9 @@ fn eventually(what: &str, mut alive: impl FnMut() -> Vec<u32>) {
     }
 }
 
-fn live(ids: &BTreeSet<u32>, next: fn(u32) -> Result<Option<u32>, Errno>) -> Vec<u32> {
-    let all: BTreeSet<u32> = bpf::all_ids(next).unwrap().into_iter().collect();
-    ids.intersection(&all).copied().collect()
+/// Which of `ids` (recorded while held) the kernel still has.
+fn live(ids: &BTreeSet<u32>, kind: BpfKind) -> Vec<u32> {
+    still_alive(kind, ids)
 }
 
 fn btf_id_of_map(fd: BorrowedFd<'_>) -> u32 {
@@ -129,16 +128,16 @@ fn drop_closes_every_fd_mapping_and_object() {
         1,
         "one object BTF shared by maps and program"
     );
-    assert_eq!(live(&map_ids, bpf::map_get_next_id).len(), 8);
-    assert_eq!(live(&prog_ids, bpf::prog_get_next_id).len(), 1);
+    assert_eq!(live(&map_ids, BpfKind::Map).len(), 8);
+    assert_eq!(live(&prog_ids, BpfKind::Prog).len(), 1);
 
     drop(skel);
 
     assert_eq!(open_fds(), fds_before, "every fd closed");
     assert_eq!(bpf_mappings(), mappings_before, "every mapping unmapped");
-    eventually("programs", || live(&prog_ids, bpf::prog_get_next_id));
-    eventually("maps", || live(&map_ids, bpf::map_get_next_id));
-    eventually("object BTF", || live(&btf_ids, bpf::btf_get_next_id));
+    eventually("programs", || live(&prog_ids, BpfKind::Prog));
+    eventually("maps", || live(&map_ids, BpfKind::Map));
+    eventually("object BTF", || live(&btf_ids, BpfKind::Btf));
 }
 
 #[test]
@@ -167,8 +166,8 @@ fn drop_of_a_skeleton_with_every_global_kind() {
     drop(skel);
     assert_eq!(open_fds(), fds_before);
     assert_eq!(bpf_mappings(), mappings_before);
-    eventually("programs", || live(&prog_ids, bpf::prog_get_next_id));
-    eventually("maps", || live(&map_ids, bpf::map_get_next_id));
+    eventually("programs", || live(&prog_ids, BpfKind::Prog));
+    eventually("maps", || live(&map_ids, BpfKind::Map));
 }
 
 #[test]
@@ -186,60 +185,61 @@ fn links_keep_programs_alive_until_dropped() {
     drop(skel);
     // The link still holds btf_sys_enter.
     assert_eq!(open_fds().len(), fds_before.len() + 1);
-    let alive = live(&prog_ids, bpf::prog_get_next_id);
+    let alive = live(&prog_ids, BpfKind::Prog);
     assert!(alive.len() == 1 || alive.len() == 2, "{alive:?}");
     drop(link);
     assert_eq!(open_fds(), fds_before);
-    eventually("programs", || live(&prog_ids, bpf::prog_get_next_id));
+    eventually("programs", || live(&prog_ids, BpfKind::Prog));
 }
 
-/// Names of live maps/programs with an id above `after` (created since).
-fn named_since(
-    after: u32,
-    next: fn(u32) -> Result<Option<u32>, Errno>,
-    name_of: fn(u32) -> Option<String>,
-    name: &str,
-) -> Vec<u32> {
-    bpf::all_ids(next)
-        .unwrap()
-        .into_iter()
-        .filter(|&i| i > after && name_of(i).as_deref() == Some(name))
-        .collect()
-}
-
-fn map_name(id: u32) -> Option<String> {
-    let fd = bpf::map_get_fd_by_id(id).ok()?;
-    Some(bpf::map_info(std::os::fd::AsFd::as_fd(&fd)).ok()?.name)
-}
-
-fn prog_name(id: u32) -> Option<String> {
-    let fd = bpf::prog_get_fd_by_id(id).ok()?;
-    Some(bpf::prog_info(std::os::fd::AsFd::as_fd(&fd)).ok()?.name)
+/// The names of the maps and programs behind this process's fds that are not in `before`.
+fn own_names_since(before: &BTreeSet<(BpfKind, u32)>) -> Vec<(BpfKind, String)> {
+    let mut names = Vec::new();
+    for (fd, (kind, id)) in own_bpf_fds() {
+        if before.contains(&(kind, id)) {
+            continue;
+        }
+        // SAFETY: `fd` is open in this process for the duration of this borrow (listed just now,
+        // and the test's own skeleton holds it).
+        let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+        let name = match kind {
+            BpfKind::Map => bpf::map_info(fd).unwrap().name,
+            BpfKind::Prog => bpf::prog_info(fd).unwrap().name,
+            _ => continue,
+        };
+        names.push((kind, name));
+    }
+    names.sort();
+    names
 }
 
 #[test]
 fn loader_map_and_program_do_not_survive_the_load() {
     require_kernel!();
     let _g = lock();
-    let maps_before = max_id(bpf::map_get_next_id);
-    let progs_before = max_id(bpf::prog_get_next_id);
+    let before = own_bpf_objects();
     let skel = maps::open().load().unwrap();
-    // Loader objects are gone while the skeleton lives on.
-    eventually("loader map", || {
-        named_since(maps_before, bpf::map_get_next_id, map_name, LOADER_MAP_NAME)
-    });
-    eventually("loader program", || {
-        named_since(
-            progs_before,
-            bpf::prog_get_next_id,
-            prog_name,
-            LOADER_PROG_NAME,
-        )
-    });
-    assert_eq!(
-        named_since(maps_before, bpf::map_get_next_id, map_name, "array_map"),
-        vec![id(skel.maps().array_map())]
+    // The loader's map and program only exist behind this process's fds: once the load returns
+    // none is held, and what is held is exactly the skeleton's.
+    let names = own_names_since(&before);
+    assert!(
+        !names
+            .iter()
+            .any(|(_, n)| n == LOADER_MAP_NAME || n == LOADER_PROG_NAME),
+        "{names:?}"
     );
+    let maps: Vec<&str> = names
+        .iter()
+        .filter(|(k, _)| *k == BpfKind::Map)
+        .map(|(_, n)| n.as_str())
+        .collect();
+    assert_eq!(maps.len(), 8, "{names:?}");
+    assert_eq!(maps.iter().filter(|n| **n == "array_map").count(), 1);
+    let held: BTreeSet<(BpfKind, u32)> = own_bpf_objects().difference(&before).copied().collect();
+    assert!(held.contains(&(BpfKind::Map, id(skel.maps().array_map()))));
+    assert_eq!(held.len(), 9, "8 maps and 1 program: {held:?}");
+    drop(skel);
+    assert_eq!(own_bpf_objects(), before);
 }
 
 #[test]
@@ -248,7 +248,7 @@ fn failed_load_leaks_nothing() {
     let _g = lock();
     let fds_before = open_fds();
     let mappings_before = bpf_mappings();
-    let maps_before = max_id(bpf::map_get_next_id);
+    let objects_before = own_bpf_objects();
     let mut open = maps::open();
     // A ring buffer's size must be a power-of-two multiple of the page size: map creation fails
     // inside the loader, after the maps before it were created.
@@ -264,22 +264,9 @@ fn failed_load_leaks_nothing() {
     assert_eq!(err.errno(), Some(Errno::INVAL));
     assert_eq!(open_fds(), fds_before, "no fd left open");
     assert_eq!(bpf_mappings(), mappings_before);
-    // The maps created before the failing one were closed by the loader's cleanup.
-    for name in [
-        "array_map",
-        "hash_map",
-        "percpu_array",
-        "percpu_hash",
-        "small_hash",
-        "raw_array",
-    ] {
-        eventually(name, || {
-            named_since(maps_before, bpf::map_get_next_id, map_name, name)
-        });
-    }
-    eventually("loader map", || {
-        named_since(maps_before, bpf::map_get_next_id, map_name, LOADER_MAP_NAME)
-    });
+    // The maps created before the failing one, and the loader's own map and program, were
+    // closed by the loader's cleanup: this process holds no new BPF object.
+    assert_eq!(own_bpf_objects(), objects_before, "BPF objects held");
 
     // The same failure with a log level: still a loader error, still nothing left open.
     let mut open = maps::open();
@@ -293,6 +280,7 @@ fn failed_load_leaks_nothing() {
     };
     assert_eq!(err.errno(), Some(Errno::INVAL), "{err}");
     assert_eq!(open_fds(), fds_before);
+    assert_eq!(own_bpf_objects(), objects_before);
 }
 
 #[test]

@@ -4,15 +4,17 @@
 
 use std::collections::BTreeSet;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use lskel::sys::bpf::{all_ids, map_get_fd_by_id, map_get_next_id, map_info, prog_or_map_id};
+use lskel::sys::bpf::{map_get_fd_by_id, map_info, prog_or_map_id};
 use lskel::Map;
-use lskel_tests::{require_kernel, run_syscall_prog};
+use lskel_tests::{
+    own_bpf_objects, require_kernel, run_syscall_prog, still_alive, wait_until, BpfKind,
+};
 
 lskel::bpf_skeleton!("bpf/mapinmap.bpf.o");
 
-/// The map-id census must not see the maps of another test of this file.
+/// The census of this process's BPF objects must not see another test of this file.
 static SERIAL: Mutex<()> = Mutex::new(());
 
 fn lock() -> std::sync::MutexGuard<'static, ()> {
@@ -169,10 +171,6 @@ fn user_space_can_fill_an_empty_slot() {
     assert_eq!(inner_value(m.inner_c(), 2), 42);
 }
 
-fn map_ids() -> BTreeSet<u32> {
-    all_ids(map_get_next_id).unwrap().into_iter().collect()
-}
-
 fn describe(ids: &BTreeSet<u32>) -> Vec<String> {
     ids.iter()
         .map(|&i| match map_get_fd_by_id(i) {
@@ -189,7 +187,7 @@ fn describe(ids: &BTreeSet<u32>) -> Vec<String> {
 fn inner_map_templates_are_not_left_behind() {
     let _g = lock();
     require_kernel!();
-    let before = map_ids();
+    let before = own_bpf_objects();
     let skel = mapinmap::open().load().unwrap();
     let m = skel.maps();
     let ours: BTreeSet<u32> = [
@@ -205,42 +203,30 @@ fn inner_map_templates_are_not_left_behind() {
     .collect();
     assert_eq!(ours.len(), 6);
 
-    // The loader's own map is released when the kernel frees the loader program, which happens
-    // after an RCU grace period: give transient maps a moment to go away.
-    let deadline = Instant::now() + Duration::from_secs(3);
-    let extra = loop {
-        let now = map_ids();
-        let extra: BTreeSet<u32> = now
-            .difference(&before)
-            .copied()
-            .filter(|i| !ours.contains(i))
-            .collect();
-        if extra.is_empty() || Instant::now() > deadline {
-            break extra;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    // A template the loader made lives behind an fd of this process until the loader closes
+    // it: the maps held now are exactly the object's.
+    let held: BTreeSet<u32> = own_bpf_objects()
+        .difference(&before)
+        .filter(|(kind, _)| *kind == BpfKind::Map)
+        .map(|&(_, id)| id)
+        .collect();
+    let extra: BTreeSet<u32> = held.difference(&ours).copied().collect();
     assert!(
         extra.is_empty(),
-        "maps other than the object's are alive after load: {:?}",
+        "maps other than the object's are held after load: {:?}",
         describe(&extra)
     );
-    let now = map_ids();
-    assert!(ours.is_subset(&now));
+    assert_eq!(held, ours);
 
     // Dropping the skeleton frees every one of them.
     drop(skel);
-    let deadline = Instant::now() + Duration::from_secs(3);
-    loop {
-        let left: BTreeSet<u32> = map_ids().intersection(&ours).copied().collect();
+    assert_eq!(own_bpf_objects(), before);
+    wait_until("maps freed after drop", Duration::from_secs(5), || {
+        let left: BTreeSet<u32> = still_alive(BpfKind::Map, &ours).into_iter().collect();
         if left.is_empty() {
-            break;
+            Ok(())
+        } else {
+            Err(format!("{:?}", describe(&left)))
         }
-        assert!(
-            Instant::now() < deadline,
-            "maps still alive after drop: {:?}",
-            describe(&left)
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    });
 }

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use lskel::sys::bpf::LinkTarget;
 use lskel::Errno;
-use lskel_tests::require_kernel;
+use lskel_tests::{require_kernel, wait_until};
 
 lskel::bpf_skeleton!("bpf/sec_net.bpf.o");
 lskel::bpf_skeleton!("bpf/sec_trace.bpf.o");
@@ -128,18 +128,6 @@ fn link_create_raw(
     }
     // SAFETY: a new fd nothing else owns.
     Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
-}
-
-/// Waits up to 3 s for `cond`.
-fn wait_for(mut cond: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + Duration::from_secs(3);
-    while Instant::now() < end {
-        if cond() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    cond()
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -330,8 +318,7 @@ fn veth_xdp_tc_tcx_sk_lookup_netfilter() {
     });
     assert_eq!(links.len(), 10);
 
-    in_netns(&pair.a, || udp_send([10, 201, 0, 2], 7777, 5));
-    let counts = || {
+    let totals = || {
         let (b, w) = (net.bss().read(), new.bss().read());
         [
             ("xdp_prog", b.n_xdp_prog),
@@ -345,16 +332,54 @@ fn veth_xdp_tc_tcx_sk_lookup_netfilter() {
             ("nf_prog", w.n_nf_prog),
         ]
     };
-    let ok = wait_for(|| counts().iter().all(|(_, n)| *n > 0));
-    assert!(
-        ok,
-        "every attached program sees the traffic: {:?}",
-        counts()
+    // Frames can reach vb while the links are made one by one (IPv6 neighbour discovery), so
+    // a program attached earlier may have counted more: count from a settled baseline (two
+    // equal readings 20 ms apart, bounded).
+    let stable = || {
+        let c = totals();
+        std::thread::sleep(Duration::from_millis(20));
+        (totals() == c).then_some(c)
+    };
+    let mut base = None;
+    wait_until(
+        "counters settle before the traffic",
+        Duration::from_secs(10),
+        || {
+            base = stable();
+            base.map(|_| ()).ok_or_else(|| format!("{:?}", totals()))
+        },
+    );
+    let base = base.unwrap();
+    let counts = || {
+        let mut c = totals();
+        for (now, before) in c.iter_mut().zip(&base) {
+            now.1 -= before.1;
+        }
+        c
+    };
+    in_netns(&pair.a, || udp_send([10, 201, 0, 2], 7777, 5));
+    // Frames may still be in flight (ARP, IPv6 neighbour discovery, the datagrams) and the
+    // counters are read one by one: wait (bounded) for two equal readings, 20 ms apart, in which
+    // every program has counted and every frame that vb received passed XDP, then the three
+    // ingress programs, alike.
+    wait_until(
+        "every attached program sees the traffic, the ingress ones alike",
+        Duration::from_secs(10),
+        || {
+            let c = counts();
+            let settled =
+                c.iter().all(|(_, n)| *n > 0) && c[1].1 == c[2].1 && c[2].1 == c[3].1 && {
+                    std::thread::sleep(Duration::from_millis(20));
+                    counts() == c
+                };
+            if settled {
+                Ok(())
+            } else {
+                Err(format!("{c:?}"))
+            }
+        },
     );
     let c = counts();
-    // Every frame that vb receives passes XDP, then the three ingress programs.
-    assert_eq!(c[1].1, c[2].1, "{c:?}");
-    assert_eq!(c[2].1, c[3].1, "{c:?}");
     // sk_lookup and netfilter see the UDP datagrams (5, fewer if ARP dropped some).
     assert!(c[7].1 <= 5 && c[8].1 <= 5, "{c:?}");
     drop(links);
