@@ -4,7 +4,7 @@
 //! down; the generated skeleton is the safe path (see [`TrustedLoader`]).
 //!
 //! The functions here hold no `unsafe` block: the raw work is done by the crate-private
-//! safe plumbing they forward to ([`crate::load`], the raw setters of [`LoaderCtx`]), whose
+//! safe plumbing they forward to (`crate::load`, the raw setters of [`LoaderCtx`]), whose
 //! in-crate callers keep the same contracts.
 #![allow(unsafe_code)]
 
