@@ -20,6 +20,7 @@ use std::ops::Deref;
 use std::os::fd::{AsRawFd, BorrowedFd};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU32, AtomicU64};
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use crate::sys::bpf;
 use crate::{Errno, Error};
@@ -303,60 +304,50 @@ impl<T: Pod> MappedData<T> {
         p
     }
 
-    /// A copy of the whole value (volatile reads).
+    /// A copy of the whole value. Read byte by byte with relaxed atomic loads: the mapping is
+    /// shared with BPF programs and with other threads holding this view, and atomic accesses
+    /// cannot race (a copy taken while someone writes may mix old and new bytes, which any
+    /// `Pod` value allows).
     pub fn read(&self) -> T {
         self.read_at::<T>(0)
     }
 
-    /// Overwrites the whole value (volatile writes); programs see it at once.
+    /// Overwrites the whole value, byte by byte with relaxed atomic stores; programs see it at
+    /// once.
     pub fn write(&self, value: &T) {
         self.write_at::<T>(0, *value);
     }
 
-    /// A copy of the `F` at byte offset `off` of the value (volatile reads; an unaligned `F` is read
-    /// byte by byte). Panics if `F` does not lie inside `T`.
+    /// A copy of the `F` at byte offset `off` of the value (relaxed atomic byte loads, see
+    /// [`read`](Self::read)). Panics if `F` does not lie inside `T`.
     pub fn read_at<F: Pod>(&self, off: usize) -> F {
         let p = self.at(off, std::mem::size_of::<F>(), 1);
-        if std::mem::size_of::<F>() == 0 {
-            // SAFETY: `F: Pod`, so the (empty) all-zero value is valid.
-            return unsafe { std::mem::zeroed() };
-        }
-        if p as usize % std::mem::align_of::<F>() == 0 {
-            // SAFETY: `p..p + size_of::<F>()` is inside the live mapping (checked by `at`) and aligned;
-            // the memory is initialized (mapped pages); any bytes are a valid `F` (`F: Pod`). No Rust
-            // reference covers the mapping, so a concurrent write by a program aliases nothing.
-            unsafe { std::ptr::read_volatile(p.cast::<F>()) }
-        } else {
-            let mut out = std::mem::MaybeUninit::<F>::uninit();
-            let dst = out.as_mut_ptr().cast::<u8>();
-            for i in 0..std::mem::size_of::<F>() {
-                // SAFETY: `p + i` is in bounds of the mapping (checked by `at`), `dst + i` in bounds
-                // of `out`; bytes have no alignment.
-                unsafe { dst.add(i).write(std::ptr::read_volatile(p.add(i))) };
+        let mut out = std::mem::MaybeUninit::<F>::zeroed();
+        let dst = out.as_mut_ptr().cast::<u8>();
+        for i in 0..std::mem::size_of::<F>() {
+            // SAFETY: `p + i` is inside the live mapping (checked by `at`); an `AtomicU8` has no
+            // alignment and accepts any byte, and atomics are meant for memory others change
+            // concurrently. `dst + i` is inside `out`.
+            unsafe {
+                let byte = (*p.add(i).cast::<AtomicU8>()).load(Ordering::Relaxed);
+                dst.add(i).write(byte);
             }
-            // SAFETY: every byte of `out` was written above, and any bytes are a valid `F`.
-            unsafe { out.assume_init() }
         }
+        // SAFETY: every byte of `out` is initialized (zeroed, then written), and any bytes are a
+        // valid `F` (`F: Pod`).
+        unsafe { out.assume_init() }
     }
 
-    /// Writes `value` at byte offset `off` of the value (volatile writes; an unaligned `F` byte by
-    /// byte). Panics if `F` does not lie inside `T`.
+    /// Writes `value` at byte offset `off` of the value (relaxed atomic byte stores). Panics if
+    /// `F` does not lie inside `T`.
     pub fn write_at<F: Pod>(&self, off: usize, value: F) {
         let p = self.at(off, std::mem::size_of::<F>(), 1);
-        if std::mem::size_of::<F>() == 0 {
-            return;
-        }
-        if p as usize % std::mem::align_of::<F>() == 0 {
-            // SAFETY: in bounds of a live, writable mapping and aligned (checked); the memory is not a
-            // Rust object and no reference to a plain value covers it, so the write aliases nothing.
-            unsafe { std::ptr::write_volatile(p.cast::<F>(), value) }
-        } else {
-            let src = std::ptr::from_ref(&value).cast::<u8>();
-            for i in 0..std::mem::size_of::<F>() {
-                // SAFETY: `p + i` in bounds of the writable mapping, `src + i` in bounds of `value`
-                // (a `Pod` value: every byte initialized).
-                unsafe { std::ptr::write_volatile(p.add(i), src.add(i).read()) };
-            }
+        let src = std::ptr::from_ref(&value).cast::<u8>();
+        for i in 0..std::mem::size_of::<F>() {
+            // SAFETY: `p + i` is inside the live, writable mapping (checked by `at`); an
+            // `AtomicU8` store cannot race with other atomic accesses. `src + i` is inside
+            // `value`, a `Pod` whose bytes are all initialized.
+            unsafe { (*p.add(i).cast::<AtomicU8>()).store(src.add(i).read(), Ordering::Relaxed) };
         }
     }
 
