@@ -553,6 +553,8 @@ impl<'b> TypeGen<'b> {
                         #(#fields)*
                         pub __bytes: #bytes,
                     }
+                    // SAFETY: a `repr(C)` union of plain C data and its byte view: any bytes are valid.
+                    #[allow(unsafe_code)]
                     unsafe impl __lskel::Pod for #name {}
                     const _: () = assert!(::core::mem::size_of::<#name>() == #size_lit && ::core::mem::align_of::<#name>() <= #align_lit);
                 }
@@ -712,6 +714,8 @@ impl<'b> TypeGen<'b> {
             pub struct #name {
                 #(#out)*
             }
+            // SAFETY: a struct of plain C data with explicit padding: any bytes are valid.
+            #[allow(unsafe_code)]
             unsafe impl __lskel::Pod for #name {}
             const _: () = assert!(::core::mem::size_of::<#name>() == #size_lit);
         }
