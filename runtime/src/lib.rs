@@ -67,7 +67,7 @@ pub mod __private {
         SkelSpec, SkelStructOps, SkelStructOpsMember, StructOpsValue,
     };
     pub use crate::sys::bpf;
-    pub use crate::sys::mem::{addr_of, pod_boxed, pod_copy, pod_read};
+    pub use crate::sys::mem::{pod_boxed, pod_copy, pod_read};
     pub use crate::sys::mmap::{array_mmap_len, page_size, MappedData, MappedRoData, Pod};
     pub use crate::sys::trusted::TrustedLoader;
     pub use crate::{Errno, Error, Result};

@@ -34,11 +34,6 @@ pub fn pod_read<T: crate::Pod>(bytes: &[u8]) -> T {
     unsafe { std::ptr::read_unaligned(bytes.as_ptr().cast::<T>()) }
 }
 
-/// The address of a value, as the ctx's `initial_value` field wants it.
-pub fn addr_of<T>(value: &T) -> u64 {
-    std::ptr::from_ref(value) as u64
-}
-
 /// [`pod_read`] straight into a heap allocation, so a large global data section (megabytes of
 /// `.bss`) never passes through the stack. `bytes` may be shorter than `T` by `T`'s trailing
 /// alignment padding.
