@@ -7,6 +7,7 @@
 //! ```text
 //! offset 0        struct bpf_loader_ctx { u32 sz; u32 flags; u32 log_level; u32 log_size; u64 log_buf; }
 //! 24 + 48*i       map descriptor: i32 map_fd; u32 max_entries; u64 initial_value; (libbpf's bpf_map_desc)
+//!                 (map_fd is also in: a map to reuse when `set` has REUSE = 64)
 //!                 u32 set; u32 key_size; u32 value_size; u32 map_flags; u32 numa_node; i32 inner_map_fd;
 //!                 u64 map_extra                     (settings changed before load, `set` says which)
 //! +4*j            struct bpf_prog_desc { i32 prog_fd; }
@@ -69,6 +70,11 @@ pub mod map_set {
     pub const MAP_EXTRA: u32 = 1 << 4;
     /// `inner_map_fd` is given.
     pub const INNER_MAP: u32 = 1 << 5;
+    /// Reuse: `map_fd` holds an open map the loader uses instead of creating one. The loader owns
+    /// that fd once the run starts: it closes it on failure and returns it in `map_fd` on success,
+    /// as it does a map it created. The map is used as it is (a data map is neither written nor
+    /// frozen).
+    pub const REUSE: u32 = 1 << 6;
 }
 
 /// `sizeof(struct bpf_prog_desc)`.
