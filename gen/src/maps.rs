@@ -731,8 +731,8 @@ mod tests {
 
     #[test]
     fn pinning_values() {
-        assert_eq!(pinning("m", LIBBPF_PIN_NONE, false).unwrap(), false);
-        assert_eq!(pinning("m", LIBBPF_PIN_BY_NAME, false).unwrap(), true);
+        assert!(!pinning("m", LIBBPF_PIN_NONE, false).unwrap());
+        assert!(pinning("m", LIBBPF_PIN_BY_NAME, false).unwrap());
         let e = pinning("counts", 2, false).unwrap_err().to_string();
         assert!(e.contains("counts") && e.contains("`pinning` is 2"), "{e}");
         let e = pinning("outer.inner", 1, true).unwrap_err().to_string();

@@ -231,6 +231,20 @@ impl LoaderCtx {
         self.set_bit(i, map_set::INNER_MAP);
     }
 
+    /// Marks map `i` reused: the loader uses map `fd` instead of creating it, and owns `fd` once
+    /// the run starts (it closes it on failure, returns it in `map_fd` on success).
+    /// Crate-private: only `load_and_run` gives fds to reuse, from a duplicate it hands over
+    /// exactly when the run happens; [`clear_fds`](Self::clear_fds) drops every reuse mark.
+    pub(crate) fn set_reuse_fd_raw(&mut self, i: usize, fd: i32) {
+        self.write_u32(self.map_off(i) + MAP_DESC_FD_OFF, fd as u32);
+        self.set_bit(i, map_set::REUSE);
+    }
+
+    /// Whether map `i` is marked reused.
+    pub fn reused(&self, i: usize) -> bool {
+        self.read_u32(self.map_off(i) + MAP_DESC_SET_OFF) & map_set::REUSE != 0
+    }
+
     /// Sets attach-target entry `k` of a `freplace` program: the program to extend and the BTF
     /// id of the function it replaces (in that program's BTF).
     pub fn set_attach_target_prog(&mut self, k: usize, prog_fd: i32, btf_id: u32) {
@@ -394,11 +408,15 @@ impl LoaderCtx {
         self.write_u32(off, if load { 0 } else { PROG_SKIP as u32 });
     }
 
-    /// Clears every descriptor field the loader writes (map and program fds), e.g. after taking ownership.
+    /// Clears every descriptor field the loader writes (map and program fds), e.g. after taking
+    /// ownership, and every reuse mark (a map fd is an input only as `load_and_run` sets it).
     pub(crate) fn clear_fds(&mut self) {
         for i in 0..self.n_maps {
             let off = map_desc_off(i) + MAP_DESC_FD_OFF;
             self.write_u32(off, 0);
+            let set = map_desc_off(i) + MAP_DESC_SET_OFF;
+            let bits = self.read_u32(set) & !map_set::REUSE;
+            self.write_u32(set, bits);
         }
         for j in 0..self.n_progs {
             // A program switched off keeps its marker: the loader skips it.
@@ -475,9 +493,17 @@ mod tests {
         ctx.as_bytes_mut()[72..76].copy_from_slice(&5i32.to_ne_bytes());
         assert_eq!(ctx.prog_fd(2), 9);
         assert_eq!(ctx.map_fd(1), 5);
+        ctx.set_reuse_fd_raw(0, 7);
+        assert_eq!(
+            (ctx.map_fd(0), ctx.reused(0), ctx.reused(1)),
+            (7, true, false)
+        );
+        assert_eq!(ctx.value_size(1), Some(1016));
         ctx.clear_fds();
         assert_eq!((ctx.prog_fd(2), ctx.map_fd(1)), (0, 0));
+        assert_eq!((ctx.map_fd(0), ctx.reused(0)), (0, false));
         assert_eq!(ctx.max_entries(1), 77);
+        assert_eq!(ctx.value_size(1), Some(1016));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! description of the plan (`describe`).
 
 pub mod path;
+pub mod pinning;
 pub mod skeleton;
 pub mod types;
 
