@@ -7,6 +7,11 @@
 //! sized exactly), then the BTF fd slot, a zero key, BTF, and the per-step data.
 //! Fds live in the blob's `fd_array` (maps) and in the ctx (programs), never on the stack,
 //! so stack use does not grow with the object.
+//!
+//! A map whose ctx descriptor has the `REUSE` bit is not created: the prologue moves the fd
+//! the ctx gives into its `fd_array` slot (the loader owns it from then on: the cleanup closes
+//! it, success hands it back in `map_fd`), and the map's creation steps are skipped. A reused
+//! data map is neither written nor frozen; `.values` and prog_array slots are still filled.
 
 pub mod blob;
 pub mod emit;
