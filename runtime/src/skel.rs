@@ -169,7 +169,7 @@ impl OpenMap {
 
     /// Where the map named `name` is pinned at load (`None`: it is not), given whether the
     /// object declares it `LIBBPF_PIN_BY_NAME`.
-    pub fn pin_path(&self, name: &str, pin_by_name: bool) -> Option<PathBuf> {
+    fn pin_path(&self, name: &str, pin_by_name: bool) -> Option<PathBuf> {
         if let Some(p) = &self.pin_path {
             return Some(p.clone());
         }
