@@ -336,6 +336,9 @@ pub mod ctx {
     pub fn map_initial_value(i: usize) -> usize {
         map_fd(i) + 8
     }
+    /// Bit of a map's `set` word: `map_fd` holds a map to reuse instead of creating one
+    /// (the loader owns it from the start of the run).
+    pub const SET_REUSE: u32 = 1 << 6;
     /// Offset of map `i`'s `set` word (which settings are given).
     pub fn map_set(i: usize) -> usize {
         map_fd(i) + 16

@@ -480,6 +480,19 @@ impl MockKernel {
         self
     }
 
+    /// A map the process already holds (made before the loader runs, e.g. one to reuse):
+    /// returns its fd. It is an open fd like any other: [`open_fds`](Self::open_fds) lists it
+    /// until someone closes it.
+    ///
+    /// # Panics
+    /// If the fd table is full.
+    pub fn add_map(&mut self, map: MapObject) -> i32 {
+        match self.alloc_fd(Object::Map(map)) {
+            Ok(fd) => fd as i32,
+            Err((_, why)) => panic!("add_map: {why}"),
+        }
+    }
+
     /// Registers user memory holding `bytes`; returns its address (for ctx `initial_value`,
     /// `log_buf`).
     pub fn add_user_mem(&mut self, bytes: &[u8]) -> u64 {

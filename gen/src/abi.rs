@@ -292,11 +292,16 @@ pub mod ctx {
         pub const MAP_EXTRA: u32 = 1 << 4;
         /// `inner_map_fd` is set.
         pub const INNER_MAP: u32 = 1 << 5;
+        /// Reuse: `map_fd` holds an open map to use instead of creating one. The loader owns
+        /// that fd from the start of the run: it closes it on failure and hands it back in
+        /// `map_fd` on success, as it does a map it created. The map is used as it is (a data
+        /// map is neither written nor frozen).
+        pub const REUSE: u32 = 1 << 6;
     }
 
     /// Offsets inside a map descriptor.
     pub mod map {
-        /// `i32 map_fd` (out)
+        /// `i32 map_fd` (out; in with [`super::set::REUSE`])
         pub const FD: usize = 0;
         /// `u32 max_entries` (0: the object's)
         pub const MAX_ENTRIES: usize = 4;

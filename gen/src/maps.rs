@@ -84,7 +84,15 @@ pub struct MapDef {
     pub init: Vec<(u32, InitRef)>,
     /// Byte offset of the `values` member in the definition (map-in-map and prog_array).
     pub values_offset: Option<u32>,
+    /// `__uint(pinning, LIBBPF_PIN_BY_NAME)`: the runtime reuses the map pinned under its
+    /// name in the pin root, or pins the new map there after load.
+    pub pin_by_name: bool,
 }
+
+/// `LIBBPF_PIN_NONE`
+pub const LIBBPF_PIN_NONE: u32 = 0;
+/// `LIBBPF_PIN_BY_NAME`
+pub const LIBBPF_PIN_BY_NAME: u32 = 1;
 
 /// What a static `.values` slot of a map-in-map or prog_array holds.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -323,6 +331,7 @@ fn one_value_map(
         inner: None,
         init: Vec::new(),
         values_offset: None,
+        pin_by_name: false,
     }
 }
 
@@ -583,6 +592,25 @@ fn type_field(btf: &Btf, map: &str, field: &str, ty: u32) -> Result<(u32, u32)> 
     Ok((target, size))
 }
 
+/// The `pinning` field: `LIBBPF_PIN_NONE` or `LIBBPF_PIN_BY_NAME` (whether pinned by name).
+fn pinning(map: &str, value: u32, inner: bool) -> Result<bool> {
+    match value {
+        LIBBPF_PIN_NONE => Ok(false),
+        LIBBPF_PIN_BY_NAME if !inner => Ok(true),
+        LIBBPF_PIN_BY_NAME => Err(Error::Map {
+            map: map.into(),
+            what: "an inner map template cannot be pinned (`pinning` belongs on the outer map)"
+                .into(),
+        }),
+        other => Err(Error::Map {
+            map: map.into(),
+            what: format!(
+                "`pinning` is {other}; accepted: LIBBPF_PIN_NONE (0) or LIBBPF_PIN_BY_NAME (1)"
+            ),
+        }),
+    }
+}
+
 fn parse_map_struct(btf: &Btf, name: &str, ty: u32, inner: bool) -> Result<MapDef> {
     let sid = btf.skip_mods_and_typedefs(ty)?;
     let st = btf.get(sid)?;
@@ -605,6 +633,7 @@ fn parse_map_struct(btf: &Btf, name: &str, ty: u32, inner: bool) -> Result<MapDe
         inner: None,
         init: Vec::new(),
         values_offset: None,
+        pin_by_name: false,
     };
     let (mut key_size, mut value_size) = (None, None);
     let members: Vec<(u32, u32, u32)> = st.members().collect();
@@ -629,11 +658,7 @@ fn parse_map_struct(btf: &Btf, name: &str, ty: u32, inner: bool) -> Result<MapDe
                 def.btf_value_type_id = id;
                 def.value_size = size;
             }
-            "pinning" => {
-                if uint_field(btf, name, field, mty)? != 0 {
-                    return Err(Error::Unsupported { what: format!("map `{name}`: pinning"), why: "a light skeleton creates fresh maps; pin them from user space after load instead".into() });
-                }
-            }
+            "pinning" => def.pin_by_name = pinning(name, uint_field(btf, name, field, mty)?, inner)?,
             "values" => {
                 let bits = if kflag { moff & 0xff_ffff } else { moff };
                 def.values_offset = Some(bits / 8);
@@ -702,5 +727,15 @@ mod tests {
             ".rodata.abracad"
         );
         assert_eq!(internal_map_name("a-b", ".bss"), "a_b.bss");
+    }
+
+    #[test]
+    fn pinning_values() {
+        assert!(!pinning("m", LIBBPF_PIN_NONE, false).unwrap());
+        assert!(pinning("m", LIBBPF_PIN_BY_NAME, false).unwrap());
+        let e = pinning("counts", 2, false).unwrap_err().to_string();
+        assert!(e.contains("counts") && e.contains("`pinning` is 2"), "{e}");
+        let e = pinning("outer.inner", 1, true).unwrap_err().to_string();
+        assert!(e.contains("outer.inner") && e.contains("inner map"), "{e}");
     }
 }

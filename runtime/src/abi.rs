@@ -7,6 +7,7 @@
 //! ```text
 //! offset 0        struct bpf_loader_ctx { u32 sz; u32 flags; u32 log_level; u32 log_size; u64 log_buf; }
 //! 24 + 48*i       map descriptor: i32 map_fd; u32 max_entries; u64 initial_value; (libbpf's bpf_map_desc)
+//!                 (map_fd is also in: a map to reuse when `set` has REUSE = 64)
 //!                 u32 set; u32 key_size; u32 value_size; u32 map_flags; u32 numa_node; i32 inner_map_fd;
 //!                 u64 map_extra                     (settings changed before load, `set` says which)
 //! +4*j            struct bpf_prog_desc { i32 prog_fd; }
@@ -69,6 +70,11 @@ pub mod map_set {
     pub const MAP_EXTRA: u32 = 1 << 4;
     /// `inner_map_fd` is given.
     pub const INNER_MAP: u32 = 1 << 5;
+    /// Reuse: `map_fd` holds an open map the loader uses instead of creating one. The loader owns
+    /// that fd once the run starts: it closes it on failure and returns it in `map_fd` on success,
+    /// as it does a map it created. The map is used as it is (a data map is neither written nor
+    /// frozen).
+    pub const REUSE: u32 = 1 << 6;
 }
 
 /// `sizeof(struct bpf_prog_desc)`.
@@ -223,6 +229,20 @@ impl LoaderCtx {
     pub fn set_inner_map_fd(&mut self, i: usize, fd: i32) {
         self.write_u32(self.map_off(i) + MAP_DESC_INNER_MAP_FD_OFF, fd as u32);
         self.set_bit(i, map_set::INNER_MAP);
+    }
+
+    /// Marks map `i` reused: the loader uses map `fd` instead of creating it, and owns `fd` once
+    /// the run starts (it closes it on failure, returns it in `map_fd` on success).
+    /// Crate-private: only `load_and_run` gives fds to reuse, from a duplicate it hands over
+    /// exactly when the run happens; [`clear_fds`](Self::clear_fds) drops every reuse mark.
+    pub(crate) fn set_reuse_fd_raw(&mut self, i: usize, fd: i32) {
+        self.write_u32(self.map_off(i) + MAP_DESC_FD_OFF, fd as u32);
+        self.set_bit(i, map_set::REUSE);
+    }
+
+    /// Whether map `i` is marked reused.
+    pub fn reused(&self, i: usize) -> bool {
+        self.read_u32(self.map_off(i) + MAP_DESC_SET_OFF) & map_set::REUSE != 0
     }
 
     /// Sets attach-target entry `k` of a `freplace` program: the program to extend and the BTF
@@ -388,11 +408,15 @@ impl LoaderCtx {
         self.write_u32(off, if load { 0 } else { PROG_SKIP as u32 });
     }
 
-    /// Clears every descriptor field the loader writes (map and program fds), e.g. after taking ownership.
+    /// Clears every descriptor field the loader writes (map and program fds), e.g. after taking
+    /// ownership, and every reuse mark (a map fd is an input only as `load_and_run` sets it).
     pub(crate) fn clear_fds(&mut self) {
         for i in 0..self.n_maps {
             let off = map_desc_off(i) + MAP_DESC_FD_OFF;
             self.write_u32(off, 0);
+            let set = map_desc_off(i) + MAP_DESC_SET_OFF;
+            let bits = self.read_u32(set) & !map_set::REUSE;
+            self.write_u32(set, bits);
         }
         for j in 0..self.n_progs {
             // A program switched off keeps its marker: the loader skips it.
@@ -469,9 +493,17 @@ mod tests {
         ctx.as_bytes_mut()[72..76].copy_from_slice(&5i32.to_ne_bytes());
         assert_eq!(ctx.prog_fd(2), 9);
         assert_eq!(ctx.map_fd(1), 5);
+        ctx.set_reuse_fd_raw(0, 7);
+        assert_eq!(
+            (ctx.map_fd(0), ctx.reused(0), ctx.reused(1)),
+            (7, true, false)
+        );
+        assert_eq!(ctx.value_size(1), Some(1016));
         ctx.clear_fds();
         assert_eq!((ctx.prog_fd(2), ctx.map_fd(1)), (0, 0));
+        assert_eq!((ctx.map_fd(0), ctx.reused(0)), (0, false));
         assert_eq!(ctx.max_entries(1), 77);
+        assert_eq!(ctx.value_size(1), Some(1016));
     }
 
     #[test]

@@ -215,6 +215,17 @@ pub enum Error {
         /// What is wrong.
         what: String,
     },
+    /// A map to reuse (given with `reuse_fd`, or pinned at its pin path) does not match what the
+    /// skeleton would create, or opening or pinning it failed.
+    MapReuse {
+        /// The map.
+        map: &'static str,
+        /// What is wrong, e.g. "the map pinned at /sys/fs/bpf/counts has max_entries 16, the
+        /// skeleton's is 8".
+        what: String,
+        /// The kernel's error code, when a system call failed.
+        errno: Option<Errno>,
+    },
     /// The kernel refused to load the loader program itself.
     LoaderVerifier {
         /// The error code of `BPF_PROG_LOAD`.
@@ -295,6 +306,7 @@ impl Error {
             | Error::Loader { errno, .. }
             | Error::LoaderVerifier { errno, .. }
             | Error::Mmap { errno, .. } => Some(*errno),
+            Error::MapReuse { errno, .. } => *errno,
             Error::Io { source, .. } => source.raw_os_error().map(Errno::from_raw_os_error),
             _ => None,
         }
@@ -340,6 +352,7 @@ impl fmt::Display for Error {
                 }
             }
             Error::StructOps { map, what } => write!(f, "struct_ops map `{map}`: {what}"),
+            Error::MapReuse { map, what, .. } => write!(f, "map `{map}`: {what}"),
             Error::LoaderVerifier { errno, log } => {
                 write!(f, "the kernel refused the loader program: {errno}")?;
                 if !log.is_empty() {

@@ -51,7 +51,7 @@ pub use sys::trusted::bpf_load_and_run;
 pub use usdt::{attach_usdt, UsdtError, UsdtLinks, UsdtManager};
 
 pub use lskel_macros::bpf_skeleton;
-pub use skel::{OpenMap, OpenProg};
+pub use skel::{OpenMap, OpenProg, DEFAULT_PIN_ROOT};
 
 /// What generated skeletons use. Not a public API: it may change in any release.
 #[doc(hidden)]
@@ -64,7 +64,7 @@ pub mod __private {
     pub use crate::ringbuf::RingBuffer;
     pub use crate::skel::{
         attach_struct_ops_value, load, InitialValue, OpenMap, OpenProg, SkelFds, SkelKconfig,
-        SkelSpec, SkelStructOps, SkelStructOpsMember, StructOpsValue,
+        SkelMapDef, SkelSpec, SkelStructOps, SkelStructOpsMember, StructOpsValue,
     };
     pub use crate::sys::bpf;
     pub use crate::sys::mem::{pod_boxed, pod_copy, pod_read};

@@ -1,6 +1,6 @@
 //! Running a light skeleton's loader program: [`bpf_load_and_run`](crate::bpf_load_and_run).
 
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd};
 
 use crate::abi::LoaderCtx;
 use crate::sys::bpf::{self, flags, map_type, prog_type};
@@ -45,12 +45,34 @@ pub(crate) fn load_and_run(
     insns: &[u8],
     opts: &LoadOptions,
 ) -> Result<LoadedFds> {
+    load_and_run_reusing(ctx, data, insns, opts, &[])
+}
+
+/// [`load_and_run`] with maps to reuse: (map index, a map fd the caller keeps).
+///
+/// Ownership of a reused map's descriptor, per run: the caller's fd is duplicated, and the
+/// duplicate goes into the ctx (`map_fd`, `set` bit REUSE). Until `BPF_PROG_TEST_RUN` returns,
+/// this function owns the duplicate: any failure before the run, or of the test-run system
+/// call itself (the loader did not run), closes it here. Once the run has happened the
+/// loader owned it from its first instruction: on a loader failure its cleanup has closed it
+/// (this function forgets it), on success it is back in `map_fd` and is returned like a
+/// created map's fd. So each duplicate is closed exactly once, and the caller's own fd is
+/// never handed over. (A test run that ran the loader but then failed to copy the ctx back,
+/// EFAULT on memory this function owns, cannot be told apart from one that did not run: the
+/// duplicate is then closed here.)
+pub(crate) fn load_and_run_reusing(
+    ctx: &mut LoaderCtx,
+    data: &[u8],
+    insns: &[u8],
+    opts: &LoadOptions,
+    reuse: &[(usize, BorrowedFd<'_>)],
+) -> Result<LoadedFds> {
     let _hold = crate::sys::signal::HoldSignals::new();
     // A failed run has closed everything it made, so an interrupted load is run again whole.
     let mut tries = 0;
     loop {
         tries += 1;
-        match load_and_run_once(ctx, data, insns, opts) {
+        match load_and_run_once(ctx, data, insns, opts, reuse) {
             Err(e) if tries < MAX_TRIES && interrupted(&e) => continue,
             other => return other,
         }
@@ -75,6 +97,7 @@ fn load_and_run_once(
     data: &[u8],
     insns: &[u8],
     opts: &LoadOptions,
+    reuse: &[(usize, BorrowedFd<'_>)],
 ) -> Result<LoadedFds> {
     if insns.is_empty() || insns.len() % 8 != 0 {
         return Err(Error::InvalidArgument(
@@ -153,6 +176,21 @@ fn load_and_run_once(
         ctx.set_log_raw(opts.log_level, log.len() as u32, log.as_mut_ptr() as u64);
     }
     ctx.clear_fds();
+    // Maps to reuse: a fresh duplicate each, owned here until the run (see load_and_run_reusing).
+    let mut given = Vec::with_capacity(reuse.len());
+    for &(i, fd) in reuse {
+        if i >= ctx.n_maps() {
+            return Err(Error::InvalidArgument(
+                "a map to reuse is not a map of the skeleton",
+            ));
+        }
+        let dup = fd.try_clone_to_owned().map_err(|e| Error::Io {
+            path: "a map fd to reuse (dup)",
+            source: e,
+        })?;
+        ctx.set_reuse_fd_raw(i, dup.as_raw_fd());
+        given.push(dup);
+    }
     // A PERF_EVENT_ARRAY declared without max_entries gets one slot per possible CPU.
     if ctx.possible_cpus() == 0 {
         ctx.set_possible_cpus(crate::map::possible_cpus()? as u32);
@@ -166,7 +204,12 @@ fn load_and_run_once(
     );
     // The log buffer dies with this function: do not leave its address in the ctx.
     ctx.set_log_raw(0, 0, 0);
+    // A failed test run did not run the loader: the duplicates are still ours and close here.
     let out = run.map_err(|e| Error::syscall("BPF_PROG_TEST_RUN(__loader.prog)", e))?;
+    // The loader ran and owned them from its start: closed by its cleanup, or back in the ctx.
+    for fd in given {
+        let _ = fd.into_raw_fd();
+    }
     let ret = out.retval as i32;
     if ret < 0 {
         return Err(Error::Loader {

@@ -2,11 +2,12 @@
 //! that turns the loader's ctx into owned fds.
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::abi::LoaderCtx;
 use crate::kconfig::{fill, KconfigExtern};
-use crate::load::{load_and_run, LoadOptions};
+use crate::load::{load_and_run_reusing, LoadOptions};
 use crate::sys::bpf::prog_bind_map;
 use crate::sys::trusted::TrustedLoader;
 use crate::{Error, Result, VerifierLog};
@@ -100,6 +101,9 @@ pub struct OpenMap {
     numa_node: Option<u32>,
     map_extra: Option<u64>,
     inner_map: Option<Arc<OwnedFd>>,
+    reuse: Option<Arc<OwnedFd>>,
+    pin_path: Option<PathBuf>,
+    pin_root: Option<PathBuf>,
 }
 
 impl OpenMap {
@@ -113,7 +117,67 @@ impl OpenMap {
             numa_node: None,
             map_extra: None,
             inner_map: None,
+            reuse: None,
+            pin_path: None,
+            pin_root: None,
         }
+    }
+
+    /// Uses the existing map `map` instead of creating one (libbpf's `bpf_map__reuse_fd`):
+    /// the programs of this skeleton then share it with whoever else holds it. The fd is
+    /// duplicated, so `map` need not outlive this call; the loaded skeleton owns its own
+    /// descriptor of the map.
+    ///
+    /// At load the map is checked against what the skeleton would create (its type, key and
+    /// value size, `max_entries`, map flags and `map_extra`, with the settings made here): a
+    /// difference fails the load with [`Error::MapReuse`] naming the field and both values.
+    /// The map is used as it is: nothing is written to it. A map pinned at this map's pin path
+    /// (see [`set_pin_path`](Self::set_pin_path)) takes precedence, as in libbpf; when nothing is
+    /// pinned there, the reused map is pinned there after load. struct_ops maps cannot be
+    /// reused.
+    pub fn reuse_fd(&mut self, map: impl AsFd) -> Result<&mut OpenMap> {
+        let fd = map.as_fd().try_clone_to_owned().map_err(|e| Error::Io {
+            path: "the map fd to reuse (dup)",
+            source: e,
+        })?;
+        self.reuse = Some(Arc::new(fd));
+        Ok(self)
+    }
+
+    /// Whether a map to reuse was given with [`reuse_fd`](Self::reuse_fd).
+    pub fn reused(&self) -> bool {
+        self.reuse.is_some()
+    }
+
+    /// Pins the map at `path`, a file in a BPF file system (libbpf's `bpf_map__set_pin_path`),
+    /// whether or not the object declares `__uint(pinning, LIBBPF_PIN_BY_NAME)`: at load, a map
+    /// already pinned there is opened, checked as [`reuse_fd`](Self::reuse_fd) checks, and
+    /// reused; otherwise the new map is pinned there after a successful load.
+    pub fn set_pin_path(&mut self, path: impl Into<PathBuf>) -> &mut OpenMap {
+        self.pin_path = Some(path.into());
+        self
+    }
+
+    /// Sets the directory under which a map declared `__uint(pinning, LIBBPF_PIN_BY_NAME)` is
+    /// pinned, as `<root>/<map name>` (default [`DEFAULT_PIN_ROOT`]). A path set with
+    /// [`set_pin_path`](Self::set_pin_path) wins. The generated `OpenSkel::set_pin_root` sets it
+    /// for every map.
+    pub fn set_pin_root(&mut self, root: impl Into<PathBuf>) -> &mut OpenMap {
+        self.pin_root = Some(root.into());
+        self
+    }
+
+    /// Where the map named `name` is pinned at load (`None`: it is not), given whether the
+    /// object declares it `LIBBPF_PIN_BY_NAME`.
+    fn pin_path(&self, name: &str, pin_by_name: bool) -> Option<PathBuf> {
+        if let Some(p) = &self.pin_path {
+            return Some(p.clone());
+        }
+        pin_by_name.then(|| {
+            (self.pin_root.as_deref())
+                .unwrap_or(Path::new(DEFAULT_PIN_ROOT))
+                .join(name)
+        })
     }
 
     /// The `max_entries` the map will be created with.
@@ -224,11 +288,16 @@ impl OpenMap {
     }
 }
 
-/// Two settings are equal when they set the same values and the same inner map (the same
-/// duplicated fd, not merely a map of the same shape).
+/// Two settings are equal when they set the same values and the same inner map and map to
+/// reuse (the same duplicated fd, not merely a map of the same shape).
 impl PartialEq for OpenMap {
     fn eq(&self, other: &OpenMap) -> bool {
         let inner_eq = match (&self.inner_map, &other.inner_map) {
+            (None, None) => true,
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        };
+        let reuse_eq = match (&self.reuse, &other.reuse) {
             (None, None) => true,
             (Some(a), Some(b)) => Arc::ptr_eq(a, b),
             _ => false,
@@ -245,6 +314,8 @@ impl PartialEq for OpenMap {
             other.map_flags,
         ) && (self.numa_node, self.map_extra) == (other.numa_node, other.map_extra)
             && inner_eq
+            && reuse_eq
+            && (&self.pin_path, &self.pin_root) == (&other.pin_path, &other.pin_root)
     }
 }
 
@@ -382,6 +453,34 @@ pub struct SkelSpec {
     /// The data maps whose initial value the user may give, with the number of bytes the
     /// loader copies from it: (map index, value size).
     pub initial_sizes: &'static [(usize, usize)],
+    /// Every map as the object defines it, in map order: what a map to reuse is checked
+    /// against, and whether it is pinned by name.
+    pub map_defs: &'static [SkelMapDef],
+}
+
+/// Where a map declared `__uint(pinning, LIBBPF_PIN_BY_NAME)` is pinned unless told otherwise:
+/// `/sys/fs/bpf/<map name>`, as libbpf does.
+pub const DEFAULT_PIN_ROOT: &str = "/sys/fs/bpf";
+
+/// A map as the object defines it (before the settings of [`OpenMap`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SkelMapDef {
+    /// The map's name in the object (the pin name of a map pinned by name).
+    pub name: &'static str,
+    /// `map_type`
+    pub map_type: u32,
+    /// `key_size`
+    pub key_size: u32,
+    /// `value_size`
+    pub value_size: u32,
+    /// `max_entries` (0 for a PERF_EVENT_ARRAY sized by the possible CPUs)
+    pub max_entries: u32,
+    /// `map_flags`
+    pub map_flags: u32,
+    /// `map_extra`
+    pub map_extra: u64,
+    /// Declared `__uint(pinning, LIBBPF_PIN_BY_NAME)`.
+    pub pin_by_name: bool,
 }
 
 /// The user's copy of a global data section, borrowed until the loader has copied it.
@@ -522,6 +621,11 @@ pub fn load(
     for &(i, map) in maps {
         map.apply(&mut ctx, i);
     }
+    // Maps to reuse (given, or found pinned) are checked now; new pin-by-name maps are
+    // pinned after the load.
+    let reuse = plan_reuse(spec, maps)?;
+    let reused: Vec<(usize, BorrowedFd<'_>)> =
+        (reuse.fds.iter()).map(|(i, fd)| (*i, fd.as_fd())).collect();
     // struct_ops values in the running kernel's layout: their size goes to the map create.
     let mut struct_ops = Vec::with_capacity(spec.struct_ops.len());
     for so in spec.struct_ops {
@@ -557,8 +661,14 @@ pub fn load(
     };
     // The loader is generated (`TrustedLoader`'s contract) and every address in the ctx is
     // alive until here.
-    let fds = load_and_run(&mut ctx, spec.loader.data(), spec.loader.insns(), opts)
-        .map_err(|e| name_step(e, spec))?;
+    let fds = load_and_run_reusing(
+        &mut ctx,
+        spec.loader.data(),
+        spec.loader.insns(),
+        opts,
+        &reused,
+    )
+    .map_err(|e| name_step(e, spec))?;
     drop((kconfig, names)); // read by the loader through the ctx until here
     let maps = (fds.maps.into_iter())
         .collect::<Option<Vec<_>>>()
@@ -574,6 +684,7 @@ pub fn load(
             ));
         }
     }
+    pin_new_maps(spec, &maps, &reuse.to_pin)?;
     for prog in progs.iter().flatten() {
         for &i in spec.rodata_maps {
             // Like libbpf, a kernel that cannot bind is not a reason to fail the load.
@@ -602,4 +713,230 @@ pub fn load(
         progs,
         struct_ops,
     })
+}
+
+/// The maps of one load that are reused or pinned.
+struct ReusePlan {
+    /// (map index, the map to reuse): given with `reuse_fd` or opened at its pin path.
+    fds: Vec<(usize, Arc<OwnedFd>)>,
+    /// (map index, pin path): nothing pinned there yet, so pinned after the load.
+    to_pin: Vec<(usize, PathBuf, std::ffi::CString)>,
+}
+
+fn reuse_error(map: &'static str, what: String, errno: Option<crate::Errno>) -> Error {
+    Error::MapReuse { map, what, errno }
+}
+
+fn c_path(path: &Path) -> Result<std::ffi::CString> {
+    use std::os::unix::ffi::OsStrExt;
+    std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| Error::InvalidArgument("a pin path contains a NUL byte"))
+}
+
+/// For each map with settings: the map to reuse (a pinned one at its pin path wins over one
+/// given with `reuse_fd`, as in libbpf), checked against what the loader would create; and
+/// the pin paths where nothing is pinned yet.
+fn plan_reuse(spec: &SkelSpec, maps: &[(usize, &OpenMap)]) -> Result<ReusePlan> {
+    let mut plan = ReusePlan {
+        fds: Vec::new(),
+        to_pin: Vec::new(),
+    };
+    for &(i, open) in maps {
+        let Some(def) = spec.map_defs.get(i) else {
+            continue;
+        };
+        let path = open.pin_path(def.name, def.pin_by_name);
+        if path.is_none() && open.reuse.is_none() {
+            continue;
+        }
+        if spec.struct_ops.iter().any(|so| so.map == i) {
+            return Err(reuse_error(
+                def.name,
+                "a struct_ops map cannot be reused or pinned".into(),
+                None,
+            ));
+        }
+        let mut found = None;
+        if let Some(path) = path {
+            let c = c_path(&path)?;
+            match crate::sys::bpf::obj_get(&c) {
+                Ok(fd) => {
+                    found = Some((
+                        Arc::new(fd),
+                        format!("the map pinned at {}", path.display()),
+                    ))
+                }
+                Err(crate::Errno::NOENT) => plan.to_pin.push((i, path, c)),
+                Err(e) => {
+                    return Err(reuse_error(
+                        def.name,
+                        format!("opening the pin {} failed: {e}", path.display()),
+                        Some(e),
+                    ))
+                }
+            }
+        }
+        let (fd, what) = match (found, &open.reuse) {
+            (Some(f), _) => f,
+            (None, Some(fd)) => (fd.clone(), "the map given to reuse_fd".to_string()),
+            (None, None) => continue,
+        };
+        check_reuse(def, open, fd.as_fd(), &what)?;
+        plan.fds.push((i, fd));
+    }
+    Ok(plan)
+}
+
+/// What the loader would create for map `def` with the settings of `open`: (field, value).
+fn expected_shape(def: &SkelMapDef, open: &OpenMap) -> Result<[(&'static str, u64); 6]> {
+    const PERF_EVENT_ARRAY: u32 = 4;
+    let mut max_entries = if open.max_entries != 0 {
+        open.max_entries
+    } else {
+        def.max_entries
+    };
+    if def.map_type == PERF_EVENT_ARRAY && max_entries == 0 {
+        max_entries = crate::map::possible_cpus()? as u32;
+    }
+    Ok([
+        ("type", u64::from(def.map_type)),
+        ("key_size", u64::from(open.key_size.unwrap_or(def.key_size))),
+        (
+            "value_size",
+            u64::from(open.value_size.unwrap_or(def.value_size)),
+        ),
+        ("max_entries", u64::from(max_entries)),
+        (
+            "map_flags",
+            u64::from(open.map_flags.unwrap_or(def.map_flags)),
+        ),
+        ("map_extra", open.map_extra.unwrap_or(def.map_extra)),
+    ])
+}
+
+/// The first field in which `actual` differs from `expected`, as an error message about
+/// `what` (e.g. "the map pinned at /sys/fs/bpf/counts").
+fn shape_mismatch(
+    what: &str,
+    expected: &[(&'static str, u64); 6],
+    actual: &[u64; 6],
+) -> Option<String> {
+    let (k, (field, want)) = (expected.iter().enumerate()).find(|&(k, &(_, v))| actual[k] != v)?;
+    Some(format!(
+        "{what} has {field} {}, but this skeleton's map has {field} {want}: it cannot be reused",
+        actual[k]
+    ))
+}
+
+/// Checks the map `fd` against what the loader would create for `def` (BPF_OBJ_GET_INFO_BY_FD).
+fn check_reuse(def: &SkelMapDef, open: &OpenMap, fd: BorrowedFd<'_>, what: &str) -> Result<()> {
+    let info = crate::sys::bpf::map_info(fd).map_err(|e| {
+        reuse_error(
+            def.name,
+            format!("{what} is not a BPF map (BPF_OBJ_GET_INFO_BY_FD: {e})"),
+            Some(e),
+        )
+    })?;
+    let actual = [
+        u64::from(info.map_type),
+        u64::from(info.key_size),
+        u64::from(info.value_size),
+        u64::from(info.max_entries),
+        u64::from(info.map_flags),
+        info.map_extra,
+    ];
+    match shape_mismatch(what, &expected_shape(def, open)?, &actual) {
+        Some(msg) => Err(reuse_error(def.name, msg, None)),
+        None => Ok(()),
+    }
+}
+
+/// Pins the maps created by this load at their pin paths. A failure unpins what this load
+/// pinned before returning the error, so no pin is left half-way.
+fn pin_new_maps(
+    spec: &SkelSpec,
+    maps: &[OwnedFd],
+    to_pin: &[(usize, PathBuf, std::ffi::CString)],
+) -> Result<()> {
+    for (n, (i, path, c)) in to_pin.iter().enumerate() {
+        let fd = maps.get(*i).ok_or(Error::InvalidArgument(
+            "a map to pin is not a map of the skeleton",
+        ))?;
+        if let Err(e) = crate::sys::bpf::obj_pin(fd.as_fd(), c) {
+            for (_, done, _) in &to_pin[..n] {
+                let _ = std::fs::remove_file(done);
+            }
+            let name = spec.map_defs.get(*i).map_or("?", |d| d.name);
+            return Err(reuse_error(
+                name,
+                format!("pinning at {} failed: {e}", path.display()),
+                Some(e),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod reuse_tests {
+    use super::*;
+
+    const DEF: SkelMapDef = SkelMapDef {
+        name: "counts",
+        map_type: 1,
+        key_size: 4,
+        value_size: 8,
+        max_entries: 16,
+        map_flags: 0,
+        map_extra: 0,
+        pin_by_name: true,
+    };
+
+    #[test]
+    fn expected_shape_follows_the_settings() {
+        let mut open = OpenMap::new(16);
+        assert_eq!(
+            expected_shape(&DEF, &open).unwrap().map(|(_, v)| v),
+            [1, 4, 8, 16, 0, 0]
+        );
+        open.set_max_entries(64).set_value_size(16).set_map_flags(1);
+        assert_eq!(
+            expected_shape(&DEF, &open).unwrap().map(|(_, v)| v),
+            [1, 4, 16, 64, 1, 0]
+        );
+    }
+
+    #[test]
+    fn a_mismatch_names_the_field_and_both_values() {
+        let open = OpenMap::new(16);
+        let want = expected_shape(&DEF, &open).unwrap();
+        assert_eq!(shape_mismatch("x", &want, &[1, 4, 8, 16, 0, 0]), None);
+        let msg = shape_mismatch("the map pinned at /p", &want, &[1, 4, 8, 32, 0, 0]).unwrap();
+        assert_eq!(
+            msg,
+            "the map pinned at /p has max_entries 32, but this skeleton's map has max_entries 16: it cannot be reused"
+        );
+        let msg = shape_mismatch("m", &want, &[2, 4, 8, 16, 0, 0]).unwrap();
+        assert!(msg.contains("type 2") && msg.contains("type 1"), "{msg}");
+    }
+
+    #[test]
+    fn pin_paths() {
+        let mut open = OpenMap::new(1);
+        assert_eq!(open.pin_path("counts", false), None);
+        assert_eq!(
+            open.pin_path("counts", true),
+            Some(PathBuf::from("/sys/fs/bpf/counts"))
+        );
+        open.set_pin_root("/sys/fs/bpf/app");
+        assert_eq!(
+            open.pin_path("counts", true),
+            Some(PathBuf::from("/sys/fs/bpf/app/counts"))
+        );
+        open.set_pin_path("/sys/fs/bpf/other");
+        assert_eq!(
+            open.pin_path("counts", false),
+            Some(PathBuf::from("/sys/fs/bpf/other"))
+        );
+    }
 }

@@ -220,6 +220,8 @@ fn load_with_lskel(data: &[u8], stem: &str) -> Result<LskelLoad, (String, Option
         ctx_size: skel.loader.ctx_size,
         // No initial value is given at load.
         initial_sizes: &[],
+        // No map is reused or pinned.
+        map_defs: &[],
     };
     let opts = LoadOptions {
         log_level: 1,

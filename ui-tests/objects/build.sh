@@ -17,7 +17,7 @@
 #                           kernel's MAX_KFUNC_DESCS; src/too_many_kfuncs.bpf.c is generated here
 #   huge_bss.bpf.o          an 80 MiB .bss (a global data map holds at most 64 MiB)
 #   section_typo.bpf.o      a program in SEC("tp_bft/sched_switch") (for tp_btf/sched_switch)
-#   pinning.bpf.o           a .maps map with `__uint(pinning, LIBBPF_PIN_BY_NAME)`
+#   pinning.bpf.o           a .maps map with `__uint(pinning, 2)` (only 0 and 1 exist)
 #   key_size_mismatch.bpf.o a .maps map with `__uint(key_size, 8)` and `__type(key, __u32)`
 #   inner_without_values.bpf.o  an ARRAY_OF_MAPS without `__array(values, ...)`
 #   plain_extern.bpf.o      a program reading `extern int foo;` (neither __ksym nor __kconfig)

@@ -3,6 +3,7 @@
 //! description of the plan (`describe`).
 
 pub mod path;
+pub mod pinning;
 pub mod skeleton;
 pub mod types;
 
@@ -16,8 +17,9 @@ pub fn describe(plan: &Plan) -> String {
     );
     for (i, m) in plan.maps.iter().enumerate() {
         out.push_str(&format!(
-            "{i:>3} {:<20} type {:>2} key {:>4} value {:>8} max_entries {:>8} flags {:#06x} btf {}/{} kernel name {:?}\n",
-            m.name, m.map_type, m.key_size, m.value_size, m.max_entries, m.map_flags, m.btf_key_type_id, m.btf_value_type_id, m.kernel_name
+            "{i:>3} {:<20} type {:>2} key {:>4} value {:>8} max_entries {:>8} flags {:#06x} btf {}/{} kernel name {:?}{}\n",
+            m.name, m.map_type, m.key_size, m.value_size, m.max_entries, m.map_flags, m.btf_key_type_id, m.btf_value_type_id, m.kernel_name,
+            if m.pin_by_name { " pinned by name" } else { "" }
         ));
     }
     out.push_str("# programs\n");

@@ -403,6 +403,10 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
         })
         .collect::<Vec<_>>();
     let ctx_size = skel.loader.ctx_size;
+    let (map_defs, pin_methods) = (
+        super::pinning::map_defs(plan),
+        super::pinning::open_skel_methods(plan),
+    );
     let mod_doc =
         format!("Light skeleton of BPF object `{obj_name}`: {n_maps} maps, {n_progs} programs.");
 
@@ -420,7 +424,7 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
             // The one `unsafe` of the expansion: DATA and INSNS are the loader lskel-gen generated
             // for this object, and the rest of SPEC is what it emitted with them.
             #[allow(unsafe_code)]
-            static SPEC: __lskel::SkelSpec = __lskel::SkelSpec { name: #obj_name, loader: unsafe { __lskel::TrustedLoader::new(DATA, INSNS) }, n_maps: #n_maps, n_progs: #n_progs, rodata_maps: &[#(#rodata_maps),*], kconfig: #kconfig, steps: &[#(#steps),*], targets: &[#(#targets)*], struct_ops: &[#(#struct_ops)*], ctx_size: #ctx_size, initial_sizes: &[#(#initial_sizes)*] };
+            static SPEC: __lskel::SkelSpec = __lskel::SkelSpec { name: #obj_name, loader: unsafe { __lskel::TrustedLoader::new(DATA, INSNS) }, n_maps: #n_maps, n_progs: #n_progs, rodata_maps: &[#(#rodata_maps),*], kconfig: #kconfig, steps: &[#(#steps),*], targets: &[#(#targets)*], struct_ops: &[#(#struct_ops)*], ctx_size: #ctx_size, initial_sizes: &[#(#initial_sizes)*], map_defs: #map_defs };
 
             /// BTF ids of the object's functions, for `freplace` programs that extend them.
             pub mod btf_ids {
@@ -483,6 +487,7 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
                     Ok(skel)
                 }
             }
+            #pin_methods
 
             /// The loaded skeleton. Dropping it closes every map and program fd it owns.
             pub struct Skel {

@@ -7,6 +7,11 @@
 //! sized exactly), then the BTF fd slot, a zero key, BTF, and the per-step data.
 //! Fds live in the blob's `fd_array` (maps) and in the ctx (programs), never on the stack,
 //! so stack use does not grow with the object.
+//!
+//! A map whose ctx descriptor has the `REUSE` bit is not created: the prologue moves the fd
+//! the ctx gives into its `fd_array` slot (the loader owns it from then on: the cleanup closes
+//! it, success hands it back in `map_fd`), and the map's creation steps are skipped. A reused
+//! data map is neither written nor frozen; `.values` and prog_array slots are still filled.
 
 pub mod blob;
 pub mod emit;
@@ -162,10 +167,12 @@ pub fn emit(plan: &Plan) -> Result<Loader> {
     g.prologue();
     g.load_btf();
     for (i, map) in plan.maps.iter().enumerate() {
+        let reused = g.reused_map(i, map);
         g.map_create(i, map);
         if map.data_kind().is_some() && !map.starts_zeroed() {
             g.map_init(i, map);
         }
+        g.b.bind(reused);
     }
     for (i, map) in plan.maps.iter().enumerate() {
         for (slot, target) in &map.init {
@@ -207,6 +214,8 @@ pub fn emit(plan: &Plan) -> Result<Loader> {
 
 /// `ENOENT`: what the lookup helpers return for a name the kernel does not have.
 const ENOENT: i32 = 2;
+/// `EBADF`
+const EBADF: i32 = 9;
 /// `EINVAL`
 const EINVAL: i32 = 22;
 /// `ENAMETOOLONG`
@@ -248,11 +257,8 @@ impl Gen<'_> {
 
     fn prologue(&mut self) {
         self.b
-            .note("prologue: keep ctx in r6, clear the fd slots of the ctx");
+            .note("prologue: keep ctx in r6, clear the program fd slots of the ctx");
         self.b.mov_reg(CTX, R1);
-        for i in 0..self.plan.maps.len() {
-            self.b.store_imm(Size::W, CTX, ctx::map_fd(i), 0);
-        }
         // A program slot preset to -1 (autoload off) stays -1: skipped, reported absent.
         for j in 0..self.plan.programs.len() {
             let off = ctx::prog_fd(self.plan.maps.len(), j);
@@ -263,6 +269,58 @@ impl Gen<'_> {
             self.b.bind(skip);
         }
         self.zero_blob_fd_slots();
+        self.take_reused_maps();
+    }
+
+    /// For each map: when its ctx descriptor says reuse (`set & REUSE`), its `map_fd` goes to
+    /// the map's `fd_array` slot; otherwise `map_fd` is cleared. This runs before any step that
+    /// can fail, so from here the loader owns every reused fd: the cleanup closes it with the
+    /// maps it made, and success hands it back in `map_fd`.
+    fn take_reused_maps(&mut self) {
+        use ctx::{map as d, set};
+        if self.plan.maps.is_empty() {
+            return;
+        }
+        self.b.note(
+            "maps to reuse (ctx set & REUSE): their fds go to fd_array, owned by the loader now; other map fd slots of the ctx are cleared",
+        );
+        for i in 0..self.plan.maps.len() {
+            let (clear, next) = (self.b.label(), self.b.label());
+            self.b.load(Size::W, R2, CTX, ctx::map_desc(i) + d::SET);
+            self.b.and_imm(R2, set::REUSE as i32);
+            self.b.jump_if(true, BPF_JEQ, R2, 0, clear);
+            self.b.load(Size::W, R2, CTX, ctx::map_fd(i));
+            self.b.blob_addr(R1, self.map_slot(i));
+            self.b.store(Size::W, R1, 0, R2);
+            self.b.goto_long(next);
+            self.b.bind(clear);
+            self.b.store_imm(Size::W, CTX, ctx::map_fd(i), 0);
+            self.b.bind(next);
+        }
+    }
+
+    /// A map the ctx gives to reuse is not created (nor, for a data map, written or frozen):
+    /// its fd, already in `fd_array` and `map_fd` since the prologue, must be a descriptor
+    /// number. Returns the label after the map's creation steps, where a reused map goes.
+    fn reused_map(&mut self, i: usize, map: &MapDef) -> Label {
+        use ctx::{map as d, set};
+        let (create, reused) = (self.b.label(), self.b.label());
+        self.b.note(format!(
+            "map #{i} `{}`: reuse the fd the ctx gives (set & REUSE) instead of creating it",
+            map.name
+        ));
+        self.b.load(Size::W, R2, CTX, ctx::map_desc(i) + d::SET);
+        self.b.and_imm(R2, set::REUSE as i32);
+        self.b.jump_if(true, BPF_JEQ, R2, 0, create);
+        self.b.load(Size::W, R2, CTX, ctx::map_fd(i));
+        self.b.jump_if(false, BPF_JSGE, R2, 1, reused);
+        self.b.mov_imm(RET, -EBADF);
+        self.fail(format!(
+            "reuse map `{}`: the fd given is not a descriptor",
+            map.name
+        ));
+        self.b.bind(create);
+        reused
     }
 
     /// Zeroes every blob slot the cleanup closes (the `fd_array` of map and module BTF fds,

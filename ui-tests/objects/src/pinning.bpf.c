@@ -1,4 +1,4 @@
-// A BTF-defined map pinned by name: pinning is a libbpf (full skeleton) feature.
+// A BTF-defined map with a `pinning` value libbpf does not define (2: LIBBPF_PIN_BY_NAME is 1).
 #include <linux/types.h>
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -8,7 +8,7 @@ struct {
 	__uint(max_entries, 4);
 	__type(key, __u32);
 	__type(value, __u64);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__uint(pinning, 2);
 } pinned SEC(".maps");
 
 SEC("syscall")
