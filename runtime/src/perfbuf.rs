@@ -209,9 +209,25 @@ impl<'a> PerfBuffer<'a> {
     /// Waits up to `timeout` (`None`: forever) for a ring to have data, then
     /// [`consume`](Self::consume)s. Returns the number of samples (0 on timeout).
     pub fn poll(&mut self, timeout: Option<Duration>) -> Result<usize> {
+        self.wait(timeout)?;
+        Ok(self.consume())
+    }
+
+    /// [`poll`](Self::poll) handing records to `f` instead of the callbacks (so `f` may borrow
+    /// what the caller reads between polls).
+    pub fn poll_with<F: FnMut(usize, PerfRecord<'_>)>(
+        &mut self,
+        timeout: Option<Duration>,
+        f: F,
+    ) -> Result<usize> {
+        self.wait(timeout)?;
+        Ok(self.consume_with(f))
+    }
+
+    fn wait(&self, timeout: Option<Duration>) -> Result<()> {
         retry_on_intr(|| self.epoll.wait(timeout, self.rings.len()))
             .map_err(|e| Error::syscall("epoll_wait", e))?;
-        Ok(self.consume())
+        Ok(())
     }
 }
 
