@@ -15,7 +15,7 @@ use std::task::{Context, Poll};
 pub use futures_core::Stream;
 use tokio::io::unix::AsyncFd;
 
-use crate::perfbuf::{PerfBuffer, PerfRecord};
+use crate::perfbuf::{PerfRecord, Rings};
 use crate::{Errno, Error, Result, RingBuffer};
 
 fn io_error(e: std::io::Error) -> Error {
@@ -111,8 +111,8 @@ pub enum PerfEvent {
     },
 }
 
-/// The epoll descriptor of a perf buffer, for `AsyncFd`.
-struct PerfEpoll(PerfBuffer<'static>);
+/// The epoll descriptor of a perf buffer's rings, for `AsyncFd`.
+struct PerfEpoll(Rings);
 
 impl AsRawFd for PerfEpoll {
     fn as_raw_fd(&self) -> RawFd {
@@ -120,7 +120,7 @@ impl AsRawFd for PerfEpoll {
     }
 }
 
-/// A [`PerfBuffer`] as an async stream of [`PerfEvent`]s.
+/// A [`PerfBuffer`](crate::PerfBuffer) as an async stream of [`PerfEvent`]s.
 pub struct AsyncPerfBuffer {
     fd: AsyncFd<PerfEpoll>,
     queue: VecDeque<PerfEvent>,
@@ -129,16 +129,17 @@ pub struct AsyncPerfBuffer {
 impl std::fmt::Debug for AsyncPerfBuffer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AsyncPerfBuffer")
-            .field("perf_buffer", &self.fd.get_ref().0)
+            .field("rings", &self.fd.get_ref().0)
             .finish_non_exhaustive()
     }
 }
 
 impl AsyncPerfBuffer {
     /// Opens a perf buffer over `map` with `pages` data pages per CPU (a power of two; see
-    /// [`PerfBuffer::builder`]) and registers it with the current tokio runtime's reactor.
+    /// [`PerfBuffer::builder`](crate::PerfBuffer::builder)) and registers it with the current
+    /// tokio runtime's reactor.
     pub fn new(map: BorrowedFd<'_>, pages: usize) -> Result<Self> {
-        let pb = PerfBuffer::builder(map).pages(pages).build()?;
+        let pb = Rings::open(map, pages)?;
         Ok(AsyncPerfBuffer {
             fd: register(PerfEpoll(pb))?,
             queue: VecDeque::new(),
@@ -166,7 +167,7 @@ impl AsyncPerfBuffer {
                 Poll::Ready(Ok(g)) => g,
             };
             let queue = &mut self.queue;
-            guard.get_inner_mut().0.consume_with(|cpu, r| {
+            guard.get_inner_mut().0.consume(&mut |cpu, r| {
                 queue.push_back(match r {
                     PerfRecord::Sample(b) => PerfEvent::Sample {
                         cpu,

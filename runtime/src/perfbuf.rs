@@ -80,13 +80,34 @@ impl<'fd, 'a> PerfBufferBuilder<'fd, 'a> {
     /// Opens an event per online CPU (those below the map's `max_entries`), maps its ring and
     /// stores it in the map. The map's descriptor is duplicated.
     pub fn build(self) -> Result<PerfBuffer<'a>> {
-        if !self.pages.is_power_of_two() {
+        Ok(PerfBuffer {
+            rings: Rings::open(self.map, self.pages)?,
+            sample: self.sample,
+            lost: self.lost,
+        })
+    }
+}
+
+/// The per-CPU rings of a perf event array, their epoll and the map (no callbacks, so it is
+/// `Send`).
+#[derive(Debug)]
+pub(crate) struct Rings {
+    rings: Vec<CpuRing>,
+    epoll: Epoll,
+    /// Where a record that wraps around the end of its ring is copied.
+    scratch: Vec<u8>,
+    map: OwnedFd,
+}
+
+impl Rings {
+    pub(crate) fn open(map: BorrowedFd<'_>, pages: usize) -> Result<Rings> {
+        if !pages.is_power_of_two() {
             return Err(Error::InvalidArgument(
                 "perf buffer pages per CPU must be a power of two",
             ));
         }
-        let info = bpf::map_info(self.map)
-            .map_err(|e| Error::syscall("BPF_OBJ_GET_INFO_BY_FD(map)", e))?;
+        let info =
+            bpf::map_info(map).map_err(|e| Error::syscall("BPF_OBJ_GET_INFO_BY_FD(map)", e))?;
         if info.map_type != bpf::map_type::BPF_MAP_TYPE_PERF_EVENT_ARRAY {
             return Err(Error::InvalidArgument(
                 "not a BPF_MAP_TYPE_PERF_EVENT_ARRAY map",
@@ -95,13 +116,11 @@ impl<'fd, 'a> PerfBufferBuilder<'fd, 'a> {
         let possible = cpu_list(POSSIBLE)?;
         // Offline CPUs cannot have an event opened; programs do not run there either.
         let online = cpu_list(ONLINE).unwrap_or_else(|_| possible.clone());
-        let map = dup(self.map)?;
+        let map = dup(map)?;
         let epoll = Epoll::new().map_err(|e| Error::syscall("epoll_create1", e))?;
-        let mut pb = PerfBuffer {
+        let mut pb = Rings {
             rings: Vec::new(),
             epoll,
-            sample: self.sample,
-            lost: self.lost,
             scratch: Vec::new(),
             map,
         };
@@ -112,7 +131,7 @@ impl<'fd, 'a> PerfBufferBuilder<'fd, 'a> {
             }
             let fd = perf_ring::bpf_output_open(cpu as u32)
                 .map_err(|e| Error::syscall("perf_event_open(PERF_COUNT_SW_BPF_OUTPUT)", e))?;
-            let ring = PerfRing::map(fd.as_fd(), self.pages)
+            let ring = PerfRing::map(fd.as_fd(), pages)
                 .map_err(|(len, errno)| Error::Mmap { len, errno })?;
             perf_ring::enable(fd.as_fd())
                 .map_err(|e| Error::syscall("ioctl(PERF_EVENT_IOC_ENABLE)", e))?;
@@ -133,6 +152,35 @@ impl<'fd, 'a> PerfBufferBuilder<'fd, 'a> {
         }
         Ok(pb)
     }
+
+    pub(crate) fn cpus(&self) -> Vec<usize> {
+        self.rings.iter().map(|r| r.cpu).collect()
+    }
+
+    pub(crate) fn epoll_fd(&self) -> BorrowedFd<'_> {
+        self.epoll.as_fd()
+    }
+
+    pub(crate) fn consume(&mut self, f: &mut dyn FnMut(usize, PerfRecord<'_>)) -> usize {
+        consume_rings(&self.rings, &mut self.scratch, f)
+    }
+
+    fn wait(&self, timeout: Option<Duration>) -> Result<()> {
+        retry_on_intr(|| self.epoll.wait(timeout, self.rings.len()))
+            .map_err(|e| Error::syscall("epoll_wait", e))?;
+        Ok(())
+    }
+}
+
+impl Drop for Rings {
+    fn drop(&mut self) {
+        // The map holds the events: remove them so the kernel frees them with our descriptors.
+        if let Ok(sized) = SizedMap::new(self.map.as_fd()) {
+            for r in &self.rings {
+                let _ = sized.delete(&(r.cpu as u32).to_ne_bytes());
+            }
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -145,20 +193,15 @@ struct CpuRing {
 /// A perf buffer consumer: one perf event ring per CPU behind a `PERF_EVENT_ARRAY` map, waited
 /// on with epoll (see the [module docs](self)).
 pub struct PerfBuffer<'a> {
-    rings: Vec<CpuRing>,
-    epoll: Epoll,
+    rings: Rings,
     sample: SampleFn<'a>,
     lost: LostFn<'a>,
-    /// Where a record that wraps around the end of its ring is copied.
-    scratch: Vec<u8>,
-    map: OwnedFd,
 }
 
 impl std::fmt::Debug for PerfBuffer<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PerfBuffer")
             .field("rings", &self.rings)
-            .field("map", &self.map)
             .finish_non_exhaustive()
     }
 }
@@ -176,25 +219,25 @@ impl<'a> PerfBuffer<'a> {
 
     /// The CPUs with a ring, in order.
     pub fn cpus(&self) -> Vec<usize> {
-        self.rings.iter().map(|r| r.cpu).collect()
+        self.rings.cpus()
     }
 
     /// Size of each CPU's data area in bytes.
     pub fn ring_size(&self) -> usize {
-        self.rings[0].ring.data_size()
+        self.rings.rings[0].ring.data_size()
     }
 
     /// The epoll descriptor that is readable when a ring has data (for an event loop of your
     /// own; then call [`consume`](Self::consume)).
     pub fn epoll_fd(&self) -> BorrowedFd<'_> {
-        self.epoll.as_fd()
+        self.rings.epoll_fd()
     }
 
     /// Passes every record in every ring to the callbacks, without waiting. Returns the number
     /// of samples.
     pub fn consume(&mut self) -> usize {
         let (sample, lost) = (&mut self.sample, &mut self.lost);
-        consume_rings(&self.rings, &mut self.scratch, &mut |cpu, r| match r {
+        self.rings.consume(&mut |cpu, r| match r {
             PerfRecord::Sample(b) => sample(cpu, b),
             PerfRecord::Lost(n) => lost(cpu, n),
         })
@@ -203,13 +246,13 @@ impl<'a> PerfBuffer<'a> {
     /// Calls `f` with `(cpu, record)` for every record in every ring, without waiting, instead
     /// of the callbacks. Returns the number of samples.
     pub fn consume_with<F: FnMut(usize, PerfRecord<'_>)>(&mut self, mut f: F) -> usize {
-        consume_rings(&self.rings, &mut self.scratch, &mut f)
+        self.rings.consume(&mut f)
     }
 
     /// Waits up to `timeout` (`None`: forever) for a ring to have data, then
     /// [`consume`](Self::consume)s. Returns the number of samples (0 on timeout).
     pub fn poll(&mut self, timeout: Option<Duration>) -> Result<usize> {
-        self.wait(timeout)?;
+        self.rings.wait(timeout)?;
         Ok(self.consume())
     }
 
@@ -220,32 +263,15 @@ impl<'a> PerfBuffer<'a> {
         timeout: Option<Duration>,
         f: F,
     ) -> Result<usize> {
-        self.wait(timeout)?;
+        self.rings.wait(timeout)?;
         Ok(self.consume_with(f))
-    }
-
-    fn wait(&self, timeout: Option<Duration>) -> Result<()> {
-        retry_on_intr(|| self.epoll.wait(timeout, self.rings.len()))
-            .map_err(|e| Error::syscall("epoll_wait", e))?;
-        Ok(())
     }
 }
 
 impl AsRawFd for PerfBuffer<'_> {
     /// The epoll descriptor (see [`epoll_fd`](PerfBuffer::epoll_fd)).
     fn as_raw_fd(&self) -> RawFd {
-        self.epoll.as_fd().as_raw_fd()
-    }
-}
-
-impl Drop for PerfBuffer<'_> {
-    fn drop(&mut self) {
-        // The map holds the events: remove them so the kernel frees them with our descriptors.
-        if let Ok(sized) = SizedMap::new(self.map.as_fd()) {
-            for r in &self.rings {
-                let _ = sized.delete(&(r.cpu as u32).to_ne_bytes());
-            }
-        }
+        self.rings.epoll_fd().as_raw_fd()
     }
 }
 
@@ -270,7 +296,7 @@ fn consume_rings(
             hdr[a.len()..a.len() + b.len()].copy_from_slice(b);
             let kind = u32::from_ne_bytes(hdr[0..4].try_into().unwrap_or_default());
             let size = u16::from_ne_bytes(hdr[6..8].try_into().unwrap_or_default()) as usize;
-            if size < HEADER_SIZE || size > avail {
+            if size < HEADER_SIZE || size > avail || size > ring.data_size() {
                 // Not a record the kernel writes: skip everything published.
                 tail = head;
                 break;

@@ -31,8 +31,9 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let _link = lskel::attach_raw_tp(skel.progs().handle_exec().expect("autoload is on"), "")?;
     let mut ring = lskel::RingBuffer::new(skel.maps().execs())?;
 
-    // pid -> the (comm, file name) execs expected from it, in order.
-    let children: [(&str, &[&str], &[(&str, &str)]); 4] = [
+    // Each child: program, arguments, and the (comm, file name) of each exec expected from it.
+    type Child<'a> = (&'a str, &'a [&'a str], &'a [(&'a str, &'a str)]);
+    let children: [Child<'_>; 4] = [
         ("/bin/true", &[], &[("true", "/bin/true")]),
         ("/bin/echo", &["hello"], &[("echo", "/bin/echo")]),
         ("/bin/ls", &["/"], &[("ls", "/bin/ls")]),

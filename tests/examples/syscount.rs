@@ -78,7 +78,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         return Err(format!("{lost} samples lost, {foreign} from another process").into());
     }
     let mut top: Vec<(i64, u64)> = counts.into_iter().collect();
-    top.sort_by(|a, b| b.1.cmp(&a.1));
+    top.sort_by_key(|&(_, n)| std::cmp::Reverse(n));
     let top: Vec<String> = top
         .iter()
         .take(5)

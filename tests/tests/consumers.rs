@@ -365,3 +365,11 @@ fn async_perf_buffer_streams_samples() {
     });
     check_all_once(&seqs, 2000);
 }
+
+#[test]
+fn consumers_without_callbacks_can_move_between_threads() {
+    fn send<T: Send>() {}
+    send::<RingBuffer>();
+    send::<lskel::AsyncRingBuffer>();
+    send::<lskel::AsyncPerfBuffer>();
+}

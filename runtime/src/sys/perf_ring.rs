@@ -6,7 +6,7 @@
 //!
 //! `perf_event_open` gets a pointer to a live, fully initialised attr of the size it declares
 //! and holding no pointers; the ioctl takes no argument. The ring is mapped through the
-//! crate's [`Mmap`], never `MAP_FIXED`, and read through its atomics and byte views, under the
+//! crate's `Mmap`, never `MAP_FIXED`, and read through its atomics and byte views, under the
 //! perf ring protocol: the kernel writes records only past `data_head` and never over the bytes
 //! between `data_tail` and `data_head`, which user space releases by storing `data_tail`.
 #![allow(unsafe_code)]
