@@ -26,18 +26,24 @@
 #![deny(unsafe_code, missing_docs)]
 
 pub mod abi;
+#[cfg(feature = "tokio")]
+pub mod asyncbuf;
 pub mod attach;
+pub mod chars;
 mod error;
 mod inflate;
 mod kbtf;
 pub mod kconfig;
 mod load;
 pub mod map;
+pub mod perfbuf;
 pub mod ringbuf;
 pub mod skel;
 pub mod sys;
 pub mod usdt;
 
+#[cfg(feature = "tokio")]
+pub use asyncbuf::{AsyncPerfBuffer, AsyncRingBuffer, PerfEvent};
 pub use attach::{attach_link, attach_raw_tp, attach_struct_ops, iter_create, Link};
 pub use error::{retry_on_intr, Errno, Error, Result, VerifierLog};
 pub use load::{
@@ -45,8 +51,9 @@ pub use load::{
     LOADER_PROG_NAME,
 };
 pub use map::{possible_cpus, Map};
-pub use ringbuf::{RingBuffer, UserRingBuffer};
-pub use sys::mmap::{MappedData, MappedRoData, Pod};
+pub use perfbuf::{PerfBuffer, PerfRecord};
+pub use ringbuf::{RingBuffer, RingBufferPoller, UserRingBuffer};
+pub use sys::mmap::{MappedData, MappedRoData, Pod, PodBytes};
 pub use sys::trusted::bpf_load_and_run;
 pub use usdt::{attach_usdt, UsdtError, UsdtLinks, UsdtManager};
 
@@ -58,6 +65,7 @@ pub use skel::{OpenMap, OpenProg, DEFAULT_PIN_ROOT};
 pub mod __private {
     pub use crate::abi::{self, LoaderCtx};
     pub use crate::attach::{attach_link, attach_raw_tp, Link};
+    pub use crate::chars::{c_chars_str, set_c_chars};
     pub use crate::kconfig::{KconfigExtern, KconfigType};
     pub use crate::load::{LoadOptions, LoadedFds};
     pub use crate::map::Map;
@@ -68,7 +76,9 @@ pub mod __private {
     };
     pub use crate::sys::bpf;
     pub use crate::sys::mem::{pod_boxed, pod_copy, pod_read};
-    pub use crate::sys::mmap::{array_mmap_len, page_size, MappedData, MappedRoData, Pod};
+    pub use crate::sys::mmap::{
+        array_mmap_len, page_size, MappedData, MappedRoData, Pod, PodBytes,
+    };
     pub use crate::sys::trusted::TrustedLoader;
     pub use crate::{Errno, Error, Result};
     pub use libc;

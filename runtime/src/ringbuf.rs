@@ -18,7 +18,7 @@
 //! processes sharing the map (through a pin, say) are not seen: coordinate them yourself.
 
 use std::collections::BTreeSet;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::sync::atomic::Ordering;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
@@ -130,6 +130,110 @@ impl RingBuffer {
 impl AsFd for RingBuffer {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self._map.as_fd()
+    }
+}
+
+impl AsRawFd for RingBuffer {
+    /// The map's descriptor: readable (`poll`, `epoll`) when the ring has data.
+    fn as_raw_fd(&self) -> RawFd {
+        self._map.as_raw_fd()
+    }
+}
+
+type RecordFn<'a> = Box<dyn FnMut(&[u8]) + 'a>;
+
+/// Rings for a [`RingBufferPoller`], each with its callback.
+#[derive(Default)]
+pub struct RingBufferPollerBuilder<'a> {
+    rings: Vec<(RingBuffer, RecordFn<'a>)>,
+}
+
+impl std::fmt::Debug for RingBufferPollerBuilder<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RingBufferPollerBuilder")
+            .field("rings", &self.rings.len())
+            .finish()
+    }
+}
+
+impl<'a> RingBufferPollerBuilder<'a> {
+    /// Adds ring buffer `map`, whose records go to `f`. Maps it as [`RingBuffer::new`] does (and
+    /// fails as it does, e.g. with [`Error::RingInUse`]).
+    pub fn add<F: FnMut(&[u8]) + 'a>(mut self, map: BorrowedFd<'_>, f: F) -> Result<Self> {
+        self.rings.push((RingBuffer::new(map)?, Box::new(f)));
+        Ok(self)
+    }
+
+    /// One epoll over every ring added.
+    pub fn build(self) -> Result<RingBufferPoller<'a>> {
+        let epoll = Epoll::new().map_err(|e| Error::syscall("epoll_create1", e))?;
+        for (k, (ring, _)) in self.rings.iter().enumerate() {
+            epoll
+                .add(ring.as_fd(), k as u64)
+                .map_err(|e| Error::syscall("epoll_ctl(EPOLL_CTL_ADD)", e))?;
+        }
+        Ok(RingBufferPoller {
+            rings: self.rings,
+            epoll,
+        })
+    }
+}
+
+/// Several ring buffers waited on with one epoll, each with its own callback (libbpf's
+/// `ring_buffer` with several maps):
+///
+/// ```no_run
+/// # fn f(a: std::os::fd::BorrowedFd<'_>, b: std::os::fd::BorrowedFd<'_>) -> lskel::Result<()> {
+/// let (mut execs, mut exits) = (0, 0);
+/// let mut poller = lskel::RingBufferPoller::builder()
+///     .add(a, |_rec| execs += 1)?
+///     .add(b, |_rec| exits += 1)?
+///     .build()?;
+/// poller.poll(Some(std::time::Duration::from_millis(100)))?;
+/// # Ok(()) }
+/// ```
+pub struct RingBufferPoller<'a> {
+    rings: Vec<(RingBuffer, RecordFn<'a>)>,
+    epoll: Epoll,
+}
+
+impl std::fmt::Debug for RingBufferPoller<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RingBufferPoller")
+            .field(
+                "rings",
+                &self.rings.iter().map(|r| &r.0).collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> RingBufferPoller<'a> {
+    /// An empty builder.
+    pub fn builder() -> RingBufferPollerBuilder<'a> {
+        RingBufferPollerBuilder::default()
+    }
+
+    /// Passes the committed records of every ring to its callback, without waiting (see
+    /// [`RingBuffer::consume`]). Returns the number of records.
+    pub fn consume(&mut self) -> usize {
+        self.rings
+            .iter_mut()
+            .map(|(ring, f)| ring.consume(&mut **f))
+            .sum()
+    }
+
+    /// Waits up to `timeout` (`None`: forever) for a ring to have data, then
+    /// [`consume`](Self::consume)s all of them. Returns the number of records (0 on timeout).
+    pub fn poll(&mut self, timeout: Option<Duration>) -> Result<usize> {
+        retry_on_intr(|| self.epoll.wait(timeout, self.rings.len()))
+            .map_err(|e| Error::syscall("epoll_wait", e))?;
+        Ok(self.consume())
+    }
+
+    /// The epoll descriptor, readable when a ring has data (for an event loop of your own).
+    pub fn epoll_fd(&self) -> BorrowedFd<'_> {
+        self.epoll.as_fd()
     }
 }
 

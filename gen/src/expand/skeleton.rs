@@ -223,7 +223,9 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
             vars,
         });
     }
+    types.define_all()?;
     let type_defs = types.definitions();
+    let types_doc = super::types::module_doc(types.skipped());
 
     let data = Literal::byte_string(&skel.loader.blob);
     let insns = Literal::byte_string(&skel.loader.insns);
@@ -431,7 +433,7 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
                 #(#btf_ids)*
             }
 
-            /// C types used by the global data.
+            #[doc = #types_doc]
             pub mod types {
                 use ::lskel::__private as __lskel;
                 #(#type_defs)*

@@ -209,6 +209,19 @@ impl TypeNames {
                     names.walk(btf, v.size_or_type, &site, pass, &mut Vec::new())?;
                 }
             }
+            // Then every other type the C source names (record types of ring buffer events,
+            // map keys and values...), in BTF order. A type BTF cannot describe soundly (one
+            // that holds itself) is left unnamed here and skipped by `TypeGen::define_all`.
+            for id in named_types(btf) {
+                let t = btf.get(id)?;
+                let name = btf.name(t.name_off)?;
+                let site = Site {
+                    hint: camel_case(name),
+                    path: name.to_string(),
+                    section: None,
+                };
+                let _ = names.walk(btf, id, &site, pass, &mut Vec::new());
+            }
         }
         Ok(names)
     }
@@ -340,6 +353,20 @@ impl TypeNames {
     }
 }
 
+/// The ids of the named structs, unions and enums of `btf` and of the typedefs (naming an
+/// anonymous one or not), in BTF order: the roots of the types generated besides those of
+/// the global data.
+fn named_types(btf: &Btf) -> impl Iterator<Item = u32> + '_ {
+    btf.ids().filter(|&id| {
+        btf.get(id).is_ok_and(|t| {
+            matches!(
+                t.kind(),
+                kind::STRUCT | kind::UNION | kind::ENUM | kind::ENUM64 | kind::TYPEDEF
+            ) && btf.name(t.name_off).is_ok_and(|n| !n.is_empty())
+        })
+    })
+}
+
 /// Where a type is met in the walk over the variables' types.
 struct Site {
     /// The name it gets if it is anonymous.
@@ -403,6 +430,8 @@ pub struct TypeGen<'b> {
     defs: Vec<TokenStream>,
     /// Ids of types whose definition contains a union (no `Debug` derive for those).
     has_union: HashMap<u32, bool>,
+    /// Named types that [`define_all`](Self::define_all) could not represent, with why.
+    skipped: Vec<String>,
 }
 
 /// One member placed in a struct layout.
@@ -426,7 +455,112 @@ impl<'b> TypeGen<'b> {
             consts: HashSet::new(),
             defs: Vec::new(),
             has_union: HashMap::new(),
+            skipped: Vec::new(),
         })
+    }
+
+    /// Defines every named struct, union and enum of the BTF (and the anonymous ones that a
+    /// typedef names), besides those of the global data: record types of ring buffer and perf
+    /// buffer events, map keys and values. A type that cannot be represented (it refers to
+    /// itself, or holds a kind of type that has no Rust layout) is skipped and listed in
+    /// [`skipped`](Self::skipped).
+    pub fn define_all(&mut self) -> Result<()> {
+        let btf = self.btf;
+        let mut ok = HashSet::new();
+        let roots: Vec<u32> = named_types(btf).collect();
+        for id in roots {
+            let Ok(target) = btf.skip_mods_and_typedefs(id) else {
+                continue;
+            };
+            let t = btf.get(target)?;
+            if !matches!(
+                t.kind(),
+                kind::STRUCT | kind::UNION | kind::ENUM | kind::ENUM64
+            ) || self.defined.contains_key(&target)
+            {
+                continue;
+            }
+            match self.check_repr(target, &mut Vec::new(), &mut ok) {
+                Ok(()) => {
+                    self.rust_type_in(target, Scope::Types, &mut Vec::new())?;
+                }
+                Err(why) => {
+                    let what = match t.kind() {
+                        kind::STRUCT => "struct ",
+                        kind::UNION => "union ",
+                        _ => "enum ",
+                    };
+                    let cname = btf.name(t.name_off)?;
+                    let c = if cname.is_empty() {
+                        btf.name(btf.get(id)?.name_off)?.to_string()
+                    } else {
+                        format!("{what}{cname}")
+                    };
+                    if !self
+                        .skipped
+                        .iter()
+                        .any(|s| s.starts_with(&format!("`{c}`")))
+                    {
+                        self.skipped.push(format!("`{c}`: {why}"));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Named types [`define_all`](Self::define_all) left out: "`struct foo`: why" each.
+    pub fn skipped(&self) -> &[String] {
+        &self.skipped
+    }
+
+    /// Whether type `id` can get a Rust definition: everything it holds (through members,
+    /// array elements, modifiers and typedefs) is an integer, float, pointer, enum, or a
+    /// struct, union or array of those, with no loop. `ok`: types already checked.
+    fn check_repr(
+        &self,
+        id: u32,
+        path: &mut Vec<u32>,
+        ok: &mut HashSet<u32>,
+    ) -> std::result::Result<(), String> {
+        let btf = self.btf;
+        let id = btf.skip_mods_and_typedefs(id).map_err(|e| e.to_string())?;
+        if ok.contains(&id) {
+            return Ok(());
+        }
+        let t = btf.get(id).map_err(|e| e.to_string())?;
+        match t.kind() {
+            kind::INT | kind::PTR | kind::FLOAT | kind::ENUM | kind::ENUM64 => {}
+            kind::ARRAY => {
+                let elem = t.array().unwrap_or_default().0;
+                enter(btf, path, id).map_err(|e| e.to_string())?;
+                self.check_repr(elem, path, ok)?;
+                path.pop();
+            }
+            kind::STRUCT | kind::UNION => {
+                enter(btf, path, id).map_err(|e| e.to_string())?;
+                for (name_off, mty, _) in t.members() {
+                    self.check_repr(mty, path, ok).map_err(|why| {
+                        let m = btf.name(name_off).unwrap_or_default();
+                        if why.starts_with("member") {
+                            why
+                        } else {
+                            format!("member `{m}`: {why}")
+                        }
+                    })?;
+                }
+                path.pop();
+                btf.size_of(id).map_err(|e| e.to_string())?;
+                btf.align_of(id).map_err(|e| e.to_string())?;
+            }
+            k => {
+                return Err(format!(
+                    "holds a type of BTF kind {k}, which has no Rust layout"
+                ))
+            }
+        }
+        ok.insert(id);
+        Ok(())
     }
 
     /// The definitions generated so far (structs, unions, enum aliases and their constants),
@@ -543,6 +677,7 @@ impl<'b> TypeGen<'b> {
                     fields.push(quote!(pub #f: #ty,));
                 }
                 let bytes = byte_array(size);
+                let methods = record_methods(&name, false, false, &[]);
                 let align = self.btf.align_of(id)?;
                 let align_lit = Literal::usize_unsuffixed(align as usize);
                 let size_lit = Literal::usize_unsuffixed(size as usize);
@@ -557,10 +692,12 @@ impl<'b> TypeGen<'b> {
                     #[allow(unsafe_code)]
                     unsafe impl __lskel::Pod for #name {}
                     const _: () = assert!(::core::mem::size_of::<#name>() == #size_lit && ::core::mem::align_of::<#name>() <= #align_lit);
+                    #methods
                 }
             }
             _ => {
                 let mut fields = Vec::new();
+                let mut chars = Vec::new();
                 for (i, (name_off, mty, off)) in t.members().enumerate() {
                     let (bit_off, bitfield_size) = if t.kflag() {
                         (off & 0xff_ffff, off >> 24)
@@ -575,6 +712,9 @@ impl<'b> TypeGen<'b> {
                     enter(self.btf, path, id)?;
                     let ty = self.rust_type_in(mty, Scope::Types, path)?;
                     path.pop();
+                    if self.is_char_array(mty)? {
+                        chars.push(fname.clone());
+                    }
                     fields.push(Field {
                         name: ident(&fname),
                         ty,
@@ -583,8 +723,10 @@ impl<'b> TypeGen<'b> {
                         align: self.btf.align_of(mty)?,
                     });
                 }
-                let derive_debug = !self.contains_union(id)?;
-                self.layout_struct(&name, fields, size, derive_debug, false)
+                let no_union = !self.contains_union(id)?;
+                let (def, packed) = self.layout_struct(&name, fields, size, no_union, false);
+                let methods = record_methods(&name, no_union, packed, &chars);
+                quote!(#def #methods)
             }
         };
         let doc = self.names.doc(id).unwrap_or("A C type of the global data.");
@@ -663,7 +805,7 @@ impl<'b> TypeGen<'b> {
         size: u64,
         derive_debug: bool,
         round_up: bool,
-    ) -> TokenStream {
+    ) -> (TokenStream, bool) {
         let align = fields.iter().map(|f| f.align).max().unwrap_or(1).max(1);
         let misaligned = fields
             .iter()
@@ -708,7 +850,7 @@ impl<'b> TypeGen<'b> {
             quote!()
         };
         let size_lit = Literal::usize_unsuffixed(size as usize);
-        quote! {
+        let def = quote! {
             #repr
             #[derive(Clone, Copy #debug)]
             pub struct #name {
@@ -718,7 +860,24 @@ impl<'b> TypeGen<'b> {
             #[allow(unsafe_code)]
             unsafe impl __lskel::Pod for #name {}
             const _: () = assert!(::core::mem::size_of::<#name>() == #size_lit);
-        }
+        };
+        (def, packed)
+    }
+
+    /// Whether `id` is a one-dimensional C `char` array: elements of a 1-byte BTF integer
+    /// with the CHAR encoding or named `char` (signed or not, as the target's ABI has it).
+    fn is_char_array(&self, id: u32) -> Result<bool> {
+        let btf = self.btf;
+        let t = btf.get(btf.skip_mods_and_typedefs(id)?)?;
+        let Some((elem, _, n)) = t.array() else {
+            return Ok(false);
+        };
+        let e = btf.get(btf.skip_mods_and_typedefs(elem)?)?;
+        let encoding = e.extra.first().copied().unwrap_or(0) >> 24;
+        Ok(n > 0
+            && e.kind() == kind::INT
+            && e.size_or_type == 1
+            && (encoding & BTF_INT_CHAR != 0 || btf.name(e.name_off)? == "char"))
     }
 
     /// The struct of a DATASEC: each global VAR at its offset, static ones left as padding; and
@@ -769,7 +928,8 @@ impl<'b> TypeGen<'b> {
                 kept.push(v);
             }
         }
-        let def = self.layout_struct(name, fields, u64::from(t.size_or_type), !has_union, true);
+        let (def, _) =
+            self.layout_struct(name, fields, u64::from(t.size_or_type), !has_union, true);
         Ok((def, kept))
     }
 
@@ -803,6 +963,95 @@ pub struct SecVar {
     /// `AtomicU64` and the like, for an integer (or enum) of 1, 2, 4 or 8 bytes at an offset
     /// aligned to its size.
     pub atomic: Option<Ident>,
+}
+
+/// The doc of the skeleton's `mod types`, listing the named types left out (`skipped`).
+pub fn module_doc(skipped: &[String]) -> String {
+    let mut doc = String::from("C types of the object: those of the global data, and every named struct, union and enum of its BTF, under their C names.");
+    if !skipped.is_empty() {
+        doc.push_str("\n\nNot generated (no Rust layout):\n");
+        for s in skipped {
+            doc.push_str(&format!("\n- {s}"));
+        }
+    }
+    doc
+}
+
+/// `BTF_INT_CHAR`: the encoding bit of a character type.
+const BTF_INT_CHAR: u32 = 1 << 1;
+
+/// The inherent methods of generated struct or union `name` (which have no `use` of the
+/// runtime's traits to need): `from_bytes` / `from_prefix` (checked copies from a record's
+/// bytes), `as_bytes` when it holds no union (`no_union`), and for each C `char` array field
+/// in `chars`, `<field>_str` (a copy up to the first NUL, lossy UTF-8) and `set_<field>_str`.
+/// Method names taken by an earlier one get `_` appended (getters are named first, in field
+/// order, then setters). `packed`: fields cannot be borrowed, so the arrays are copied.
+fn record_methods(name: &Ident, no_union: bool, packed: bool, chars: &[String]) -> TokenStream {
+    let mut taken: HashSet<String> = ["from_bytes", "from_prefix", "as_bytes"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let mut claim = |name: String| {
+        let mut name = name;
+        while !taken.insert(ident(&name).to_string()) {
+            name.push('_');
+        }
+        ident(&name)
+    };
+    let getters: Vec<Ident> = chars.iter().map(|c| claim(format!("{c}_str"))).collect();
+    let setters: Vec<Ident> = chars
+        .iter()
+        .map(|c| claim(format!("set_{c}_str")))
+        .collect();
+    let accessors = chars.iter().zip(getters.iter().zip(&setters)).map(|(c, (get, set))| {
+        let f = ident(c);
+        let doc_get = format!("`{c}` as a string: the bytes up to the first NUL, as UTF-8 (invalid sequences replaced).");
+        let doc_set = format!("Sets `{c}` to `s`, cut to fit with its NUL (at a character boundary) and NUL-padded.");
+        let (get_body, set_body) = if packed {
+            (
+                quote!({ let a = self.#f; ::std::borrow::Cow::Owned(__lskel::c_chars_str(&a).into_owned()) }),
+                quote!({ let mut a = self.#f; __lskel::set_c_chars(&mut a, s); self.#f = a; }),
+            )
+        } else {
+            (
+                quote!({ __lskel::c_chars_str(&self.#f) }),
+                quote!({ __lskel::set_c_chars(&mut self.#f, s) }),
+            )
+        };
+        quote! {
+            #[doc = #doc_get]
+            pub fn #get(&self) -> ::std::borrow::Cow<'_, str> #get_body
+            #[doc = #doc_set]
+            pub fn #set(&mut self, s: &str) #set_body
+        }
+    });
+    let bytes = no_union.then(|| {
+        quote! {
+            /// The value's bytes, as a program sees them.
+            pub fn as_bytes(&self) -> &[u8] { <Self as __lskel::PodBytes>::as_bytes(self) }
+        }
+    });
+    let bytes_impl = no_union.then(|| {
+        quote! {
+            // SAFETY: no union anywhere inside, and all padding is explicit fields (the size
+            // assert above rules out padding of Rust's own): every byte is initialised.
+            #[allow(unsafe_code)]
+            unsafe impl __lskel::PodBytes for #name {}
+        }
+    });
+    quote! {
+        #bytes_impl
+        impl #name {
+            /// A copy of the value whose bytes are exactly `bytes` (a ring buffer record): `None`
+            /// when the length differs. No alignment is needed.
+            pub fn from_bytes(bytes: &[u8]) -> ::core::option::Option<Self> { <Self as __lskel::Pod>::from_bytes(bytes) }
+            /// A copy of the value at the start of `bytes`, which may be longer (a perf buffer
+            /// sample is padded to 8 bytes): `None` when it is shorter.
+            pub fn from_prefix(bytes: &[u8]) -> ::core::option::Option<Self> { <Self as __lskel::Pod>::from_prefix(bytes) }
+            #bytes
+            #(#accessors)*
+        }
+    }
 }
 
 fn int_type(size: u32, signed: bool) -> TokenStream {
@@ -1307,6 +1556,7 @@ mod tests {
             consts: HashSet::new(),
             defs: Vec::new(),
             has_union: HashMap::new(),
+            skipped: Vec::new(),
         };
         for id in [arr, td] {
             let e = gen.rust_type(id).unwrap_err().to_string();
@@ -1319,5 +1569,166 @@ mod tests {
             e.contains("type [3] (TYPEDEF `loop_t`) refers to itself"),
             "{e}"
         );
+    }
+
+    /// `.bss` holding `struct used { u32 x; }`; beside it, types no global uses: `struct
+    /// event { u64 seq; char comm[16]; struct { u16 port; } inner; }`, a typedef'd anonymous
+    /// `evt_t`, `enum kind`, a bare anonymous struct, `struct loop_s` (holds itself) and
+    /// `struct odd` (a member of kind FUNC_PROTO).
+    fn extra_types_btf() -> (Btf, u32) {
+        let mut b = Builder::new();
+        let u32_ = b.int("unsigned int", 4, false);
+        let u64_ = b.int("unsigned long long", 8, false);
+        let u16_ = b.int("unsigned short", 2, false);
+        let char_ = b.int("char", 1, true);
+        let comm = b.array(char_, u32_, 16);
+        let used = b.record(kind::STRUCT, "used", 4, &[("x", u32_, 0)]);
+        let inner = b.record(kind::STRUCT, "", 2, &[("port", u16_, 0)]);
+        b.record(
+            kind::STRUCT,
+            "event",
+            32,
+            &[("seq", u64_, 0), ("comm", comm, 8), ("inner", inner, 24)],
+        );
+        let anon = b.record(kind::STRUCT, "", 4, &[("a", u32_, 0)]);
+        b.typedef("evt_t", anon);
+        b.enumeration("kind", 4, false, &[("KIND_A", 1), ("KIND_B", 2)]);
+        b.record(kind::STRUCT, "", 4, &[("nobody", u32_, 0)]);
+        let loop_s = b.types.len() as u32 + 1;
+        let arr = loop_s + 1;
+        b.record(
+            kind::STRUCT,
+            "loop_s",
+            8,
+            &[("x", u32_, 0), ("more", arr, 4)],
+        );
+        b.array(loop_s, u32_, 1);
+        let proto = b.add("", kind::FUNC_PROTO, 0, 0, vec![]);
+        b.record(kind::STRUCT, "odd", 4, &[("f", proto, 0)]);
+        let v = b.var("u", used);
+        let sec = b.datasec(".bss", 4, &[(v, 0, 4)]);
+        (b.build(), sec)
+    }
+
+    #[test]
+    fn every_named_type_is_generated_not_only_those_of_globals() {
+        let (btf, sec) = extra_types_btf();
+        let mut types = TypeGen::new(&btf, &[(sec, ".bss")]).unwrap();
+        types.datasec_struct(sec, &ident("Bss")).unwrap();
+        types.define_all().unwrap();
+        let defs: String = types.definitions().iter().map(|d| d.to_string()).collect();
+        for want in [
+            "pub struct used",
+            "pub struct event",
+            "pub inner : EventInner",
+            "pub struct EventInner",
+            "pub struct evt_t",
+            "pub type kind = u32 ;",
+            "pub const KIND_B : kind = 2 ;",
+            "pub fn from_bytes (bytes : & [u8])",
+        ] {
+            assert!(defs.contains(want), "{want} in {defs}");
+        }
+        assert!(!defs.contains("nobody"), "anonymous and unnamed: {defs}");
+        assert!(
+            !defs.contains("loop_s") && !defs.contains("struct odd"),
+            "{defs}"
+        );
+        let skipped = types.skipped().join("\n");
+        assert!(
+            skipped.contains("`struct loop_s`: ") && skipped.contains("refers to itself"),
+            "{skipped}"
+        );
+        assert!(
+            skipped.contains("`struct odd`: member `f`: holds a type of BTF kind 13"),
+            "{skipped}"
+        );
+        let doc = module_doc(types.skipped());
+        assert!(
+            doc.contains("Not generated") && doc.contains("- `struct odd`"),
+            "{doc}"
+        );
+        for d in types.definitions() {
+            syn::parse2::<syn::File>(d.clone()).unwrap();
+        }
+        // No skipped type: no "Not generated" list.
+        assert!(!module_doc(&[]).contains("Not generated"));
+    }
+
+    #[test]
+    fn char_arrays_get_string_accessors_with_free_names() {
+        let mut b = Builder::new();
+        let u32_ = b.int("unsigned int", 4, false);
+        let char_ = b.int("char", 1, true);
+        // An unsigned char with the CHAR encoding counts; a plain unsigned char does not.
+        let uchar = b.add("unsigned char", kind::INT, 0, 1, vec![(2 << 24) | 8]);
+        let u8_ = b.int("unsigned char", 1, false);
+        let c16 = b.array(char_, u32_, 16);
+        let c8 = b.array(uchar, u32_, 8);
+        let raw = b.array(u8_, u32_, 4);
+        let row = b.array(char_, u32_, 3);
+        let grid = b.array(row, u32_, 2);
+        let ev = b.record(
+            kind::STRUCT,
+            "ev",
+            40,
+            &[
+                ("comm", c16, 0),
+                ("set_comm", c8, 16),
+                ("raw", raw, 24),
+                ("grid", grid, 28),
+                ("n", u32_, 36),
+            ],
+        );
+        // Packed (a u32 at offset 1): the accessors copy the array instead of borrowing it.
+        let p = b.record(kind::STRUCT, "p", 9, &[("tag", c8, 0), ("v", u32_, 1)]);
+        let un = b.record(kind::UNION, "un", 16, &[("name", c16, 0), ("v", u32_, 0)]);
+        let _ = (ev, p, un);
+        let btf = b.build();
+        let mut types = TypeGen::new(&btf, &[]).unwrap();
+        types.define_all().unwrap();
+        let defs: Vec<String> = types.definitions().iter().map(|d| d.to_string()).collect();
+        let def = |name: &str| -> &String {
+            defs.iter()
+                .find(|d| {
+                    d.contains(&format!("pub struct {name} "))
+                        || d.contains(&format!("pub union {name} "))
+                })
+                .unwrap()
+        };
+        let ev = def("ev");
+        for m in [
+            "fn comm_str (& self) -> :: std :: borrow :: Cow < '_ , str >",
+            "fn set_comm_str (& self)", // the getter of field `set_comm`
+            "fn set_comm_str_ (& mut self , s : & str)", // the setter of `comm`, renamed
+            "fn set_set_comm_str (& mut self , s : & str)",
+            "__lskel :: c_chars_str (& self . comm)",
+            "fn as_bytes (& self)",
+            "unsafe impl __lskel :: PodBytes for ev",
+        ] {
+            assert!(ev.contains(m), "{m} in {ev}");
+        }
+        assert!(
+            !ev.contains("raw_str") && !ev.contains("grid_str") && !ev.contains("n_str"),
+            "{ev}"
+        );
+        let p = def("p");
+        assert!(p.contains("repr (C , packed)"), "{p}");
+        assert!(
+            p.contains("let a = self . tag ;"),
+            "copied out of the packed struct: {p}"
+        );
+        let un = def("un");
+        assert!(
+            un.contains("fn from_bytes") && !un.contains("as_bytes") && !un.contains("PodBytes"),
+            "{un}"
+        );
+        assert!(
+            !un.contains("name_str"),
+            "union fields are not read safely: {un}"
+        );
+        for d in types.definitions() {
+            syn::parse2::<syn::File>(d.clone()).unwrap();
+        }
     }
 }

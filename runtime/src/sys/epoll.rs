@@ -73,3 +73,9 @@ impl Epoll {
         Ok(events[..n as usize].iter().map(|e| e.u64).collect())
     }
 }
+
+impl std::os::fd::AsFd for Epoll {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        std::os::fd::AsFd::as_fd(&self.fd)
+    }
+}

@@ -65,3 +65,10 @@ pub fn pod_copy<T: crate::Pod>(dst: &mut T, src: &T) {
     // SAFETY: both are valid, aligned `T`s; `dst` is a unique borrow, so they cannot overlap.
     unsafe { std::ptr::copy_nonoverlapping(std::ptr::from_ref(src), std::ptr::from_mut(dst), 1) }
 }
+
+/// `&[i8]` as `&[u8]` (C `char` arrays, signed on x86).
+pub(crate) fn i8s_as_bytes(chars: &[i8]) -> &[u8] {
+    // SAFETY: `i8` and `u8` have the same size and alignment and every bit pattern is valid for
+    // both; the slice covers exactly the memory of `chars` and borrows it.
+    unsafe { std::slice::from_raw_parts(chars.as_ptr().cast::<u8>(), chars.len()) }
+}

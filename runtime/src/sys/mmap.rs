@@ -32,7 +32,42 @@ use crate::{Errno, Error};
 ///
 /// Implement only for types where any sequence of `size_of::<Self>()` bytes is a valid value. Generated
 /// skeletons implement it for their `#[repr(C)]` global-data structs.
-pub unsafe trait Pod: Copy + 'static {}
+pub unsafe trait Pod: Copy + 'static {
+    /// A copy of the value whose bytes are exactly `bytes` (a ring buffer record, a map value):
+    /// `None` unless `bytes.len() == size_of::<Self>()`. `bytes` needs no alignment: it is copied.
+    fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        (bytes.len() == std::mem::size_of::<Self>()).then(|| crate::sys::mem::pod_read(bytes))
+    }
+
+    /// A copy of the value at the start of `bytes`, which may be longer (a perf buffer sample,
+    /// padded by the kernel to 8 bytes): `None` when `bytes` is shorter than `Self`.
+    fn from_prefix(bytes: &[u8]) -> Option<Self> {
+        (bytes.len() >= std::mem::size_of::<Self>()).then(|| crate::sys::mem::pod_read(bytes))
+    }
+}
+
+/// [`Pod`] types whose every byte is initialised in every value (no padding, no union whose
+/// smaller member was written last), so a value can be viewed as its bytes.
+///
+/// # Safety
+///
+/// Implement only for types with no padding bytes and no unions: `as_bytes` reads all
+/// `size_of::<Self>()` bytes. Generated skeletons implement it for the structs that hold no
+/// union (their padding is explicit `__pad_N` fields).
+pub unsafe trait PodBytes: Pod {
+    /// The bytes of the value (what a program sees, e.g. to write it into a map or a user ring
+    /// buffer).
+    fn as_bytes(&self) -> &[u8] {
+        // SAFETY: `self` is a live `Self` of `size_of::<Self>()` bytes, all initialised (the
+        // trait's contract); `u8` has alignment 1 and the slice borrows `self`.
+        unsafe {
+            std::slice::from_raw_parts(
+                std::ptr::from_ref(self).cast::<u8>(),
+                std::mem::size_of::<Self>(),
+            )
+        }
+    }
+}
 
 macro_rules! pod {
     ($($t:ty),*) => { $(
@@ -59,6 +94,31 @@ pod!(
 );
 // SAFETY: an array of `Pod` values has no padding between elements and no invalid patterns.
 unsafe impl<T: Pod, const N: usize> Pod for [T; N] {}
+macro_rules! pod_bytes {
+    ($($t:ty),*) => { $(
+        // SAFETY: a primitive integer or float has no padding bytes.
+        unsafe impl PodBytes for $t {}
+    )* };
+}
+pod_bytes!(
+    u8,
+    u16,
+    u32,
+    u64,
+    u128,
+    usize,
+    i8,
+    i16,
+    i32,
+    i64,
+    i128,
+    isize,
+    f32,
+    f64,
+    ()
+);
+// SAFETY: array elements follow each other with no padding; each element has none (`T: PodBytes`).
+unsafe impl<T: PodBytes, const N: usize> PodBytes for [T; N] {}
 
 /// The system page size.
 pub fn page_size() -> usize {
