@@ -44,7 +44,10 @@ pub use load::{
     probe_kernel, LoadOptions, LoadedFds, DEFAULT_LOG_SIZE, LOADER_LICENSE, LOADER_MAP_NAME,
     LOADER_PROG_NAME,
 };
-pub use map::{possible_cpus, Map};
+pub use map::{
+    enable_stats, map_info, possible_cpus, prog_info, BloomFilter, Map, MapInfo, PerCpuMap,
+    ProgInfo, Queue, TypedMap,
+};
 pub use ringbuf::{RingBuffer, UserRingBuffer};
 pub use sys::mmap::{MappedData, MappedRoData, Pod};
 pub use sys::trusted::bpf_load_and_run;
@@ -60,7 +63,7 @@ pub mod __private {
     pub use crate::attach::{attach_link, attach_raw_tp, Link};
     pub use crate::kconfig::{KconfigExtern, KconfigType};
     pub use crate::load::{LoadOptions, LoadedFds};
-    pub use crate::map::Map;
+    pub use crate::map::{possible_cpus, BloomFilter, Map, MapShape, PerCpuMap, Queue, TypedMap};
     pub use crate::ringbuf::RingBuffer;
     pub use crate::skel::{
         attach_struct_ops_value, load, InitialValue, OpenMap, OpenProg, SkelFds, SkelKconfig,
