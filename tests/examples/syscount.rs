@@ -15,7 +15,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         skel.progs().count_syscalls().expect("autoload is on"),
         "sys_enter",
     )?;
-    let counts = lskel::Map::new(skel.maps().syscall_counts())?;
+    let counts = lskel::Map::new(skel.maps().syscall_counts().fd())?;
     for round in 1..=3 {
         // Make some system calls of our own to count.
         for _ in 0..100 {
