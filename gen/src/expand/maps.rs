@@ -174,3 +174,73 @@ impl MapApi {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use quote::format_ident;
+
+    /// The generated module of fixture `tests/bpf/<name>.bpf.o`, as one token string.
+    fn expand(name: &str) -> String {
+        let path = format!("{}/../tests/bpf/{name}.bpf.o", env!("CARGO_MANIFEST_DIR"));
+        let data = std::fs::read(&path).unwrap();
+        let skel = crate::generate(&data, name).unwrap();
+        super::super::skeleton::expand(&skel, &format_ident!("{}", name), None)
+            .unwrap()
+            .to_string()
+    }
+
+    fn accessor(code: &str, map: &str) -> String {
+        let at = code
+            .find(&format!("pub fn {map} (& self) -> __lskel :: "))
+            .unwrap_or_else(|| panic!("no accessor {map}"));
+        let rest = &code[at..];
+        rest[..rest.find('{').unwrap()].to_string()
+    }
+
+    #[test]
+    fn handles_follow_the_map_type() {
+        let code = expand("typed_maps");
+        for (map, ret) in [
+            (
+                "hash",
+                "TypedMap < 'a , types :: tm_key , types :: tm_val >",
+            ),
+            ("array", "TypedMap < 'a , u32 , types :: tm_val >"),
+            ("lru", "TypedMap < 'a , u32 , u64 >"),
+            ("percpu_array", "PerCpuMap < 'a , u32 , types :: tm_pcpu >"),
+            ("percpu_hash", "PerCpuMap < 'a , types :: tm_key , u64 >"),
+            // The loader creates queues and stacks without BTF ids; the type comes from `.maps`.
+            ("queue", "Queue < 'a , types :: tm_item >"),
+            ("stack", "Queue < 'a , types :: tm_item >"),
+            ("bloom", "BloomFilter < 'a , u64 >"),
+            ("bss", "__lskel :: Map < 'a >"),
+        ] {
+            let got = accessor(&code, map);
+            assert!(got.contains(ret), "{map}: {got}");
+        }
+        // Named types only maps use keep their C names.
+        assert!(code.contains("pub struct tm_key"), "{code}");
+    }
+
+    #[test]
+    fn maps_without_types_stay_raw() {
+        let code = expand("maps");
+        for map in ["ringbuf", "raw_array", "bss"] {
+            assert!(
+                accessor(&code, map).contains("__lskel :: Map < 'a >"),
+                "{map}"
+            );
+        }
+        assert!(accessor(&code, "percpu_hash").contains("PerCpuMap"));
+    }
+
+    #[test]
+    fn shapes_take_the_open_map_overrides() {
+        let code = expand("typed_maps");
+        assert!(
+            code.contains("self . maps . resized . value_size () . unwrap_or (8u32)"),
+            "{code}"
+        );
+        assert!(code.contains("self . maps . hash . key_size () . unwrap_or (16u32)"));
+    }
+}
