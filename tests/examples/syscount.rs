@@ -15,19 +15,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         skel.progs().count_syscalls().expect("autoload is on"),
         "sys_enter",
     )?;
-    let counts = lskel::Map::new(skel.maps().syscall_counts().fd())?;
+    // A typed hash map: syscall id (u32) -> count (u64).
+    let counts = skel.maps().syscall_counts();
     for round in 1..=3 {
         // Make some system calls of our own to count.
         for _ in 0..100 {
             let _ = std::fs::metadata("/");
         }
         std::thread::sleep(Duration::from_millis(200));
-        let per_id = counts.keys().filter_map(|k| k.ok()).count();
+        let per_id: Vec<(u32, u64)> = counts.iter().collect::<lskel::Result<_>>()?;
+        let busiest = per_id.iter().max_by_key(|&&(_, n)| n);
         println!(
-            "round {round}: {} syscalls seen from pid {} ({} distinct syscall ids)",
+            "round {round}: {} syscalls seen from pid {} ({} distinct syscall ids, busiest {busiest:?})",
             skel.bss().count(),
             std::process::id(),
-            per_id
+            per_id.len()
         );
     }
     Ok(())
