@@ -172,6 +172,11 @@ fn percpu_values_one_per_possible_cpu() {
     );
     let e = pa.insert(&1, &mine[..ncpus - 1], BPF_ANY).unwrap_err();
     assert!(matches!(e, Error::BufferSize { .. }), "{e}");
+    // A TypedMap over a per-CPU map refuses to pick one CPU's value.
+    let wrong = lskel::TypedMap::<u32, tm_pcpu>::new(pa.raw());
+    assert!(matches!(wrong.get(&0), Err(Error::InvalidArgument(_))));
+    assert!(wrong.iter().next().unwrap().is_err());
+    assert!(wrong.insert(&0, &mine[0], BPF_ANY).is_err());
     // Per-CPU hash: the program adds on the CPU it runs on.
     run_on(prog, WRITE, 3, Some(0));
     run_on(prog, WRITE, 3, Some(0));

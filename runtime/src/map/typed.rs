@@ -55,8 +55,19 @@ impl<'a, K: Pod, V: Pod> TypedMap<'a, K, V> {
         self.map.info()
     }
 
+    /// Refuses a per-CPU map, whose elements hold one value per CPU ([`PerCpuMap`](super::PerCpuMap)).
+    fn single(&self) -> Result<()> {
+        if self.map.is_percpu() {
+            return Err(crate::Error::InvalidArgument(
+                "a TypedMap over a per-CPU map: use PerCpuMap",
+            ));
+        }
+        Ok(())
+    }
+
     /// The value under `key`, `None` if absent.
     pub fn get(&self, key: &K) -> Result<Option<V>> {
+        self.single()?;
         let v = bpf_map::lookup::<K, V>(self.map.sized(), cmd::BPF_MAP_LOOKUP_ELEM, Some(key), 0)?;
         Ok(v.map(|mut v| v.remove(0)))
     }
@@ -64,6 +75,7 @@ impl<'a, K: Pod, V: Pod> TypedMap<'a, K, V> {
     /// Stores `value` under `key`. `flags`: `BPF_ANY`, `BPF_NOEXIST`, `BPF_EXIST`, `BPF_F_LOCK`
     /// ([`sys::bpf::flags`](crate::sys::bpf::flags)).
     pub fn insert(&self, key: &K, value: &V, flags: u64) -> Result<()> {
+        self.single()?;
         bpf_map::update(
             self.map.sized(),
             Some(key),
@@ -80,6 +92,7 @@ impl<'a, K: Pod, V: Pod> TypedMap<'a, K, V> {
     /// Removes `key` and returns its value (`BPF_MAP_LOOKUP_AND_DELETE_ELEM`; hash maps since
     /// Linux 5.14), `None` if absent.
     pub fn lookup_and_delete(&self, key: &K) -> Result<Option<V>> {
+        self.single()?;
         let v = bpf_map::lookup::<K, V>(
             self.map.sized(),
             BPF_MAP_LOOKUP_AND_DELETE_ELEM,
@@ -111,12 +124,14 @@ impl<'a, K: Pod, V: Pod> TypedMap<'a, K, V> {
     /// Every `(key, value)` pair through `BPF_MAP_LOOKUP_BATCH`: a few system calls for the
     /// whole map instead of two per element.
     pub fn lookup_batch(&self) -> Result<Vec<(K, V)>> {
+        self.single()?;
         let all = bpf_map::lookup_batch::<K, V>(self.map.sized(), false)?;
         Ok(all.into_iter().map(|(k, mut v)| (k, v.remove(0))).collect())
     }
 
     /// Every `(key, value)` pair, deleting them (`BPF_MAP_LOOKUP_AND_DELETE_BATCH`; hash maps).
     pub fn lookup_and_delete_batch(&self) -> Result<Vec<(K, V)>> {
+        self.single()?;
         let all = bpf_map::lookup_batch::<K, V>(self.map.sized(), true)?;
         Ok(all.into_iter().map(|(k, mut v)| (k, v.remove(0))).collect())
     }
@@ -192,6 +207,12 @@ impl<K: Pod, V: Pod> Iterator for Iter<'_, K, V> {
                 Ok(k) => k,
                 Err(e) => return Some(Err(e)),
             };
+            if self.keys.map.is_percpu() {
+                self.keys.done = true;
+                return Some(Err(crate::Error::InvalidArgument(
+                    "a TypedMap over a per-CPU map: use PerCpuMap",
+                )));
+            }
             let sized = self.keys.map.sized();
             match bpf_map::lookup::<K, V>(sized, cmd::BPF_MAP_LOOKUP_ELEM, Some(&key), 0) {
                 Ok(Some(mut v)) => return Some(Ok((key, v.remove(0)))),
