@@ -4,7 +4,8 @@
 //! and embedded by the `bpf_skeleton!` macro. At run time [`bpf_load_and_run`] hands them to the kernel:
 //! the loader program, run once with `BPF_PROG_TEST_RUN`, creates the object's maps and loads its programs
 //! and returns their descriptors in a [`LoaderCtx`](abi::LoaderCtx). The rest of this crate owns those
-//! descriptors and makes them usable: [`MappedData`] for global variables, [`Map`] for map elements,
+//! descriptors and makes them usable: [`MappedData`] for global variables, [`Map`] for map elements
+//! (and the typed [`TypedMap`], [`PerCpuMap`], [`Queue`], [`BloomFilter`] that skeletons return),
 //! [`RingBuffer`] for ring buffers, [`Link`] for attachments.
 //!
 //! ```no_run
