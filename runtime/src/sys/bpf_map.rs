@@ -375,6 +375,15 @@ const FIRST_BATCH: usize = 256;
 /// map: every key with its value(s), in the kernel's order. The batch grows when a hash bucket
 /// does not fit (`ENOSPC`); the end is the kernel's `ENOENT`.
 pub fn lookup_batch<K: Pod, V: Pod>(m: &SizedMap<'_>, delete: bool) -> Result<Vec<(K, Vec<V>)>> {
+    lookup_batch_from(m, delete, FIRST_BATCH)
+}
+
+/// [`lookup_batch`] asking for `chunk` elements first.
+fn lookup_batch_from<K: Pod, V: Pod>(
+    m: &SizedMap<'_>,
+    delete: bool,
+    chunk: usize,
+) -> Result<Vec<(K, Vec<V>)>> {
     check_key::<K>(m)?;
     check_value::<V>(m)?;
     let cmd = if delete {
@@ -387,7 +396,7 @@ pub fn lookup_batch<K: Pod, V: Pod>(m: &SizedMap<'_>, delete: bool) -> Result<Ve
     let token_len = m.key_size().max(8);
     let (mut tok_in, mut tok_out) = (zeroed(token_len), zeroed(token_len));
     let mut first = true;
-    let mut chunk = FIRST_BATCH;
+    let mut chunk = chunk.max(1);
     let mut out = Vec::new();
     loop {
         let keys_len = chunk.checked_mul(m.key_size()).ok_or(Errno::TOOBIG);
@@ -651,6 +660,45 @@ mod tests {
         assert!(delete::<u8>(&m, &1).is_err());
         assert!(next_key::<u16>(&m, None).is_err());
         assert!(update_batch::<u32, u64>(&m, &[1, 2], &[1], 0).is_err());
+    }
+
+    /// A hash map batch that starts with room for one element: buckets holding two make the
+    /// kernel answer `ENOSPC`, and the batch grows until every element came back once.
+    #[test]
+    fn lookup_batch_grows_on_enospc() {
+        use crate::sys::bpf::{map_create, MapCreateAttr};
+        let attr = MapCreateAttr {
+            map_type: map_type::BPF_MAP_TYPE_HASH,
+            key_size: 4,
+            value_size: 8,
+            max_entries: 256,
+            ..Default::default()
+        };
+        let fd = match map_create(&attr) {
+            Ok(fd) => fd,
+            Err(e) => {
+                eprintln!("skipping: no BPF maps here ({e})");
+                return;
+            }
+        };
+        let m = SizedMap::new(std::os::fd::AsFd::as_fd(&fd)).unwrap();
+        // 256 keys in 256 buckets: some buckets hold two or more.
+        for k in 0u32..256 {
+            update(&m, Some(&k), &[u64::from(k) * 3], 0).unwrap();
+        }
+        let all = lookup_batch_from::<u32, u64>(&m, false, 1).unwrap();
+        let mut keys: Vec<u32> = all
+            .iter()
+            .map(|(k, v)| {
+                assert_eq!(v, &[u64::from(*k) * 3]);
+                *k
+            })
+            .collect();
+        keys.sort_unstable();
+        assert_eq!(keys, (0..256).collect::<Vec<_>>());
+        let taken = lookup_batch_from::<u32, u64>(&m, true, 1).unwrap();
+        assert_eq!(taken.len(), 256);
+        assert_eq!(next_key::<u32>(&m, None).unwrap(), None);
     }
 
     #[test]
