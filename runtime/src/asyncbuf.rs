@@ -48,7 +48,8 @@ pub struct AsyncRingBuffer {
 impl AsyncRingBuffer {
     /// Maps ring buffer `map` (as [`RingBuffer::new`]) and registers it with the current tokio
     /// runtime's reactor (panics outside a runtime, as `AsyncFd::new` does).
-    pub fn new(map: BorrowedFd<'_>) -> Result<Self> {
+    pub fn new(map: impl AsFd) -> Result<Self> {
+        let map = map.as_fd();
         let ring = RingBuffer::new(map)?;
         Ok(AsyncRingBuffer {
             fd: register(ring)?,
@@ -138,7 +139,8 @@ impl AsyncPerfBuffer {
     /// Opens a perf buffer over `map` with `pages` data pages per CPU (a power of two; see
     /// [`PerfBuffer::builder`](crate::PerfBuffer::builder)) and registers it with the current
     /// tokio runtime's reactor.
-    pub fn new(map: BorrowedFd<'_>, pages: usize) -> Result<Self> {
+    pub fn new(map: impl AsFd, pages: usize) -> Result<Self> {
+        let map = map.as_fd();
         let pb = Rings::open(map, pages)?;
         Ok(AsyncPerfBuffer {
             fd: register(PerfEpoll(pb))?,

@@ -4,7 +4,8 @@
 //! and embedded by the `bpf_skeleton!` macro. At run time [`bpf_load_and_run`] hands them to the kernel:
 //! the loader program, run once with `BPF_PROG_TEST_RUN`, creates the object's maps and loads its programs
 //! and returns their descriptors in a [`LoaderCtx`](abi::LoaderCtx). The rest of this crate owns those
-//! descriptors and makes them usable: [`MappedData`] for global variables, [`Map`] for map elements,
+//! descriptors and makes them usable: [`MappedData`] for global variables, [`Map`] for map elements
+//! (and the typed [`TypedMap`], [`PerCpuMap`], [`Queue`], [`BloomFilter`] that skeletons return),
 //! [`RingBuffer`] for ring buffers, [`Link`] for attachments.
 //!
 //! ```no_run
@@ -50,7 +51,10 @@ pub use load::{
     probe_kernel, LoadOptions, LoadedFds, DEFAULT_LOG_SIZE, LOADER_LICENSE, LOADER_MAP_NAME,
     LOADER_PROG_NAME,
 };
-pub use map::{possible_cpus, Map};
+pub use map::{
+    enable_stats, map_info, possible_cpus, prog_info, BloomFilter, Map, MapInfo, PerCpuMap,
+    ProgInfo, Queue, TypedMap,
+};
 pub use perfbuf::{PerfBuffer, PerfRecord};
 pub use ringbuf::{RingBuffer, RingBufferPoller, UserRingBuffer};
 pub use sys::mmap::{MappedData, MappedRoData, Pod, PodBytes};
@@ -68,7 +72,7 @@ pub mod __private {
     pub use crate::chars::{c_chars_str, set_c_chars};
     pub use crate::kconfig::{KconfigExtern, KconfigType};
     pub use crate::load::{LoadOptions, LoadedFds};
-    pub use crate::map::Map;
+    pub use crate::map::{possible_cpus, BloomFilter, Map, MapShape, PerCpuMap, Queue, TypedMap};
     pub use crate::ringbuf::RingBuffer;
     pub use crate::skel::{
         attach_struct_ops_value, load, InitialValue, OpenMap, OpenProg, SkelFds, SkelKconfig,

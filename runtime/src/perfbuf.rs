@@ -208,9 +208,9 @@ impl std::fmt::Debug for PerfBuffer<'_> {
 
 impl<'a> PerfBuffer<'a> {
     /// A builder over perf event array `map`; without callbacks samples are dropped unread.
-    pub fn builder(map: BorrowedFd<'_>) -> PerfBufferBuilder<'_, 'a> {
+    pub fn builder<'m>(map: impl Into<BorrowedFd<'m>>) -> PerfBufferBuilder<'m, 'a> {
         PerfBufferBuilder {
-            map,
+            map: map.into(),
             pages: DEFAULT_PAGES,
             sample: Box::new(|_, _| {}),
             lost: Box::new(|_, _| {}),

@@ -53,7 +53,8 @@ impl RingBuffer {
     ///
     /// Fails with [`Error::RingInUse`] while another `RingBuffer` of this process consumes the same
     /// map (see the [module docs](self)).
-    pub fn new(map: BorrowedFd<'_>) -> Result<Self> {
+    pub fn new(map: impl AsFd) -> Result<Self> {
+        let map = map.as_fd();
         let (claim, consumer, producer, size, page) = map_ring(
             map,
             bpf::map_type::BPF_MAP_TYPE_RINGBUF,
@@ -159,7 +160,8 @@ impl std::fmt::Debug for RingBufferPollerBuilder<'_> {
 impl<'a> RingBufferPollerBuilder<'a> {
     /// Adds ring buffer `map`, whose records go to `f`. Maps it as [`RingBuffer::new`] does (and
     /// fails as it does, e.g. with [`Error::RingInUse`]).
-    pub fn add<F: FnMut(&[u8]) + 'a>(mut self, map: BorrowedFd<'_>, f: F) -> Result<Self> {
+    pub fn add<F: FnMut(&[u8]) + 'a>(mut self, map: impl AsFd, f: F) -> Result<Self> {
+        let map = map.as_fd();
         self.rings.push((RingBuffer::new(map)?, Box::new(f)));
         Ok(self)
     }
@@ -255,7 +257,8 @@ impl UserRingBuffer {
     ///
     /// Fails with [`Error::RingInUse`] while another `UserRingBuffer` of this process produces into
     /// the same map (see the [module docs](self)).
-    pub fn new(map: BorrowedFd<'_>) -> Result<Self> {
+    pub fn new(map: impl AsFd) -> Result<Self> {
+        let map = map.as_fd();
         let (claim, consumer, producer, size, page) = map_ring(
             map,
             USER_RINGBUF,

@@ -78,7 +78,7 @@ impl Drop for ArenaMap {
 fn arenas_have_the_declared_shapes() {
     require_kernel!();
     let skel = arena::open().load().unwrap();
-    let i = map_info(skel.maps().arena()).unwrap();
+    let i = map_info(skel.maps().arena().fd()).unwrap();
     assert_eq!(
         (
             i.map_type,
@@ -90,7 +90,7 @@ fn arenas_have_the_declared_shapes() {
         ),
         (BPF_MAP_TYPE_ARENA, 0, 0, 4, BPF_F_MMAPABLE, ARENA_ADDR)
     );
-    let i = map_info(skel.maps().arena_free()).unwrap();
+    let i = map_info(skel.maps().arena_free().fd()).unwrap();
     assert_eq!(
         (i.map_type, i.max_entries, i.map_flags, i.map_extra),
         (BPF_MAP_TYPE_ARENA, 2, BPF_F_MMAPABLE, 0)
@@ -101,11 +101,11 @@ fn arenas_have_the_declared_shapes() {
 fn program_writes_a_page_user_space_reads_it() {
     require_kernel!();
     let skel = arena::open().load().unwrap();
-    let mapped = ArenaMap::new(skel.maps().arena(), ARENA_ADDR, 4)
+    let mapped = ArenaMap::new(skel.maps().arena().fd(), ARENA_ADDR, 4)
         .unwrap_or_else(|e| panic!("mmap the arena at {ARENA_ADDR:#x}: {e}"));
     assert_eq!(mapped.addr(), ARENA_ADDR);
     // Only at map_extra: elsewhere, or with another size, the kernel refuses the mmap.
-    assert!(ArenaMap::new(skel.maps().arena(), 0, 2).is_err());
+    assert!(ArenaMap::new(skel.maps().arena().fd(), 0, 2).is_err());
 
     let run = || run_syscall_prog(skel.progs().arena_run().unwrap(), &mut []).unwrap();
     assert_eq!(run(), 0);
@@ -128,12 +128,12 @@ fn program_writes_a_page_user_space_reads_it() {
 fn arena_without_map_extra_takes_the_address_of_the_first_mmap() {
     require_kernel!();
     let skel = arena::open().load().unwrap();
-    let first = ArenaMap::new(skel.maps().arena_free(), 0, 2).unwrap();
+    let first = ArenaMap::new(skel.maps().arena_free().fd(), 0, 2).unwrap();
     first.write_u64(8, 0xfeed);
     assert_eq!(first.read_u64(first.addr() + 8), 0xfeed);
     let at = first.addr();
     drop(first);
     // The address is fixed now: a new mapping must use it, and sees the same pages.
-    let again = ArenaMap::new(skel.maps().arena_free(), at, 2).unwrap();
+    let again = ArenaMap::new(skel.maps().arena_free().fd(), at, 2).unwrap();
     assert_eq!(again.read_u64(at + 8), 0xfeed);
 }

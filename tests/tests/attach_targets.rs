@@ -156,8 +156,8 @@ fn map_iterator_lists_our_maps() {
         assert!(name.len() < 16, "{line:?}");
         ids.push((id, name.to_string()));
     }
-    let rodata = prog_or_map_id(skel.maps().rodata()).unwrap();
-    let bss = prog_or_map_id(skel.maps().bss()).unwrap();
+    let rodata = prog_or_map_id(skel.maps().rodata().fd()).unwrap();
+    let bss = prog_or_map_id(skel.maps().bss().fd()).unwrap();
     assert!(
         ids.contains(&(rodata, "attach.rodata".to_string())),
         "attach.rodata ({rodata}) missing:\n{out}"

@@ -145,7 +145,7 @@ fn eight_threads_load_counter_at_once() {
                         0,
                         "thread {t}: its own increment only"
                     );
-                    let getpid = Map::new(skel.maps().syscall_counts())
+                    let getpid = Map::new(skel.maps().syscall_counts().fd())
                         .unwrap()
                         .get(&(libc::SYS_getpid as u32).to_ne_bytes())
                         .unwrap()
@@ -154,11 +154,16 @@ fn eight_threads_load_counter_at_once() {
                     let m = skel.maps();
                     let ids = Ids {
                         progs: vec![id(prog)],
-                        maps: [m.syscall_counts(), m.rodata(), m.data(), m.bss()]
-                            .into_iter()
-                            .map(id)
-                            .collect(),
-                        btfs: vec![bpf::map_info(m.syscall_counts()).unwrap().btf_id],
+                        maps: [
+                            m.syscall_counts().fd(),
+                            m.rodata().fd(),
+                            m.data().fd(),
+                            m.bss().fd(),
+                        ]
+                        .into_iter()
+                        .map(id)
+                        .collect(),
+                        btfs: vec![bpf::map_info(m.syscall_counts().fd()).unwrap().btf_id],
                         links: vec![id(link.into_fd())],
                     };
                     // Hold every skeleton until all have read their ids.
@@ -208,32 +213,32 @@ fn eight_threads_load_maps_at_once() {
                     assert_eq!(skel.bss().err_array(), 0);
                     assert_eq!(skel.bss().err_hash(), 0);
                     let m = skel.maps();
-                    let small = bpf::map_info(m.small_hash()).unwrap();
+                    let small = bpf::map_info(m.small_hash().fd()).unwrap();
                     assert_eq!(small.max_entries, 4 + t as u32, "thread {t}: its own size");
-                    let arr = Map::new(m.array_map()).unwrap();
+                    let arr = Map::new(m.array_map().fd()).unwrap();
                     for key in 0..16u32 {
                         let v = arr.get(&key.to_ne_bytes()).unwrap().unwrap();
                         let v = u64::from_ne_bytes(v[..8].try_into().unwrap());
                         let want = if key == t as u32 { 100 + t as u64 } else { 0 };
                         assert_eq!(v, want, "thread {t}: array_map[{key}]");
                     }
-                    let hash = Map::new(m.hash_map()).unwrap();
+                    let hash = Map::new(m.hash_map().fd()).unwrap();
                     let keys: Vec<Vec<u8>> = hash.keys().map(|k| k.unwrap()).collect();
                     assert_eq!(keys, vec![(t as u32).to_ne_bytes().to_vec()], "thread {t}");
                     let map_fds = [
-                        m.array_map(),
-                        m.hash_map(),
-                        m.percpu_array(),
-                        m.percpu_hash(),
-                        m.small_hash(),
-                        m.raw_array(),
-                        m.ringbuf(),
-                        m.bss(),
+                        m.array_map().fd(),
+                        m.hash_map().fd(),
+                        m.percpu_array().fd(),
+                        m.percpu_hash().fd(),
+                        m.small_hash().fd(),
+                        m.raw_array().fd(),
+                        m.ringbuf().fd(),
+                        m.bss().fd(),
                     ];
                     let ids = Ids {
                         progs: vec![id(prog)],
                         maps: map_fds.into_iter().map(id).collect(),
-                        btfs: vec![bpf::map_info(m.array_map()).unwrap().btf_id],
+                        btfs: vec![bpf::map_info(m.array_map().fd()).unwrap().btf_id],
                         links: Vec::new(),
                     };
                     loaded.wait();

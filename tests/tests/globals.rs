@@ -60,26 +60,26 @@ fn struct_sizes_match_the_kernel_maps() {
     let skel = globals::open().load().unwrap();
     let m = skel.maps();
     for (name, fd, size, flags) in [
-        ("data", m.data(), size_of::<globals::Data>(), 0),
+        ("data", m.data().fd(), size_of::<globals::Data>(), 0),
         (
             "rodata",
-            m.rodata(),
+            m.rodata().fd(),
             size_of::<globals::Rodata>(),
             lskel::sys::bpf::flags::BPF_F_RDONLY_PROG,
         ),
         (
             "data_custom",
-            m.data_custom(),
+            m.data_custom().fd(),
             size_of::<globals::DataCustom>(),
             0,
         ),
         (
             "rodata_custom",
-            m.rodata_custom(),
+            m.rodata_custom().fd(),
             size_of::<globals::RodataCustom>(),
             lskel::sys::bpf::flags::BPF_F_RDONLY_PROG,
         ),
-        ("bss", m.bss(), size_of::<globals::Bss>(), 0),
+        ("bss", m.bss().fd(), size_of::<globals::Bss>(), 0),
     ] {
         let info = lskel::sys::bpf::map_info(fd).unwrap();
         assert_eq!(info.value_size as usize, size, "{name}");
@@ -226,7 +226,7 @@ fn mmap_writes_to_data_and_bss_are_seen_by_the_program() {
     skel.data_custom().set_custom_val(31337);
     skel.bss().set_out_big_knob(12345);
     // The map API sees the mmap writes (same memory).
-    let data_map = Map::new(skel.maps().data()).unwrap();
+    let data_map = Map::new(skel.maps().data().fd()).unwrap();
     let raw = data_map.get(&0u32.to_ne_bytes()).unwrap().unwrap();
     assert_eq!(u64::from_ne_bytes(raw[..8].try_into().unwrap()), 1000);
     assert_eq!(skel.bss().out_big_knob(), 12345);
@@ -277,10 +277,14 @@ fn rodata_is_read_only_after_load() {
     let ro = skel.rodata();
     let zeros = vec![0u8; size_of::<globals::Rodata>()];
     for (name, fd, len) in [
-        ("rodata", skel.maps().rodata(), size_of::<globals::Rodata>()),
+        (
+            "rodata",
+            skel.maps().rodata().fd(),
+            size_of::<globals::Rodata>(),
+        ),
         (
             "rodata_custom",
-            skel.maps().rodata_custom(),
+            skel.maps().rodata_custom().fd(),
             size_of::<globals::RodataCustom>(),
         ),
     ] {
@@ -319,7 +323,7 @@ fn rodata_is_read_only_after_load() {
     assert_eq!(ro.knob, 7);
     assert_eq!(run(&skel).out_knob2, 14);
     // Writable sections stay writable through the map API.
-    let bss = Map::new(skel.maps().bss()).unwrap();
+    let bss = Map::new(skel.maps().bss().fd()).unwrap();
     bss.update(&0u32.to_ne_bytes(), &[0u8; 88], 0).unwrap();
     assert_eq!(skel.bss().out_knob2(), 0);
 }
@@ -354,7 +358,7 @@ fn a_live_view_reads_what_map_update_wrote() {
     // write through it in between); a view copies from the mapping each time.
     let view = skel.data();
     assert_eq!(view.data_counter(), 100);
-    let data_map = Map::new(skel.maps().data()).unwrap();
+    let data_map = Map::new(skel.maps().data().fd()).unwrap();
     let mut v = data_map.get(&0u32.to_ne_bytes()).unwrap().unwrap();
     v[..8].copy_from_slice(&77u64.to_ne_bytes());
     data_map.update(&0u32.to_ne_bytes(), &v, 0).unwrap();
@@ -389,10 +393,10 @@ fn mapped_data_checks_the_map_first() {
     let file = std::fs::File::open("/proc/self/status").unwrap();
     assert!(lskel::MappedData::<u64>::new(file.as_fd()).is_err());
     // Read-only for programs: only a read-only view.
-    assert!(lskel::MappedData::<globals::Rodata>::new(skel.maps().rodata()).is_err());
+    assert!(lskel::MappedData::<globals::Rodata>::new(skel.maps().rodata().fd()).is_err());
     // The kernel's value is smaller than the type.
     assert!(matches!(
-        lskel::MappedData::<[u64; 4096]>::new(skel.maps().bss()),
+        lskel::MappedData::<[u64; 4096]>::new(skel.maps().bss().fd()),
         Err(lskel::Error::ValueSize { .. })
     ));
     // An array without BPF_F_MMAPABLE.
@@ -406,7 +410,7 @@ fn mapped_data_checks_the_map_first() {
     .unwrap();
     assert!(lskel::MappedData::<u64>::new(plain.as_fd()).is_err());
     // A writable view of a writable section is fine, and sees the skeleton's memory.
-    let other = lskel::MappedData::<globals::Data>::new(skel.maps().data()).unwrap();
+    let other = lskel::MappedData::<globals::Data>::new(skel.maps().data().fd()).unwrap();
     other.write_at::<u64>(0, 4321);
     assert_eq!(skel.data().data_counter(), 4321);
 }

@@ -96,7 +96,9 @@ fn detector_sees_live_objects() {
         "{seen:?}"
     );
     // The object BTF is held by the maps and the program, not by an fd of ours.
-    let btf = bpf::map_info(skel.maps().syscall_counts()).unwrap().btf_id;
+    let btf = bpf::map_info(skel.maps().syscall_counts().fd())
+        .unwrap()
+        .btf_id;
     assert_ne!(btf, 0);
     seen.entry(BpfKind::Btf).or_default().insert(btf);
     assert!(still_alive(BpfKind::Btf, &seen[&BpfKind::Btf]) == vec![btf]);
@@ -296,10 +298,15 @@ fn load_attach_drop_cycles_leave_nothing() {
         progs.insert(bpf::prog_or_map_id(prog).unwrap());
         links.insert(bpf::prog_or_map_id(&link_fd).unwrap());
         let m = skel.maps();
-        for map in [m.syscall_counts(), m.rodata(), m.data(), m.bss()] {
+        for map in [
+            m.syscall_counts().fd(),
+            m.rodata().fd(),
+            m.data().fd(),
+            m.bss().fd(),
+        ] {
             maps.insert(bpf::prog_or_map_id(map).unwrap());
         }
-        btfs.insert(bpf::map_info(m.syscall_counts()).unwrap().btf_id);
+        btfs.insert(bpf::map_info(m.syscall_counts().fd()).unwrap().btf_id);
         if cycle % 100 == 0 {
             // The attached program runs.
             getpid_syscalls(3);

@@ -90,14 +90,14 @@ fn drop_closes_every_fd_mapping_and_object() {
     let new: Vec<i32> = fds_loaded.difference(&fds_before).copied().collect();
     let m = skel.maps();
     let map_fds = [
-        m.array_map(),
-        m.hash_map(),
-        m.percpu_array(),
-        m.percpu_hash(),
-        m.small_hash(),
-        m.raw_array(),
-        m.ringbuf(),
-        m.bss(),
+        m.array_map().fd(),
+        m.hash_map().fd(),
+        m.percpu_array().fd(),
+        m.percpu_hash().fd(),
+        m.small_hash().fd(),
+        m.raw_array().fd(),
+        m.ringbuf().fd(),
+        m.bss().fd(),
     ];
     let prog_fds = [skel.progs().write_maps().unwrap()];
     let mut ours: Vec<i32> = map_fds
@@ -149,11 +149,11 @@ fn drop_of_a_skeleton_with_every_global_kind() {
     let skel = globals::open().load().unwrap();
     let m = skel.maps();
     let map_fds = [
-        m.data(),
-        m.rodata(),
-        m.data_custom(),
-        m.rodata_custom(),
-        m.bss(),
+        m.data().fd(),
+        m.rodata().fd(),
+        m.data_custom().fd(),
+        m.rodata_custom().fd(),
+        m.bss().fd(),
     ];
     assert_eq!(open_fds().len(), fds_before.len() + 5 + 1);
     assert_eq!(
@@ -236,7 +236,7 @@ fn loader_map_and_program_do_not_survive_the_load() {
     assert_eq!(maps.len(), 8, "{names:?}");
     assert_eq!(maps.iter().filter(|n| **n == "array_map").count(), 1);
     let held: BTreeSet<(BpfKind, u32)> = own_bpf_objects().difference(&before).copied().collect();
-    assert!(held.contains(&(BpfKind::Map, id(skel.maps().array_map()))));
+    assert!(held.contains(&(BpfKind::Map, id(skel.maps().array_map().fd()))));
     assert_eq!(held.len(), 9, "8 maps and 1 program: {held:?}");
     drop(skel);
     assert_eq!(own_bpf_objects(), before);
@@ -289,8 +289,8 @@ fn two_loads_are_independent() {
     let _g = lock();
     let a = maps::open().load().unwrap();
     let b = maps::open().load().unwrap();
-    assert_ne!(id(a.maps().array_map()), id(b.maps().array_map()));
-    assert_ne!(id(a.maps().bss()), id(b.maps().bss()));
+    assert_ne!(id(a.maps().array_map().fd()), id(b.maps().array_map().fd()));
+    assert_ne!(id(a.maps().bss().fd()), id(b.maps().bss().fd()));
     assert_ne!(
         id(a.progs().write_maps().unwrap()),
         id(b.progs().write_maps().unwrap())
@@ -303,8 +303,14 @@ fn two_loads_are_independent() {
     assert_eq!(a.bss().runs(), 1);
     assert_eq!(b.bss().runs(), 0, "b's .bss is its own");
     let key = 2u32.to_ne_bytes();
-    let va = Map::new(a.maps().array_map()).unwrap().get(&key).unwrap();
-    let vb = Map::new(b.maps().array_map()).unwrap().get(&key).unwrap();
+    let va = Map::new(a.maps().array_map().fd())
+        .unwrap()
+        .get(&key)
+        .unwrap();
+    let vb = Map::new(b.maps().array_map().fd())
+        .unwrap()
+        .get(&key)
+        .unwrap();
     assert_eq!(va, Some(9u64.to_ne_bytes().to_vec()));
     assert_eq!(
         vb,
@@ -312,7 +318,7 @@ fn two_loads_are_independent() {
         "b's array is untouched"
     );
     assert_eq!(
-        Map::new(b.maps().hash_map()).unwrap().keys().count(),
+        Map::new(b.maps().hash_map().fd()).unwrap().keys().count(),
         0,
         "b's hash is empty"
     );

@@ -72,10 +72,10 @@ fn storage_maps_have_the_declared_shapes() {
     let skel = storage::open().load().unwrap();
     let m = skel.maps();
     for (fd, ty, value, what) in [
-        (m.task_store(), 29, 16, "TASK_STORAGE"),
-        (m.cgrp_store(), 32, 16, "CGRP_STORAGE"),
-        (m.sk_store(), 24, 8, "SK_STORAGE"),
-        (m.inode_store(), 28, 8, "INODE_STORAGE"),
+        (m.task_store().fd(), 29, 16, "TASK_STORAGE"),
+        (m.cgrp_store().fd(), 32, 16, "CGRP_STORAGE"),
+        (m.sk_store().fd(), 24, 8, "SK_STORAGE"),
+        (m.inode_store().fd(), 28, 8, "INODE_STORAGE"),
     ] {
         let i = map_info(fd).unwrap();
         assert_eq!(
@@ -102,13 +102,13 @@ fn task_and_cgroup_storage_count_getpid_of_this_thread() {
     let skel = open.load().unwrap();
     let cg_dir = own_cgroup2_dir().map(|d| open_path(&d, libc::O_RDONLY | libc::O_DIRECTORY));
     let pidfd = thread_pidfd();
-    let task = Map::new(skel.maps().task_store()).unwrap();
+    let task = Map::new(skel.maps().task_store().fd()).unwrap();
     assert_eq!(
         task.get(&key_of(pidfd.as_fd())).unwrap(),
         None,
         "no storage yet"
     );
-    let cgrp = Map::new(skel.maps().cgrp_store()).unwrap();
+    let cgrp = Map::new(skel.maps().cgrp_store().fd()).unwrap();
     let cg_before = cg_dir.as_ref().map(|d| {
         cgrp.get(&key_of(d.as_fd()))
             .unwrap()
@@ -169,7 +169,7 @@ fn sk_storage_follows_the_tcp_states_of_a_socket() {
     let (_server, _) = listener.accept().unwrap();
     drop(link);
 
-    let sk = Map::new(skel.maps().sk_store()).unwrap();
+    let sk = Map::new(skel.maps().sk_store().fd()).unwrap();
     let v = sk
         .get(&key_of(client.as_fd()))
         .unwrap()
@@ -199,7 +199,7 @@ fn inode_storage_is_keyed_by_a_file_fd() {
     let _g = lock();
     require_kernel!();
     let skel = storage::open().load().unwrap();
-    let inode = Map::new(skel.maps().inode_store()).unwrap();
+    let inode = Map::new(skel.maps().inode_store().fd()).unwrap();
     let path = std::env::temp_dir().join(format!("lskel_inode_{}", std::process::id()));
     std::fs::write(&path, b"x").unwrap();
     let f1 = std::fs::File::open(&path).unwrap();

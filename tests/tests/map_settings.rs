@@ -62,12 +62,12 @@ fn sizes_flags_and_extra_set_before_load_reach_the_kernel() {
     assert_eq!(open.maps.stacks.value_size(), Some(160));
     let skel = open.load().expect("load");
 
-    let stacks = map_info(skel.maps().stacks()).unwrap();
+    let stacks = map_info(skel.maps().stacks().fd()).unwrap();
     assert_eq!(
         (stacks.key_size, stacks.value_size, stacks.max_entries),
         (4, 160, 16)
     );
-    let flagged = map_info(skel.maps().flagged()).unwrap();
+    let flagged = map_info(skel.maps().flagged().fd()).unwrap();
     assert_eq!(flagged.map_flags, BPF_F_NO_PREALLOC);
     assert_eq!(flagged.key_size, 8, "key size changed");
     assert_eq!(
@@ -75,7 +75,7 @@ fn sizes_flags_and_extra_set_before_load_reach_the_kernel() {
         (0, 0),
         "a changed key size drops the object's BTF key/value types"
     );
-    let bloom = map_info(skel.maps().bloom()).unwrap();
+    let bloom = map_info(skel.maps().bloom().fd()).unwrap();
     assert_eq!((bloom.map_extra, bloom.map_flags), (3, BPF_F_NUMA_NODE));
     // Nothing set: the object's own shape.
     let open = open_with_target();
@@ -98,7 +98,7 @@ fn a_map_in_map_without_inner_definition_uses_the_users_inner_map() {
         .unwrap()
         .update(&1u32.to_ne_bytes(), &4242u64.to_ne_bytes(), 0)
         .unwrap();
-    let outer = Map::new(skel.maps().outer()).unwrap();
+    let outer = Map::new(skel.maps().outer().fd()).unwrap();
     use std::os::fd::AsRawFd;
     outer
         .update(&0u32.to_ne_bytes(), &inner.as_raw_fd().to_ne_bytes(), 0)

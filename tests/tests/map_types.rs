@@ -94,27 +94,31 @@ fn maptypes_maps_have_the_declared_shapes() {
     let skel = maptypes::open().load().unwrap();
     let m = skel.maps();
     let cpus = possible_cpus().unwrap() as u32;
-    assert_eq!(info(m.jmp()), (3, 4, 4, 4, 0, 0), "PROG_ARRAY");
-    assert_eq!(info(m.lru_hash()), (9, 4, 8, 8, 0, 0), "LRU_HASH");
+    assert_eq!(info(m.jmp().fd()), (3, 4, 4, 4, 0, 0), "PROG_ARRAY");
+    assert_eq!(info(m.lru_hash().fd()), (9, 4, 8, 8, 0, 0), "LRU_HASH");
     assert_eq!(
-        info(m.lru_percpu_hash()),
+        info(m.lru_percpu_hash().fd()),
         (10, 4, 8, 8, 0, 0),
         "LRU_PERCPU_HASH"
     );
     assert_eq!(
-        info(m.lpm()),
+        info(m.lpm().fd()),
         (11, 8, 4, 16, BPF_F_NO_PREALLOC, 0),
         "LPM_TRIE"
     );
     assert_eq!(
-        info(m.perf_events()),
+        info(m.perf_events().fd()),
         (4, 4, 4, cpus, 0, 0),
         "PERF_EVENT_ARRAY without max_entries: one slot per possible CPU"
     );
-    assert_eq!(info(m.stacks()), (7, 4, 127 * 8, 64, 0, 0), "STACK_TRACE");
-    assert_eq!(info(m.cgroups()), (8, 4, 4, 2, 0, 0), "CGROUP_ARRAY");
+    assert_eq!(
+        info(m.stacks().fd()),
+        (7, 4, 127 * 8, 64, 0, 0),
+        "STACK_TRACE"
+    );
+    assert_eq!(info(m.cgroups().fd()), (8, 4, 4, 2, 0, 0), "CGROUP_ARRAY");
     // BTF key/value types where the kernel takes them.
-    let lpm = map_info(m.lpm()).unwrap();
+    let lpm = map_info(m.lpm().fd()).unwrap();
     assert_ne!(lpm.btf_key_type_id, 0, "LPM_TRIE keeps its BTF key type");
 }
 
@@ -129,7 +133,7 @@ fn perf_event_array_size_can_still_be_overridden() {
     );
     open.maps.perf_events.set_max_entries(7);
     let skel = open.load().unwrap();
-    assert_eq!(info(skel.maps().perf_events()).3, 7);
+    assert_eq!(info(skel.maps().perf_events().fd()).3, 7);
 }
 
 #[test]
@@ -142,7 +146,7 @@ fn lru_hashes_evict_and_keep_the_newest() {
         let b = skel.bss().read();
         assert_eq!((b.out_lru_err, b.out_lru_percpu_err), (0, 0), "key {k}");
     }
-    let lru = Map::new(skel.maps().lru_hash()).unwrap();
+    let lru = Map::new(skel.maps().lru_hash().fd()).unwrap();
     let n = lru.keys().count();
     assert!(
         (1..=8).contains(&n),
@@ -153,7 +157,7 @@ fn lru_hashes_evict_and_keep_the_newest() {
         Some(190),
         "the newest key survives"
     );
-    let pl = Map::new(skel.maps().lru_percpu_hash()).unwrap();
+    let pl = Map::new(skel.maps().lru_percpu_hash().fd()).unwrap();
     assert!(pl.is_percpu());
     let per_cpu = pl.lookup_percpu(&19u32.to_ne_bytes()).unwrap().unwrap();
     assert_eq!(per_cpu.len(), possible_cpus().unwrap());
@@ -172,7 +176,7 @@ fn lpm_key(prefix: u32, addr: [u8; 4]) -> [u8; 8] {
 fn lpm_trie_finds_the_longest_prefix() {
     require_kernel!();
     let skel = maptypes::open().load().unwrap();
-    let lpm = Map::new(skel.maps().lpm()).unwrap();
+    let lpm = Map::new(skel.maps().lpm().fd()).unwrap();
     for (prefix, addr, v) in [
         (8, [10, 0, 0, 0], 1u32),
         (16, [10, 1, 0, 0], 2),
@@ -305,7 +309,7 @@ fn perf_event_array_delivers_to_the_event_of_the_cpu() {
 
     let cpus = possible_cpus().unwrap();
     let events: Vec<OwnedFd> = (0..cpus as i32).map(bpf_output_event).collect();
-    let pa = Map::new(skel.maps().perf_events()).unwrap();
+    let pa = Map::new(skel.maps().perf_events().fd()).unwrap();
     for (cpu, ev) in events.iter().enumerate() {
         pa.update(
             &(cpu as u32).to_ne_bytes(),
@@ -334,7 +338,7 @@ fn stack_trace_map_stores_the_kernel_stack() {
     raw_tp_run(skel.progs().mt_run().unwrap(), 4, 0);
     let id = skel.bss().out_stackid();
     assert!(id >= 0, "bpf_get_stackid: {id}");
-    let stacks = Map::new(skel.maps().stacks()).unwrap();
+    let stacks = Map::new(skel.maps().stacks().fd()).unwrap();
     let frames = stacks.get(&(id as u32).to_ne_bytes()).unwrap().unwrap();
     assert_eq!(frames.len(), 127 * 8);
     let first = u64_of(&frames);
@@ -371,7 +375,7 @@ fn cgroup_array_tells_whether_current_is_under_the_cgroup() {
     let child = ChildCgroup::new(&root, "maptypes");
     let own_dir = open_dir(&format!("{root}{v2_path}"));
     let child_dir = open_dir(&child.0);
-    let cg = Map::new(skel.maps().cgroups()).unwrap();
+    let cg = Map::new(skel.maps().cgroups().fd()).unwrap();
     let set = |slot: u32, fd: &OwnedFd| {
         cg.update(
             &slot.to_ne_bytes(),
@@ -403,7 +407,7 @@ fn prog_array_static_slot_tail_calls() {
     assert_eq!(skel.bss().out_tail_fallthrough(), 0);
     assert_eq!(raw_tp_run(prog, 6, 0), 6, "slot 0 is empty: falls through");
     assert_eq!(skel.bss().out_tail_fallthrough(), 1);
-    let jmp = Map::new(skel.maps().jmp()).unwrap();
+    let jmp = Map::new(skel.maps().jmp().fd()).unwrap();
     let slot = jmp.get(&1u32.to_ne_bytes()).unwrap().map(|v| u32_of(&v));
     assert_eq!(
         slot,
@@ -425,10 +429,10 @@ fn queues_maps_have_the_declared_shapes() {
     require_kernel!();
     let skel = queues::open().load().unwrap();
     let m = skel.maps();
-    assert_eq!(info(m.queue()), (22, 0, 4, 4, 0, 0), "QUEUE");
-    assert_eq!(info(m.stack()), (23, 0, 4, 4, 0, 0), "STACK");
+    assert_eq!(info(m.queue().fd()), (22, 0, 4, 4, 0, 0), "QUEUE");
+    assert_eq!(info(m.stack().fd()), (23, 0, 4, 4, 0, 0), "STACK");
     assert_eq!(
-        info(m.bloom()),
+        info(m.bloom().fd()),
         (30, 0, 4, 64, 0, 3),
         "BLOOM_FILTER with map_extra = 3 hash functions"
     );
@@ -443,8 +447,8 @@ fn queue_is_fifo_and_stack_is_lifo() {
         assert_eq!((b.err_queue, b.err_stack), (0, 0));
     }
     // Peek from user space (BPF_MAP_LOOKUP_ELEM without a key).
-    let queue = Map::new(skel.maps().queue()).unwrap();
-    let stack = Map::new(skel.maps().stack()).unwrap();
+    let queue = Map::new(skel.maps().queue().fd()).unwrap();
+    let stack = Map::new(skel.maps().stack().fd()).unwrap();
     assert_eq!(queue.get(&[]).unwrap().map(|v| u32_of(&v)), Some(1));
     assert_eq!(stack.get(&[]).unwrap().map(|v| u32_of(&v)), Some(3));
 
@@ -492,7 +496,7 @@ fn bloom_filter_answers_membership() {
     );
 
     // From user space: add (update without key) and test (lookup with the value as input).
-    let bloom = Map::new(skel.maps().bloom()).unwrap();
+    let bloom = Map::new(skel.maps().bloom().fd()).unwrap();
     bloom.update(&[], &77u32.to_ne_bytes(), 0).unwrap();
     assert_eq!(q(&skel, 3, 77).err_bloom, 0, "added by user space");
     let mut v = 20u32.to_ne_bytes();
@@ -546,21 +550,21 @@ fn netmaps_maps_have_the_declared_shapes() {
     let m = skel.maps();
     // The kernel adds BPF_F_RDONLY_PROG to both devmaps (libbpf's maps show 0x80 as well).
     assert_eq!(
-        info(m.devmap()),
+        info(m.devmap().fd()),
         (14, 4, 8, 4, BPF_F_RDONLY_PROG, 0),
         "DEVMAP"
     );
     assert_eq!(
-        info(m.devmap_hash()),
+        info(m.devmap_hash().fd()),
         (25, 4, 4, 4, BPF_F_RDONLY_PROG, 0),
         "DEVMAP_HASH"
     );
-    assert_eq!(info(m.cpumap()), (16, 4, 8, 2, 0, 0), "CPUMAP");
-    assert_eq!(info(m.xskmap()), (17, 4, 4, 4, 0, 0), "XSKMAP");
-    assert_eq!(info(m.sockmap()), (15, 4, 8, 4, 0, 0), "SOCKMAP");
-    assert_eq!(info(m.sockhash()), (18, 4, 8, 4, 0, 0), "SOCKHASH");
+    assert_eq!(info(m.cpumap().fd()), (16, 4, 8, 2, 0, 0), "CPUMAP");
+    assert_eq!(info(m.xskmap().fd()), (17, 4, 4, 4, 0, 0), "XSKMAP");
+    assert_eq!(info(m.sockmap().fd()), (15, 4, 8, 4, 0, 0), "SOCKMAP");
+    assert_eq!(info(m.sockhash().fd()), (18, 4, 8, 4, 0, 0), "SOCKHASH");
     assert_eq!(
-        info(m.reuseport()),
+        info(m.reuseport().fd()),
         (20, 4, 8, 4, 0, 0),
         "REUSEPORT_SOCKARRAY"
     );
@@ -578,22 +582,22 @@ fn xdp_redirect_maps_redirect_only_to_filled_slots() {
     // struct bpf_devmap_val { u32 ifindex; u32 prog fd (0: none) }
     let mut devval = [0u8; 8];
     devval[..4].copy_from_slice(&lo.to_ne_bytes());
-    Map::new(m.devmap())
+    Map::new(m.devmap().fd())
         .unwrap()
         .update(&0u32.to_ne_bytes(), &devval, 0)
         .unwrap();
-    Map::new(m.devmap_hash())
+    Map::new(m.devmap_hash().fd())
         .unwrap()
         .update(&5u32.to_ne_bytes(), &lo.to_ne_bytes(), 0)
         .unwrap();
     // struct bpf_cpumap_val { u32 qsize; u32 prog fd (0: none) }
     let mut cpuval = [0u8; 8];
     cpuval[..4].copy_from_slice(&192u32.to_ne_bytes());
-    Map::new(m.cpumap())
+    Map::new(m.cpumap().fd())
         .unwrap()
         .update(&0u32.to_ne_bytes(), &cpuval, 0)
         .unwrap();
-    let got = Map::new(m.devmap())
+    let got = Map::new(m.devmap().fd())
         .unwrap()
         .get(&0u32.to_ne_bytes())
         .unwrap()
@@ -624,7 +628,7 @@ fn sock_maps_take_sockets_and_report_cookies() {
     let cookie = so_cookie(client.as_fd());
 
     let fdval = (client.as_raw_fd() as u64).to_ne_bytes();
-    let sockmap = Map::new(skel.maps().sockmap()).unwrap();
+    let sockmap = Map::new(skel.maps().sockmap().fd()).unwrap();
     sockmap.update(&2u32.to_ne_bytes(), &fdval, 0).unwrap();
     assert_eq!(
         sockmap
@@ -634,7 +638,7 @@ fn sock_maps_take_sockets_and_report_cookies() {
         Some(cookie),
         "a SOCKMAP lookup gives the socket cookie"
     );
-    let sockhash = Map::new(skel.maps().sockhash()).unwrap();
+    let sockhash = Map::new(skel.maps().sockhash().fd()).unwrap();
     sockhash.update(&77u32.to_ne_bytes(), &fdval, 0).unwrap();
     assert_eq!(
         sockhash
@@ -688,7 +692,7 @@ fn reuseport_sockarray_takes_a_reuseport_socket() {
         sock
     };
     let cookie = so_cookie(sock.as_fd());
-    let ra = Map::new(skel.maps().reuseport()).unwrap();
+    let ra = Map::new(skel.maps().reuseport().fd()).unwrap();
     ra.update(
         &1u32.to_ne_bytes(),
         &(sock.as_raw_fd() as u64).to_ne_bytes(),
@@ -711,9 +715,13 @@ fn cgroup_storage_maps_have_the_declared_shapes() {
     let skel = cgstorage::open().load().unwrap();
     let m = skel.maps();
     // key struct bpf_cgroup_storage_key { u64 cgroup_inode_id; u32 attach_type; } = 16 bytes
-    assert_eq!(info(m.cg_store()), (19, 16, 16, 0, 0, 0), "CGROUP_STORAGE");
     assert_eq!(
-        info(m.pcpu_store()),
+        info(m.cg_store().fd()),
+        (19, 16, 16, 0, 0, 0),
+        "CGROUP_STORAGE"
+    );
+    assert_eq!(
+        info(m.pcpu_store().fd()),
         (21, 16, 8, 0, 0, 0),
         "PERCPU_CGROUP_STORAGE"
     );
@@ -768,7 +776,7 @@ fn cgroup_storage_appears_when_attached() {
         0,
     )
     .unwrap();
-    let cg = Map::new(skel.maps().cg_store()).unwrap();
+    let cg = Map::new(skel.maps().cg_store().fd()).unwrap();
     let keys: Vec<Vec<u8>> = cg.keys().map(Result::unwrap).collect();
     let mut want = [0u8; 16];
     want[..8].copy_from_slice(&ino.to_ne_bytes());
@@ -779,7 +787,7 @@ fn cgroup_storage_appears_when_attached() {
         "one storage: (cgroup id, EGRESS)"
     );
     assert_eq!(cg.get(&want).unwrap(), Some(vec![0u8; 16]), "no packet yet");
-    let pc = Map::new(skel.maps().pcpu_store()).unwrap();
+    let pc = Map::new(skel.maps().pcpu_store().fd()).unwrap();
     let slots = pc.lookup_percpu(&want).unwrap().unwrap();
     assert_eq!(slots.len(), possible_cpus().unwrap());
     // User space can write the storage.

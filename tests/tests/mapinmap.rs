@@ -67,34 +67,52 @@ fn outer_maps_hold_the_static_inner_maps() {
     require_kernel!();
     let skel = mapinmap::open().load().unwrap();
     let m = skel.maps();
-    let (a, b, c) = (id(m.inner_a()), id(m.inner_b()), id(m.inner_c()));
-    assert_eq!(map_info(m.outer_arr()).unwrap().map_type, ARRAY_OF_MAPS);
-    assert_eq!(map_info(m.outer_hash()).unwrap().map_type, HASH_OF_MAPS);
+    let (a, b, c) = (
+        id(m.inner_a().fd()),
+        id(m.inner_b().fd()),
+        id(m.inner_c().fd()),
+    );
+    assert_eq!(
+        map_info(m.outer_arr().fd()).unwrap().map_type,
+        ARRAY_OF_MAPS
+    );
+    assert_eq!(
+        map_info(m.outer_hash().fd()).unwrap().map_type,
+        HASH_OF_MAPS
+    );
 
     assert_eq!(
-        outer_slot(m.outer_arr(), 0),
+        outer_slot(m.outer_arr().fd(), 0),
         Some(a),
         "outer_arr[0] = inner_a"
     );
-    assert_eq!(outer_slot(m.outer_arr(), 1), None, "outer_arr[1] is empty");
     assert_eq!(
-        outer_slot(m.outer_arr(), 2),
+        outer_slot(m.outer_arr().fd(), 1),
+        None,
+        "outer_arr[1] is empty"
+    );
+    assert_eq!(
+        outer_slot(m.outer_arr().fd(), 2),
         Some(b),
         "outer_arr[2] = inner_b"
     );
-    assert_eq!(outer_slot(m.outer_arr(), 3), None, "outer_arr[3] is empty");
+    assert_eq!(
+        outer_slot(m.outer_arr().fd(), 3),
+        None,
+        "outer_arr[3] is empty"
+    );
 
     assert_eq!(
-        outer_slot(m.outer_hash(), 1),
+        outer_slot(m.outer_hash().fd(), 1),
         Some(c),
         "outer_hash[1] = inner_c"
     );
     assert_eq!(
-        outer_slot(m.outer_hash(), 5),
+        outer_slot(m.outer_hash().fd(), 5),
         Some(a),
         "outer_hash[5] = inner_a"
     );
-    let hash = Map::new(m.outer_hash()).unwrap();
+    let hash = Map::new(m.outer_hash().fd()).unwrap();
     let mut keys: Vec<u32> = hash
         .keys()
         .map(|k| u32::from_ne_bytes(k.unwrap()[..4].try_into().unwrap()))
@@ -112,12 +130,12 @@ fn program_writes_inner_maps_through_the_outer_maps() {
 
     run(&skel, 0, 1, 100, false); // outer_arr[0] = inner_a
     assert_eq!(state(&skel), (0, 0, 0, 100));
-    assert_eq!(inner_value(m.inner_a(), 1), 100);
+    assert_eq!(inner_value(m.inner_a().fd(), 1), 100);
 
     run(&skel, 2, 1, 200, false); // outer_arr[2] = inner_b
     assert_eq!(state(&skel), (0, 0, 0, 200));
-    assert_eq!(inner_value(m.inner_b(), 1), 200);
-    assert_eq!(inner_value(m.inner_a(), 1), 100, "inner_a untouched");
+    assert_eq!(inner_value(m.inner_b().fd(), 1), 200);
+    assert_eq!(inner_value(m.inner_a().fd(), 1), 100, "inner_a untouched");
 
     // Empty slots of the array of maps.
     run(&skel, 1, 0, 5, false);
@@ -127,11 +145,11 @@ fn program_writes_inner_maps_through_the_outer_maps() {
 
     run(&skel, 1, 3, 300, true); // outer_hash[1] = inner_c
     assert_eq!(state(&skel), (2, 0, 0, 300));
-    assert_eq!(inner_value(m.inner_c(), 3), 300);
+    assert_eq!(inner_value(m.inner_c().fd(), 3), 300);
 
     run(&skel, 5, 1, 500, true); // outer_hash[5] = inner_a, shared with outer_arr[0]
     assert_eq!(state(&skel), (2, 100, 0, 500), "inner_a[1] was 100");
-    assert_eq!(inner_value(m.inner_a(), 1), 500);
+    assert_eq!(inner_value(m.inner_a().fd(), 1), 500);
 
     run(&skel, 2, 0, 7, true); // no key 2 in outer_hash
     assert_eq!(skel.bss().lookup_miss(), 3);
@@ -142,10 +160,10 @@ fn program_writes_inner_maps_through_the_outer_maps() {
     run(&skel, 0, 4, 9, false); // inner key out of range
     assert_eq!(state(&skel), (3, 0, -7, 0), "-E2BIG");
 
-    assert_eq!(inner_value(m.inner_a(), 1), 111);
-    assert_eq!(inner_value(m.inner_b(), 1), 200);
-    assert_eq!(inner_value(m.inner_c(), 3), 300);
-    assert_eq!(inner_value(m.inner_c(), 1), 0);
+    assert_eq!(inner_value(m.inner_a().fd(), 1), 111);
+    assert_eq!(inner_value(m.inner_b().fd(), 1), 200);
+    assert_eq!(inner_value(m.inner_c().fd(), 3), 300);
+    assert_eq!(inner_value(m.inner_c().fd(), 1), 0);
     assert_eq!(skel.bss().runs(), 9);
 }
 
@@ -159,16 +177,19 @@ fn user_space_can_fill_an_empty_slot() {
     assert_eq!(skel.bss().lookup_miss(), 1);
 
     // Store inner_c in outer_arr[1] (the value is the inner map's fd).
-    let outer = Map::new(m.outer_arr()).unwrap();
-    let fd = std::os::fd::AsRawFd::as_raw_fd(&m.inner_c()) as u32;
+    let outer = Map::new(m.outer_arr().fd()).unwrap();
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&m.inner_c().fd()) as u32;
     outer
         .update(&1u32.to_ne_bytes(), &fd.to_ne_bytes(), 0)
         .unwrap();
-    assert_eq!(outer_slot(m.outer_arr(), 1), Some(id(m.inner_c())));
+    assert_eq!(
+        outer_slot(m.outer_arr().fd(), 1),
+        Some(id(m.inner_c().fd()))
+    );
 
     run(&skel, 1, 2, 42, false);
     assert_eq!(state(&skel), (1, 0, 0, 42));
-    assert_eq!(inner_value(m.inner_c(), 2), 42);
+    assert_eq!(inner_value(m.inner_c().fd(), 2), 42);
 }
 
 fn describe(ids: &BTreeSet<u32>) -> Vec<String> {
@@ -191,12 +212,12 @@ fn inner_map_templates_are_not_left_behind() {
     let skel = mapinmap::open().load().unwrap();
     let m = skel.maps();
     let ours: BTreeSet<u32> = [
-        m.inner_a(),
-        m.inner_b(),
-        m.outer_arr(),
-        m.inner_c(),
-        m.outer_hash(),
-        m.bss(),
+        m.inner_a().fd(),
+        m.inner_b().fd(),
+        m.outer_arr().fd(),
+        m.inner_c().fd(),
+        m.outer_hash().fd(),
+        m.bss().fd(),
     ]
     .into_iter()
     .map(id)

@@ -59,22 +59,22 @@ fn write_maps_fills_every_map_type() {
     assert_eq!(bss.runs, 1);
 
     let m = skel.maps();
-    let array = Map::new(m.array_map()).unwrap();
+    let array = Map::new(m.array_map().fd()).unwrap();
     assert_eq!((array.key_size(), array.value_size()), (4, 8));
     assert_eq!(u64_at(&array, 3), Some(100));
     assert_eq!(u64_at(&array, 2), Some(0), "untouched array slot stays 0");
 
-    let hash = Map::new(m.hash_map()).unwrap();
+    let hash = Map::new(m.hash_map().fd()).unwrap();
     assert_eq!(u64_at(&hash, 3), Some(200));
     assert_eq!(u64_at(&hash, 2), None);
     let keys: Vec<_> = hash.keys().map(Result::unwrap).collect();
     assert_eq!(keys, vec![3u32.to_ne_bytes().to_vec()]);
 
-    let pa = Map::new(m.percpu_array()).unwrap();
+    let pa = Map::new(m.percpu_array().fd()).unwrap();
     assert!(pa.is_percpu());
     assert_eq!(percpu_sum(&pa, 0), Some(100));
 
-    let ph = Map::new(m.percpu_hash()).unwrap();
+    let ph = Map::new(m.percpu_hash().fd()).unwrap();
     assert!(ph.is_percpu());
     assert_eq!(percpu_sum(&ph, 3), Some(101));
     // Written on one CPU only: exactly one slot is non-zero.
@@ -84,16 +84,16 @@ fn write_maps_fills_every_map_type() {
         1
     );
 
-    let small = Map::new(m.small_hash()).unwrap();
+    let small = Map::new(m.small_hash().fd()).unwrap();
     assert_eq!((small.key_size(), small.value_size()), (4, 4));
     assert_eq!(
         small.get(&3u32.to_ne_bytes()).unwrap(),
         Some(3u32.to_ne_bytes().to_vec())
     );
 
-    let raw = Map::new(m.raw_array()).unwrap();
+    let raw = Map::new(m.raw_array().fd()).unwrap();
     assert_eq!(u64_at(&raw, 0), Some(100));
-    let raw_info = lskel::sys::bpf::map_info(m.raw_array()).unwrap();
+    let raw_info = lskel::sys::bpf::map_info(m.raw_array().fd()).unwrap();
     assert_eq!(
         (raw_info.btf_key_type_id, raw_info.btf_value_type_id),
         (0, 0),
@@ -114,7 +114,7 @@ fn write_maps_fills_every_map_type() {
 fn ringbuf_records_come_back_in_order() {
     require_kernel!();
     let skel = maps::open().load().unwrap();
-    let mut rb = RingBuffer::new(skel.maps().ringbuf()).unwrap();
+    let mut rb = RingBuffer::new(skel.maps().ringbuf().fd()).unwrap();
     assert_eq!(rb.size(), 16384);
     assert_eq!(rb.consume(|_| panic!("no record yet")), 0);
 
@@ -157,7 +157,7 @@ fn ringbuf_full_reports_enomem() {
     }
     write(&skel, 0, 0);
     assert_eq!(skel.bss().err_ringbuf(), -12);
-    let mut rb = RingBuffer::new(skel.maps().ringbuf()).unwrap();
+    let mut rb = RingBuffer::new(skel.maps().ringbuf().fd()).unwrap();
     let mut next = 0u64;
     let n = rb.consume(|rec| {
         assert_eq!(u64::from_ne_bytes(rec[8..16].try_into().unwrap()), next);
@@ -175,7 +175,7 @@ fn small_hash_holds_only_four_keys_by_default() {
     assert_eq!(open.maps.small_hash.max_entries(), 4);
     let skel = open.load().unwrap();
     assert_eq!(
-        lskel::sys::bpf::map_info(skel.maps().small_hash())
+        lskel::sys::bpf::map_info(skel.maps().small_hash().fd())
             .unwrap()
             .max_entries,
         4
@@ -190,7 +190,7 @@ fn small_hash_holds_only_four_keys_by_default() {
     write(&skel, 2, 1);
     assert_eq!(skel.bss().err_small(), 0);
     // And from user space the 5th key is refused too.
-    let small = Map::new(skel.maps().small_hash()).unwrap();
+    let small = Map::new(skel.maps().small_hash().fd()).unwrap();
     let err = small
         .update(&7u32.to_ne_bytes(), &7u32.to_ne_bytes(), 0)
         .unwrap_err();
@@ -205,17 +205,17 @@ fn max_entries_override_lets_small_hash_grow() {
     open.maps.small_hash.set_max_entries(16);
     assert_eq!(open.maps.small_hash.max_entries(), 16);
     let skel = open.load().unwrap();
-    let info = lskel::sys::bpf::map_info(skel.maps().small_hash()).unwrap();
+    let info = lskel::sys::bpf::map_info(skel.maps().small_hash().fd()).unwrap();
     assert_eq!(info.max_entries, 16);
     // The other maps keep the object's sizes.
     assert_eq!(
-        lskel::sys::bpf::map_info(skel.maps().array_map())
+        lskel::sys::bpf::map_info(skel.maps().array_map().fd())
             .unwrap()
             .max_entries,
         16
     );
     assert_eq!(
-        lskel::sys::bpf::map_info(skel.maps().hash_map())
+        lskel::sys::bpf::map_info(skel.maps().hash_map().fd())
             .unwrap()
             .max_entries,
         64
@@ -224,7 +224,7 @@ fn max_entries_override_lets_small_hash_grow() {
         write(&skel, key, 1);
         assert_eq!(skel.bss().err_small(), 0, "key {key}");
     }
-    let small = Map::new(skel.maps().small_hash()).unwrap();
+    let small = Map::new(skel.maps().small_hash().fd()).unwrap();
     let mut keys: Vec<u32> = small
         .keys()
         .map(|k| u32::from_ne_bytes(k.unwrap()[..].try_into().unwrap()))
@@ -247,17 +247,17 @@ fn max_entries_override_on_array_and_ringbuf() {
     open.maps.ringbuf.set_max_entries(4096 * 16);
     let skel = open.load().unwrap();
     assert_eq!(
-        lskel::sys::bpf::map_info(skel.maps().array_map())
+        lskel::sys::bpf::map_info(skel.maps().array_map().fd())
             .unwrap()
             .max_entries,
         32
     );
-    let rb = RingBuffer::new(skel.maps().ringbuf()).unwrap();
+    let rb = RingBuffer::new(skel.maps().ringbuf().fd()).unwrap();
     assert_eq!(rb.size(), 4096 * 16);
     // Key 20 (>= the object's 16) fits the resized array: the program sees the new size.
     write(&skel, 20, 5);
     assert_eq!(skel.bss().err_array(), 0);
-    let array = Map::new(skel.maps().array_map()).unwrap();
+    let array = Map::new(skel.maps().array_map().fd()).unwrap();
     assert_eq!(u64_at(&array, 20), Some(5));
 }
 
@@ -285,7 +285,7 @@ fn short_ctx_is_refused() {
 fn user_space_map_writes_are_seen() {
     require_kernel!();
     let skel = maps::open().load().unwrap();
-    let hash = Map::new(skel.maps().hash_map()).unwrap();
+    let hash = Map::new(skel.maps().hash_map().fd()).unwrap();
     hash.update(&42u32.to_ne_bytes(), &9u64.to_ne_bytes(), 0)
         .unwrap();
     write(&skel, 42, 1);
@@ -304,6 +304,6 @@ fn max_entries_zero_keeps_the_object_value() {
     open.maps.percpu_array.set_max_entries(3);
     let skel = open.load().unwrap();
     let info = |fd| lskel::sys::bpf::map_info(fd).unwrap().max_entries;
-    assert_eq!(info(skel.maps().small_hash()), 4);
-    assert_eq!(info(skel.maps().percpu_array()), 3);
+    assert_eq!(info(skel.maps().small_hash().fd()), 4);
+    assert_eq!(info(skel.maps().percpu_array().fd()), 3);
 }

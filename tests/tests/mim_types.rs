@@ -40,25 +40,25 @@ fn outer_and_inner_maps_have_the_declared_shapes() {
     let skel = mimtypes::open().load().unwrap();
     let m = skel.maps();
     let cpus = possible_cpus().unwrap() as u32;
-    assert_eq!(shape(m.inner_rb()), (27, 0, 0, 4096));
-    assert_eq!(shape(m.inner_h()), (1, 4, 8, 8));
+    assert_eq!(shape(m.inner_rb().fd()), (27, 0, 0, 4096));
+    assert_eq!(shape(m.inner_h().fd()), (1, 4, 8, 8));
     assert_eq!(
-        shape(m.inner_pe()),
+        shape(m.inner_pe().fd()),
         (4, 4, 4, cpus),
         "a PERF_EVENT_ARRAY without max_entries gets one slot per possible CPU"
     );
-    assert_eq!(shape(m.inner_lru()), (9, 4, 4, 4));
-    assert_eq!(shape(m.outer_rb()), (12, 4, 4, 2));
-    assert_eq!(shape(m.outer_hash()), (13, 4, 4, 4));
-    assert_eq!(shape(m.outer_pe()), (12, 4, 4, 2));
-    assert_eq!(shape(m.outer_lru()), (13, 4, 4, 2));
+    assert_eq!(shape(m.inner_lru().fd()), (9, 4, 4, 4));
+    assert_eq!(shape(m.outer_rb().fd()), (12, 4, 4, 2));
+    assert_eq!(shape(m.outer_hash().fd()), (13, 4, 4, 4));
+    assert_eq!(shape(m.outer_pe().fd()), (12, 4, 4, 2));
+    assert_eq!(shape(m.outer_lru().fd()), (13, 4, 4, 2));
 
     let id = |fd| prog_or_map_id(fd).unwrap();
-    assert_eq!(slot(m.outer_rb(), 0), Some(id(m.inner_rb())));
-    assert_eq!(slot(m.outer_rb(), 1), None);
-    assert_eq!(slot(m.outer_hash(), 3), Some(id(m.inner_h())));
-    assert_eq!(slot(m.outer_pe(), 0), Some(id(m.inner_pe())));
-    assert_eq!(slot(m.outer_lru(), 7), Some(id(m.inner_lru())));
+    assert_eq!(slot(m.outer_rb().fd(), 0), Some(id(m.inner_rb().fd())));
+    assert_eq!(slot(m.outer_rb().fd(), 1), None);
+    assert_eq!(slot(m.outer_hash().fd(), 3), Some(id(m.inner_h().fd())));
+    assert_eq!(slot(m.outer_pe().fd(), 0), Some(id(m.inner_pe().fd())));
+    assert_eq!(slot(m.outer_lru().fd(), 7), Some(id(m.inner_lru().fd())));
 }
 
 #[test]
@@ -72,13 +72,13 @@ fn programs_use_each_inner_map_type_through_its_outer_map() {
         0,
         "ringbuf output through outer_rb[0]"
     );
-    let mut rb = RingBuffer::new(m.inner_rb()).unwrap();
+    let mut rb = RingBuffer::new(m.inner_rb().fd()).unwrap();
     let mut got = Vec::new();
     rb.consume(|r| got.push(u64::from_ne_bytes(r[..8].try_into().unwrap())));
     assert_eq!(got, vec![0xabcd]);
 
     assert_eq!(run(&skel, 2, 5), 0, "hash update through outer_hash[3]");
-    let h = Map::new(m.inner_h()).unwrap();
+    let h = Map::new(m.inner_h().fd()).unwrap();
     assert_eq!(
         h.get(&5u32.to_ne_bytes()).unwrap(),
         Some(15u64.to_ne_bytes().to_vec())
@@ -93,7 +93,7 @@ fn programs_use_each_inner_map_type_through_its_outer_map() {
     for k in 0..6u32 {
         assert_eq!(run(&skel, 4, u64::from(k)), 0, "LRU update of key {k}");
     }
-    let lru = Map::new(m.inner_lru()).unwrap();
+    let lru = Map::new(m.inner_lru().fd()).unwrap();
     assert!(lru.keys().count() <= 4, "LRU inner map evicts");
     assert_eq!(
         lru.get(&5u32.to_ne_bytes()).unwrap(),
@@ -136,29 +136,29 @@ fn inner_templates_match_the_declared_inner_maps() {
     // of inner maps, and max_entries only for ARRAY inners: a perf event array or ring buffer of
     // another size fits as well.
     let pe_ok = create(4, 4, 4, cpus);
-    assert_eq!(put(m.outer_pe(), 1, pe_ok.as_fd()), Ok(()));
+    assert_eq!(put(m.outer_pe().fd(), 1, pe_ok.as_fd()), Ok(()));
     let pe_other = create(4, 4, 4, cpus + 1);
-    assert_eq!(put(m.outer_pe(), 1, pe_other.as_fd()), Ok(()));
+    assert_eq!(put(m.outer_pe().fd(), 1, pe_other.as_fd()), Ok(()));
     let not_pe = create(2, 4, 4, cpus);
     assert_eq!(
-        put(m.outer_pe(), 1, not_pe.as_fd()),
+        put(m.outer_pe().fd(), 1, not_pe.as_fd()),
         Err(Some(Errno::INVAL)),
         "an ARRAY is not a PERF_EVENT_ARRAY"
     );
 
     let rb_ok = create(27, 0, 0, 4096);
-    assert_eq!(put(m.outer_rb(), 1, rb_ok.as_fd()), Ok(()));
+    assert_eq!(put(m.outer_rb().fd(), 1, rb_ok.as_fd()), Ok(()));
     let h_in_rb = create(1, 4, 8, 8);
     assert_eq!(
-        put(m.outer_rb(), 1, h_in_rb.as_fd()),
+        put(m.outer_rb().fd(), 1, h_in_rb.as_fd()),
         Err(Some(Errno::INVAL))
     );
 
     let h_ok = create(1, 4, 8, 8);
-    assert_eq!(put(m.outer_hash(), 0, h_ok.as_fd()), Ok(()));
+    assert_eq!(put(m.outer_hash().fd(), 0, h_ok.as_fd()), Ok(()));
     let h_wrong_type = create(2, 4, 8, 8);
     assert_eq!(
-        put(m.outer_hash(), 0, h_wrong_type.as_fd()),
+        put(m.outer_hash().fd(), 0, h_wrong_type.as_fd()),
         Err(Some(Errno::INVAL)),
         "an ARRAY is not a HASH"
     );

@@ -29,7 +29,7 @@ fn run_pkt(prog: BorrowedFd<'_>, data: &[u8]) -> Result<TestRunOutput, Errno> {
 }
 
 fn pkt_count(skel: &multi::Skel, idx: u32) -> u64 {
-    let m = Map::new(skel.maps().pkt_counts()).unwrap();
+    let m = Map::new(skel.maps().pkt_counts().fd()).unwrap();
     let v = m.get(&idx.to_ne_bytes()).unwrap().unwrap();
     u64::from_ne_bytes(v[..8].try_into().unwrap())
 }

@@ -120,7 +120,7 @@ fn initial_values_are_typed() {
 /// `out.tag.word` as the kernel holds it: read through the map API, since reading a union
 /// field in Rust needs `unsafe`.
 fn out_tag_word(skel: &nested_types::Skel) -> u32 {
-    let bss = Map::new(skel.maps().bss()).unwrap();
+    let bss = Map::new(skel.maps().bss().fd()).unwrap();
     let value = bss.get(&0u32.to_ne_bytes()).unwrap().unwrap();
     let off = offset_of!(nested_types::Bss, out) + offset_of!(BssOut, tag);
     u32::from_ne_bytes(value[off..off + 4].try_into().unwrap())

@@ -4,7 +4,7 @@
 //! /sys/fs/bpf (named with the pid), removed at the end even when the test fails.
 
 use std::collections::BTreeSet;
-use std::os::fd::BorrowedFd;
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -66,8 +66,8 @@ fn rw(skel: &pinning::Skel, op: u32, key: u32, value: u64) -> (u32, u64) {
     (ret, u64::from_ne_bytes(args[8..].try_into().unwrap()))
 }
 
-fn id(fd: BorrowedFd<'_>) -> u32 {
-    map_info(fd).unwrap().id
+fn id(map: impl AsFd) -> u32 {
+    map_info(map.as_fd()).unwrap().id
 }
 
 fn ids(kind: BpfKind, objs: &BTreeSet<(BpfKind, u32)>) -> BTreeSet<u32> {

@@ -205,7 +205,13 @@ fn two_hundred_programs_and_a_hundred_maps() {
     // Nothing ran yet: every slot is 0 and the maps are empty (arrays hold 0).
     assert!(skel.bss().counts().iter().all(|&c| c == 0));
     let m = skel.maps();
-    for map in [m.m000(), m.m001(), m.m002(), m.m050(), m.m099()] {
+    for map in [
+        m.m000().fd(),
+        m.m001().fd(),
+        m.m002().fd(),
+        m.m050().fd(),
+        m.m099().fd(),
+    ] {
         let map = Map::new(map).unwrap();
         for key in 0..4 {
             assert!(matches!(value(&map, key), None | Some(0)));
@@ -228,15 +234,15 @@ fn two_hundred_programs_and_a_hundred_maps() {
         assert_eq!(c, u64::from(ran.contains(&i)), "counts[{i}]");
     }
     // Typed map accessors reach the same maps the programs use.
-    let m000 = Map::new(skel.maps().m000()).unwrap();
+    let m000 = Map::new(skel.maps().m000().fd()).unwrap();
     assert_eq!(value(&m000, 0), Some(mix(0, 1)));
     assert_eq!(value(&m000, 1), Some(mix(100, 1)));
-    let m051 = Map::new(skel.maps().m051()).unwrap();
+    let m051 = Map::new(skel.maps().m051().fd()).unwrap();
     assert_eq!(value(&m051, 2), Some(mix(1, 2)), "written by p001");
     assert_eq!(value(&m051, 3), Some(mix(101, 2)), "written by p101");
 
     // Every other program, found by id: the new programs named p<i> that use this .bss.
-    let bss_id = bpf::prog_or_map_id(skel.maps().bss()).unwrap();
+    let bss_id = bpf::prog_or_map_id(skel.maps().bss().fd()).unwrap();
     let mut others = BTreeMap::new();
     for id in bpf::all_ids(bpf::prog_get_next_id).unwrap() {
         if progs_before.contains(&id) {

@@ -32,7 +32,7 @@ fn kernel_value_size(name: &str) -> u32 {
 fn dummy_ops_map_is_created_with_the_kernels_value_and_its_programs_run() {
     require_kernel!();
     let skel = struct_ops_dummy::open().load().expect("load");
-    let info = map_info(skel.maps().lskel_dummy()).unwrap();
+    let info = map_info(skel.maps().lskel_dummy().fd()).unwrap();
     assert_eq!(info.value_size, kernel_value_size("bpf_dummy_ops"));
     assert!(info.value_size > 32, "bigger than the object's 32 bytes");
 
@@ -103,7 +103,7 @@ fn tcp_congestion_ops_registers_and_a_loopback_connection_uses_it() {
     require_kernel!();
     let _lock = host_lock();
     let skel = structops::open().load().expect("load");
-    let info = map_info(skel.maps().lskel_cc()).unwrap();
+    let info = map_info(skel.maps().lskel_cc().fd()).unwrap();
     assert_eq!(info.value_size, kernel_value_size("tcp_congestion_ops"));
 
     let link = skel

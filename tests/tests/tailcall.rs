@@ -103,7 +103,7 @@ fn targets_run_directly() {
 fn prog_array_holds_the_target_programs() {
     require_kernel!();
     let skel = tailcall::open().load().unwrap();
-    let table = Map::new(skel.maps().jmp_table()).unwrap();
+    let table = Map::new(skel.maps().jmp_table().fd()).unwrap();
     let slot = |k: u32| -> Option<u32> {
         table
             .get(&k.to_ne_bytes())
@@ -130,7 +130,7 @@ fn user_space_slot_update_and_delete() {
     require_kernel!();
     let skel = tailcall::open().load().unwrap();
     let entry = skel.progs().tail_entry().unwrap();
-    let table = Map::new(skel.maps().jmp_table()).unwrap();
+    let table = Map::new(skel.maps().jmp_table().fd()).unwrap();
     // Slot 2 gets target_b, slot 0 is cleared.
     let fd_b = skel.progs().target_b().unwrap().as_raw_fd() as u32;
     table

@@ -123,7 +123,7 @@ fn usdt_args_reach_the_program() {
         })
         .unwrap_or_else(|e| panic!("{e}"));
     let prog = skel.progs().hit().unwrap();
-    let manager = UsdtManager::new(skel.maps().__bpf_usdt_specs()).unwrap();
+    let manager = UsdtManager::new(skel.maps().__bpf_usdt_specs().fd()).unwrap();
 
     // No such probe; not an ELF file.
     match manager.attach(prog, None, &exe, "lskel", "nope", 0) {
@@ -206,7 +206,7 @@ fn usdt_args_reach_the_program() {
     // The one-shot function.
     let links = lskel::attach_usdt(
         prog,
-        skel.maps().__bpf_usdt_specs(),
+        skel.maps().__bpf_usdt_specs().fd(),
         None,
         &exe,
         "lskel",

@@ -29,7 +29,7 @@ fn drain(skel: &userringbuf::Skel) -> userringbuf::Bss {
 fn user_ringbuf_has_the_declared_shape() {
     require_kernel!();
     let skel = userringbuf::open().load().unwrap();
-    let i = map_info(skel.maps().user_rb()).unwrap();
+    let i = map_info(skel.maps().user_rb().fd()).unwrap();
     assert_eq!(
         (
             i.map_type,
@@ -41,7 +41,7 @@ fn user_ringbuf_has_the_declared_shape() {
         (31, 0, 0, 4096, 0),
         "USER_RINGBUF"
     );
-    let i = map_info(skel.maps().rb()).unwrap();
+    let i = map_info(skel.maps().rb().fd()).unwrap();
     assert_eq!((i.map_type, i.max_entries), (27, 4096), "RINGBUF");
 }
 
@@ -49,7 +49,7 @@ fn user_ringbuf_has_the_declared_shape() {
 fn program_drains_what_user_space_produced() {
     require_kernel!();
     let skel = userringbuf::open().load().unwrap();
-    let mut producer = UserRingBuffer::new(skel.maps().user_rb()).unwrap();
+    let mut producer = UserRingBuffer::new(skel.maps().user_rb().fd()).unwrap();
     assert_eq!(drain(&skel).drained, 0, "nothing to drain yet");
 
     for (seq, value) in [(1u32, 10u64), (2, 20), (3, 0x1_0000_0000)] {
@@ -64,7 +64,7 @@ fn program_drains_what_user_space_produced() {
     assert_eq!(producer.available(), 4096, "the kernel consumed everything");
 
     // Each sample came back through the kernel ring buffer with its value doubled.
-    let mut rb = RingBuffer::new(skel.maps().rb()).unwrap();
+    let mut rb = RingBuffer::new(skel.maps().rb().fd()).unwrap();
     let mut echoed = Vec::new();
     rb.consume(|rec| {
         echoed.push((
@@ -84,7 +84,7 @@ fn program_drains_what_user_space_produced() {
 fn user_ringbuf_wraps_around() {
     require_kernel!();
     let skel = userringbuf::open().load().unwrap();
-    let mut producer = UserRingBuffer::new(skel.maps().user_rb()).unwrap();
+    let mut producer = UserRingBuffer::new(skel.maps().user_rb().fd()).unwrap();
     // 24 bytes per sample: 4096 bytes hold 170; write 500 in rounds so the ring wraps.
     let mut seq = 0u32;
     let mut total = 0u64;
@@ -96,7 +96,7 @@ fn user_ringbuf_wraps_around() {
         }
         let b = drain(&skel);
         assert_eq!(b.drained, 100);
-        let mut rb = RingBuffer::new(skel.maps().rb()).unwrap();
+        let mut rb = RingBuffer::new(skel.maps().rb().fd()).unwrap();
         rb.consume(|_| {});
     }
     let b = skel.bss().read();

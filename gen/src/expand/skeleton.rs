@@ -223,6 +223,7 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
             vars,
         });
     }
+    let map_api = super::maps::MapApi::new(plan, &mut types);
     types.define_all()?;
     let type_defs = types.definitions();
     let types_doc = super::types::module_doc(types.skipped());
@@ -328,15 +329,8 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
         .iter()
         .filter(|d| !d.readonly)
         .map(|d| section_view(&plan.maps[d.map_index].name, d));
-    let map_accessors = plan.maps.iter().enumerate().map(|(i, m)| {
-        let f = ident(&m.name);
-        let doc = format!("Map `{}`.", m.name);
-        if m.data_kind().is_some() {
-            let f = section_field_name(&m.name);
-            return quote!(#[doc = #doc] pub fn #f(&self) -> __lskel::BorrowedFd<'a> { __lskel::AsFd::as_fd(&self.0.maps[#i]) });
-        }
-        quote!(#[doc = #doc] pub fn #f(&self) -> __lskel::BorrowedFd<'a> { __lskel::AsFd::as_fd(&self.0.maps[#i]) })
-    });
+    let (map_accessors, map_shapes) = (map_api.accessors(plan), map_api.shapes(plan));
+    let map_helper = map_api.skel_helper();
     let prog_accessors = plan.programs.iter().enumerate().map(|(j, p)| {
         let f = ident(&p.def.func.name);
         let doc = format!("Program `{}` (section `{}`); `None` when it was not loaded (autoload off).", p.def.func.name, p.def.func.section);
@@ -479,7 +473,9 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
                 /// Loads with options (e.g. a verifier log level).
                 pub fn load_with(self, opts: &__lskel::LoadOptions) -> __lskel::Result<Skel> {
                     let fds = __lskel::load(&SPEC, &[#(#map_settings)*], &[#(#initial)*], &[#(#open_progs)*], opts)?;
+                    let map_shapes = #map_shapes;
                     let mut skel = Skel {
+                        map_shapes,
                         #(#mmap_inits)*
                         maps: fds.maps,
                         progs: fds.progs,
@@ -495,6 +491,7 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
             pub struct Skel {
                 #(#mmap_fields)*
                 maps: ::std::vec::Vec<__lskel::OwnedFd>,
+                map_shapes: ::std::vec::Vec<__lskel::MapShape>,
                 progs: ::std::vec::Vec<::core::option::Option<__lskel::OwnedFd>>,
                 struct_ops: ::std::vec::Vec<__lskel::StructOpsValue>,
             }
@@ -506,9 +503,10 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
                 pub fn progs(&self) -> Progs<'_> { Progs(self) }
                 #(#data_accessors)*
                 #(#struct_ops_attach)*
+                #map_helper
             }
 
-            /// Map fds of a loaded skeleton.
+            /// The maps of a loaded skeleton, typed where the object's BTF gives key and value types.
             pub struct Maps<'a>(&'a Skel);
             impl<'a> Maps<'a> {
                 #(#map_accessors)*

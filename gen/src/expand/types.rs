@@ -232,12 +232,16 @@ impl TypeNames {
     }
 
     /// The name of `id`; a type no variable of the sections uses (a caller outside the
-    /// skeleton asked for it) gets a fresh `Anon` name.
-    fn get_or_add(&mut self, id: u32) -> String {
+    /// skeleton asked for it, e.g. a map's key type) gets its C name `c_name`, or a fresh
+    /// `Anon` name.
+    fn get_or_add(&mut self, id: u32, c_name: &str) -> String {
         if let Some(n) = self.names.get(&id) {
             return n.clone();
         }
-        let n = self.unique("Anon", false);
+        let n = match c_name {
+            "" => self.unique("Anon", false),
+            c => self.unique(c, true),
+        };
         self.names.insert(id, n.clone());
         n
     }
@@ -653,7 +657,8 @@ impl<'b> TypeGen<'b> {
         if let Some(name) = self.defined.get(&id) {
             return Ok(name.clone());
         }
-        let name = ident(&self.names.get_or_add(id));
+        let c_name = self.btf.name(self.btf.get(id)?.name_off)?;
+        let name = ident(&self.names.get_or_add(id, c_name));
         self.defined.insert(id, name.clone());
         let t = self.btf.get(id)?.clone();
         let size = u64::from(t.size_or_type);

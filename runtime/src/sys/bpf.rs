@@ -496,6 +496,29 @@ impl<'fd> SizedMap<'fd> {
         })
     }
 
+    /// A map whose type and sizes the caller knows, with no system call.
+    ///
+    /// # Safety
+    ///
+    /// `map_type`, `key_size` and `value_size` must be those of the map behind `fd`, and
+    /// `lookup_size` at least the bytes the kernel copies for one element (see
+    /// [`lookup_size`](Self::lookup_size)).
+    pub(crate) unsafe fn from_parts(
+        fd: BorrowedFd<'fd>,
+        map_type: u32,
+        key_size: usize,
+        value_size: usize,
+        lookup_size: usize,
+    ) -> Self {
+        SizedMap {
+            fd,
+            map_type,
+            key_size,
+            value_size,
+            lookup_size,
+        }
+    }
+
     /// The map descriptor.
     pub fn fd(&self) -> BorrowedFd<'fd> {
         self.fd

@@ -6,6 +6,7 @@
 //! [`Errno`](crate::Errno)s; the safe layers above add context.
 
 pub mod bpf;
+pub mod bpf_map;
 pub mod epoll;
 mod fd;
 pub mod mem;

@@ -10,7 +10,7 @@ fn progs(skel: &calculator::Skel) {
         skel.progs().calc_fixed().unwrap(),
         skel.progs().calls_tp().unwrap(),
     );
-    let _ = (skel.maps().rodata(), skel.maps().bss());
+    let _ = (skel.maps().rodata().fd(), skel.maps().bss().fd());
     let _: u64 = skel.bss().out_loop();
 }
 

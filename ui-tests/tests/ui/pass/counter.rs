@@ -10,9 +10,9 @@ fn after_load(open: counter::OpenSkel) -> lskel::Result<u64> {
     let skel: counter::Skel = open.load()?;
     let prog: BorrowedFd<'_> = skel.progs().count_syscalls().unwrap();
     let _link: lskel::Link = lskel::attach_raw_tp(prog, "sys_enter")?;
-    let _counts: BorrowedFd<'_> = skel.maps().syscall_counts();
+    let _counts: BorrowedFd<'_> = skel.maps().syscall_counts().fd();
     // Data sections are maps too.
-    let _bss_map: BorrowedFd<'_> = skel.maps().bss();
+    let _bss_map: BorrowedFd<'_> = skel.maps().bss().fd();
     skel.data().set_increment(10);
     let last: i64 = skel.data().last_syscall();
     let pid: i32 = skel.rodata().target_pid;

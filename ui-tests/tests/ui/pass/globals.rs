@@ -13,11 +13,11 @@ fn after_load(skel: &mut globals::Skel) -> u64 {
     skel.bss().set_out_counter(0);
     let _fd = skel.progs().read_globals().unwrap();
     let _fds = (
-        skel.maps().data(),
-        skel.maps().rodata(),
-        skel.maps().data_custom(),
-        skel.maps().rodata_custom(),
-        skel.maps().bss(),
+        skel.maps().data().fd(),
+        skel.maps().rodata().fd(),
+        skel.maps().data_custom().fd(),
+        skel.maps().rodata_custom().fd(),
+        skel.maps().bss().fd(),
     );
     u64::from(skel.rodata().knob) + u64::from(skel.rodata_custom().ro_custom) + skel.bss().out_knob2()
 }

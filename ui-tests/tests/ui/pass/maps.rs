@@ -6,18 +6,18 @@ use std::os::fd::BorrowedFd;
 #[allow(dead_code)]
 fn after_load(skel: &maps::Skel) -> lskel::Result<()> {
     let all: [BorrowedFd<'_>; 8] = [
-        skel.maps().array_map(),
-        skel.maps().hash_map(),
-        skel.maps().percpu_array(),
-        skel.maps().percpu_hash(),
-        skel.maps().small_hash(),
-        skel.maps().raw_array(),
-        skel.maps().ringbuf(),
-        skel.maps().bss(),
+        skel.maps().array_map().fd(),
+        skel.maps().hash_map().fd(),
+        skel.maps().percpu_array().fd(),
+        skel.maps().percpu_hash().fd(),
+        skel.maps().small_hash().fd(),
+        skel.maps().raw_array().fd(),
+        skel.maps().ringbuf().fd(),
+        skel.maps().bss().fd(),
     ];
     let array = lskel::Map::new(all[0])?;
     let _ = array.get(&3u32.to_ne_bytes())?;
-    let _rb = lskel::RingBuffer::new(skel.maps().ringbuf());
+    let _rb = lskel::RingBuffer::new(skel.maps().ringbuf().fd());
     let _prog = skel.progs().write_maps().unwrap();
     let _runs: u64 = skel.bss().runs();
     let _err: i32 = skel.bss().err_small();
