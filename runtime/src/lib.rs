@@ -27,6 +27,7 @@
 
 pub mod abi;
 pub mod attach;
+mod elf;
 mod error;
 mod inflate;
 mod kbtf;
@@ -38,7 +39,10 @@ pub mod skel;
 pub mod sys;
 pub mod usdt;
 
-pub use attach::{attach_link, attach_raw_tp, attach_struct_ops, iter_create, Link};
+pub use attach::{
+    attach_link, attach_raw_tp, attach_struct_ops, iter_create, read_iter_to_string, Link,
+    TcxDirection, UprobeTarget,
+};
 pub use error::{retry_on_intr, Errno, Error, Result, VerifierLog};
 pub use load::{
     probe_kernel, LoadOptions, LoadedFds, DEFAULT_LOG_SIZE, LOADER_LICENSE, LOADER_MAP_NAME,
@@ -57,7 +61,8 @@ pub use skel::{OpenMap, OpenProg};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::abi::{self, LoaderCtx};
-    pub use crate::attach::{attach_link, attach_raw_tp, Link};
+    pub use crate::attach::auto::{auto_attach, AutoAttach};
+    pub use crate::attach::{attach_link, attach_raw_tp, attach_struct_ops, Link};
     pub use crate::kconfig::{KconfigExtern, KconfigType};
     pub use crate::load::{LoadOptions, LoadedFds};
     pub use crate::map::Map;
@@ -70,6 +75,7 @@ pub mod __private {
     pub use crate::sys::mem::{pod_boxed, pod_copy, pod_read};
     pub use crate::sys::mmap::{array_mmap_len, page_size, MappedData, MappedRoData, Pod};
     pub use crate::sys::trusted::TrustedLoader;
+    pub use crate::usdt::UsdtManager;
     pub use crate::{Errno, Error, Result};
     pub use libc;
     pub use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};

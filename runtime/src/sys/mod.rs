@@ -11,6 +11,7 @@ mod fd;
 pub mod mem;
 pub mod mmap;
 pub mod perf;
+pub mod perf_attach;
 pub(crate) mod signal;
 pub mod trusted;
 pub mod uname;
