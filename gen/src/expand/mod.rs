@@ -2,6 +2,7 @@
 //! types of global data (`types`), path handling for the macro (`path`), and a plain-text
 //! description of the plan (`describe`).
 
+pub mod links;
 pub mod path;
 pub mod skeleton;
 pub mod types;

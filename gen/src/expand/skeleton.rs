@@ -403,6 +403,8 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
         })
         .collect::<Vec<_>>();
     let ctx_size = skel.loader.ctx_size;
+    let links = super::links::expand(skel)?;
+    let (links_items, links_init) = (&links.items, &links.init);
     let mod_doc =
         format!("Light skeleton of BPF object `{obj_name}`: {n_maps} maps, {n_progs} programs.");
 
@@ -474,6 +476,7 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
                 pub fn load_with(self, opts: &__lskel::LoadOptions) -> __lskel::Result<Skel> {
                     let fds = __lskel::load(&SPEC, &[#(#map_settings)*], &[#(#initial)*], &[#(#open_progs)*], opts)?;
                     let mut skel = Skel {
+                        links: #links_init,
                         #(#mmap_inits)*
                         maps: fds.maps,
                         progs: fds.progs,
@@ -486,6 +489,8 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
 
             /// The loaded skeleton. Dropping it closes every map and program fd it owns.
             pub struct Skel {
+                // First: links drop before the program and map fds.
+                links: Links,
                 #(#mmap_fields)*
                 maps: ::std::vec::Vec<__lskel::OwnedFd>,
                 progs: ::std::vec::Vec<::core::option::Option<__lskel::OwnedFd>>,
@@ -500,6 +505,8 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
                 #(#data_accessors)*
                 #(#struct_ops_attach)*
             }
+
+            #links_items
 
             /// Map fds of a loaded skeleton.
             pub struct Maps<'a>(&'a Skel);
