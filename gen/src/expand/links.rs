@@ -89,9 +89,7 @@ pub fn expand(skel: &Skeleton) -> Result<LinksGen> {
     let plan = &skel.plan;
     let autos = auto_attach_all(skel)?;
     let mut taken = std::collections::HashSet::new();
-    for m in ["detach_all"] {
-        taken.insert(m.to_string());
-    }
+    taken.insert("detach_all".to_string());
     let mut slots = Vec::new();
     for (j, p) in plan.programs.iter().enumerate() {
         let name = p.def.func.name.clone();
