@@ -62,7 +62,11 @@ fn attach_attaches_every_program_that_says_where() {
     assert_eq!(sum, 30);
     let b = skel.bss();
     assert!(b.n_tp_getpid() >= 10, "tp: {}", b.n_tp_getpid());
-    assert!(b.n_tracepoint_getppid() >= 7, "tracepoint: {}", b.n_tracepoint_getppid());
+    assert!(
+        b.n_tracepoint_getppid() >= 7,
+        "tracepoint: {}",
+        b.n_tracepoint_getppid()
+    );
     assert!(b.n_rawtp_enter() >= 17, "raw_tp: {}", b.n_rawtp_enter());
     assert!(b.n_btf_enter() >= 17, "tp_btf: {}", b.n_btf_enter());
     assert_eq!(b.n_up_self(), 5, "uprobe");
@@ -70,7 +74,10 @@ fn attach_attaches_every_program_that_says_where() {
 
     let out = lskel::read_iter_to_string(skel.links().task_iter().unwrap()).expect("run iter");
     let me = format!("{} ", std::process::id());
-    assert!(out.lines().any(|l| l.starts_with(&me)), "own pid not in task iter output:\n{out}");
+    assert!(
+        out.lines().any(|l| l.starts_with(&me)),
+        "own pid not in task iter output:\n{out}"
+    );
     assert!(skel.bss().n_task_iter() > 0);
 }
 
@@ -84,7 +91,11 @@ fn links_detach_one_by_one_and_reattach() {
     assert!(!skel.links_mut().detach_tp_getpid(), "already detached");
     let (tp, raw) = (skel.bss().n_tp_getpid(), skel.bss().n_rawtp_enter());
     getpid_syscalls(10);
-    assert_eq!(skel.bss().n_tp_getpid(), tp, "detached tracepoint still runs");
+    assert_eq!(
+        skel.bss().n_tp_getpid(),
+        tp,
+        "detached tracepoint still runs"
+    );
     assert!(skel.bss().n_rawtp_enter() >= raw + 10, "raw_tp stopped too");
 
     // A link taken out keeps working, and detaches when dropped.
@@ -106,7 +117,11 @@ fn links_detach_one_by_one_and_reattach() {
     skel.links_mut().detach_all();
     let raw = skel.bss().n_rawtp_enter();
     getpid_syscalls(5);
-    assert_eq!(skel.bss().n_rawtp_enter(), raw, "detach_all left raw_tp attached");
+    assert_eq!(
+        skel.bss().n_rawtp_enter(),
+        raw,
+        "detach_all left raw_tp attached"
+    );
 }
 
 #[test]

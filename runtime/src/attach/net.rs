@@ -15,16 +15,12 @@ const BPF_NETFILTER: u32 = 45;
 const BPF_TCX_INGRESS: u32 = 46;
 const BPF_TCX_EGRESS: u32 = 47;
 
-/// The index of network interface `name` in this process's network namespace
-/// (`/sys/class/net/<name>/ifindex`).
+/// The index of network interface `name` in the calling thread's network namespace
+/// (`if_nametoindex`).
 pub fn ifindex(name: &str) -> Result<u32> {
-    if name.is_empty() || name.contains('/') {
-        return Err(not_found(format!("interface {name:?}: bad name")));
-    }
-    std::fs::read_to_string(format!("/sys/class/net/{name}/ifindex"))
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .ok_or_else(|| not_found(format!("interface {name} not found")))
+    let c = std::ffi::CString::new(name)
+        .map_err(|_| not_found(format!("interface {name:?}: bad name")))?;
+    perf_attach::if_nametoindex(&c).ok_or_else(|| not_found(format!("interface {name} not found")))
 }
 
 fn link(

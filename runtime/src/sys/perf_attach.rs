@@ -365,6 +365,14 @@ pub fn socket_detach_bpf(sock: BorrowedFd<'_>) -> Result<(), Errno> {
     }
 }
 
+/// `if_nametoindex(name)` in the calling thread's network namespace; `None` when there is no
+/// such interface.
+pub fn if_nametoindex(name: &CStr) -> Option<u32> {
+    // SAFETY: `name` is a NUL-terminated string alive for the call.
+    let i = unsafe { libc::if_nametoindex(name.as_ptr()) };
+    (i != 0).then_some(i)
+}
+
 /// A duplicate of `fd` (`F_DUPFD_CLOEXEC`), for attachments that must act on a descriptor when
 /// they are dropped.
 pub fn dup(fd: BorrowedFd<'_>) -> Result<OwnedFd, Errno> {
