@@ -31,6 +31,14 @@ HIT(cg_egress);
 HIT(sock_filter);
 HIT(lookup);
 HIT(perf_tick);
+HIT(verdict);
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SOCKMAP);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, __u64);
+} socks SEC(".maps");
 
 /* --- auto-attached --- */
 
@@ -89,3 +97,6 @@ int lookup(struct bpf_sk_lookup *ctx) { BUMP(lookup); return SK_PASS; }
 
 SEC("perf_event")
 int perf_tick(void *ctx) { if (MINE()) BUMP(perf_tick); return 0; }
+
+SEC("sk_skb/stream_verdict")
+int verdict(struct __sk_buff *skb) { BUMP(verdict); return SK_PASS; }

@@ -401,3 +401,35 @@ fn xdp_and_tcx_on_a_veth_pair() {
     drop(links);
     drop(veth);
 }
+
+#[test]
+fn sockmap_stream_verdict_on_a_tcp_pair() {
+    lskel_tests::require_kernel!();
+    let _g = lock();
+    use std::io::{Read, Write};
+    let skel = load();
+    let map = skel.maps().socks();
+    // BPF_SK_SKB_STREAM_VERDICT
+    let link = attach::sockmap(skel.progs().verdict().unwrap(), map, 5).unwrap();
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut client = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    let (mut server, _) = l.accept().unwrap();
+    server
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    let fd = server.as_raw_fd() as u64;
+    lskel::Map::new(map)
+        .unwrap()
+        .update(&0u32.to_ne_bytes(), &fd.to_ne_bytes(), 0)
+        .unwrap();
+    client.write_all(b"hello").unwrap();
+    let mut buf = [0u8; 5];
+    server.read_exact(&mut buf).unwrap();
+    assert_eq!(&buf, b"hello");
+    assert!(skel.bss().n_verdict() >= 1, "stream verdict never ran");
+    link.detach().expect("BPF_PROG_DETACH");
+    // Detached: there is nothing left to detach.
+    let e =
+        lskel::sys::perf_attach::prog_detach(map, skel.progs().verdict().unwrap(), 5).unwrap_err();
+    assert_eq!(e, lskel::Errno::NOENT);
+}

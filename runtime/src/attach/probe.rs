@@ -232,6 +232,23 @@ mod tests {
     }
 
     #[test]
+    fn patterns_resolve_from_tracefs_or_kallsyms() {
+        if !FILTER_FUNCTIONS
+            .iter()
+            .any(|p| std::fs::File::open(p).is_ok())
+            && std::fs::File::open(KALLSYMS).is_err()
+        {
+            return;
+        }
+        let names = resolve_pattern("vfs_rea?").unwrap();
+        assert!(names.iter().any(|n| n == "vfs_read"), "{names:?}");
+        assert!(names.iter().all(|n| glob_match("vfs_rea?", n)));
+        assert!(resolve_pattern("no_such_function_*_xyz")
+            .unwrap()
+            .is_empty());
+    }
+
+    #[test]
     fn syscall_function_names() {
         assert_eq!(
             ksyscall_function("openat", Some("__x64_")),
