@@ -61,7 +61,7 @@ pub use skel::{OpenMap, OpenProg};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::abi::{self, LoaderCtx};
-    pub use crate::attach::auto::{auto_attach, AutoAttach};
+    pub use crate::attach::auto::{auto_attach, usdt_manager, AutoAttach};
     pub use crate::attach::{attach_link, attach_raw_tp, attach_struct_ops, Link};
     pub use crate::kconfig::{KconfigExtern, KconfigType};
     pub use crate::load::{LoadOptions, LoadedFds};

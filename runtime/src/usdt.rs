@@ -595,6 +595,16 @@ impl<'fd> UsdtManager<'fd> {
         })
     }
 
+    /// Marks spec ids as taken (by links of an earlier manager of the same map).
+    pub(crate) fn reserve(&self, ids: &[u32]) {
+        let mut used = self.used.lock().unwrap_or_else(|e| e.into_inner());
+        for &id in ids {
+            if let Some(u) = used.get_mut(id as usize) {
+                *u = true;
+            }
+        }
+    }
+
     fn alloc_id(&self) -> Result<u32, UsdtError> {
         let mut used = self.used.lock().unwrap_or_else(|e| e.into_inner());
         let id = used

@@ -162,12 +162,15 @@ pub fn expand(skel: &Skeleton) -> Result<LinksGen> {
     // USDT programs share one manager of the object's `__bpf_usdt_specs` map.
     let has_usdt = autos.iter().any(|a| matches!(a, AutoAttach::Usdt { .. }));
     let specs = plan.maps.iter().position(|m| m.name == "__bpf_usdt_specs");
+    let usdt_fields = (slots.iter())
+        .filter(|s| {
+            s.prog
+                .is_some_and(|j| matches!(autos[j], AutoAttach::Usdt { .. }))
+        })
+        .map(|s| &s.field);
     let usdt = match (has_usdt, specs) {
         (true, Some(i)) => quote! {
-            let usdt = match __lskel::UsdtManager::new(__lskel::AsFd::as_fd(&self.maps[#i])) {
-                ::core::result::Result::Ok(m) => ::core::option::Option::Some(m),
-                ::core::result::Result::Err(e) => return ::core::result::Result::Err(__lskel::Error::Attach { what: ::std::format!("usdt: {e}"), errno: ::core::option::Option::None }),
-            };
+            let usdt = ::core::option::Option::Some(__lskel::usdt_manager(__lskel::AsFd::as_fd(&self.maps[#i]), &[#(self.links.#usdt_fields.as_ref()),*])?);
         },
         _ => quote!(),
     };

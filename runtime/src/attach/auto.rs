@@ -133,3 +133,16 @@ pub fn auto_attach(
     };
     Ok(Some(link))
 }
+
+/// A manager of the `__bpf_usdt_specs` map `specs` for one `attach()`: the spec ids of the
+/// USDT links already held (`held`) stay taken.
+pub fn usdt_manager<'fd>(
+    specs: BorrowedFd<'fd>,
+    held: &[Option<&Link>],
+) -> Result<UsdtManager<'fd>> {
+    let m = UsdtManager::new(specs).map_err(|e| super::not_found(format!("usdt: {e}")))?;
+    for l in held.iter().flatten() {
+        m.reserve(l.usdt_spec_ids());
+    }
+    Ok(m)
+}

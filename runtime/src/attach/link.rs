@@ -85,6 +85,14 @@ impl Link {
         }
     }
 
+    /// The `__bpf_usdt_specs` ids a USDT attachment uses (empty for the others).
+    pub fn usdt_spec_ids(&self) -> &[u32] {
+        match &self.inner {
+            Inner::Usdt(l) => l.spec_ids(),
+            _ => &[],
+        }
+    }
+
     /// Whether this is a BPF link descriptor (so [`into_fd`](Self::into_fd) keeps the
     /// attachment alive on its own, and it can be pinned).
     pub fn is_bpf_link(&self) -> bool {
