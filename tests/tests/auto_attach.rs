@@ -141,3 +141,52 @@ fn dropping_the_skeleton_frees_its_links() {
     drop(skel);
     lskel_tests::wait_freed("auto-attach links", BpfKind::Link, &links);
 }
+
+// ---------------------------------------------------------------------------------------------
+// `.struct_ops.link` maps: attach() registers them too.
+
+lskel::bpf_skeleton!("../gen/tests/objects/structops.bpf.o");
+
+/// Only one process may register `lskel_cc` at a time (shared with tests/struct_ops.rs).
+fn host_lock() -> std::fs::File {
+    use std::os::fd::AsRawFd;
+    let f = std::fs::File::create("/tmp/lskel-tcp-cc.lock").unwrap();
+    // SAFETY: flock on an fd this File owns.
+    let rc = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) };
+    assert_eq!(rc, 0, "flock");
+    f
+}
+
+fn set_congestion(s: &std::net::TcpStream, name: &str) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: setsockopt reads `name.len()` bytes from `name`.
+    let rc = unsafe {
+        libc::setsockopt(
+            s.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_CONGESTION,
+            name.as_ptr().cast(),
+            name.len() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+#[test]
+fn attach_registers_struct_ops_link_maps() {
+    lskel_tests::require_kernel!();
+    let _lock = host_lock();
+    let mut skel = structops::open().load().expect("load structops");
+    skel.attach().expect("attach()");
+    assert!(skel.links().lskel_cc().is_some(), "lskel_cc not registered");
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let c = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    set_congestion(&c, "lskel_cc").expect("lskel_cc is registered");
+    assert!(skel.links_mut().detach_lskel_cc());
+    let c2 = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    assert!(set_congestion(&c2, "lskel_cc").is_err(), "lskel_cc still registered");
+}
