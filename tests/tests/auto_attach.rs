@@ -188,5 +188,8 @@ fn attach_registers_struct_ops_link_maps() {
     set_congestion(&c, "lskel_cc").expect("lskel_cc is registered");
     assert!(skel.links_mut().detach_lskel_cc());
     let c2 = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
-    assert!(set_congestion(&c2, "lskel_cc").is_err(), "lskel_cc still registered");
+    assert!(
+        set_congestion(&c2, "lskel_cc").is_err(),
+        "lskel_cc still registered"
+    );
 }
