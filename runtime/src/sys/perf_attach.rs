@@ -66,11 +66,22 @@ pub struct PerfScope {
     pub cpu: i32,
 }
 
-/// `perf_event_open(attr, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC)` of an attr without pointers
-/// (tracepoint and software events).
+/// The fixed PMU types whose attrs hold no addresses: hardware, software, tracepoint,
+/// hardware cache and raw events (`PERF_TYPE_HARDWARE` ..= `PERF_TYPE_RAW`).
+const PERF_TYPE_MAX_PLAIN: u32 = 4;
+
+/// `perf_event_open(attr, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC)` of a hardware, software,
+/// tracepoint, cache or raw event (their attrs hold no addresses; other PMUs are refused with
+/// `EINVAL`). The attr's `size` is always sent as 128.
 pub fn perf_event_open(attr: &PerfAttr, scope: PerfScope) -> Result<OwnedFd, Errno> {
-    // SAFETY: `attr` holds no pointers (config1/config2 are plain numbers for these PMUs).
-    unsafe { perf_open_raw(attr, scope) }
+    let mut a = *attr;
+    if (a.0[0] as u32) > PERF_TYPE_MAX_PLAIN {
+        return Err(Errno::INVAL);
+    }
+    a.0[0] = (a.0[0] & 0xffff_ffff) | (PERF_ATTR_SIZE << 32);
+    // SAFETY: `a` is 128 bytes and declares so; for these PMUs config1/config2 are plain
+    // numbers, never read as addresses.
+    unsafe { perf_open_raw(&a, scope) }
 }
 
 /// `perf_event_open` of a kprobe PMU event: `config1` is the NUL-terminated function name
@@ -447,6 +458,17 @@ mod tests {
             link_create(std::os::fd::AsFd::as_fd(&f), 0, 42, 0, tail).unwrap_err(),
             Errno::INVAL
         );
+    }
+
+    #[test]
+    fn perf_event_open_refuses_pmus_with_addresses() {
+        // A dynamic PMU type (kprobe/uprobe) would read config1 as an address.
+        let a = perf_attr(9, 0, 0x1000, 0);
+        let scope = PerfScope {
+            pid: Some(0),
+            cpu: -1,
+        };
+        assert_eq!(perf_event_open(&a, scope).unwrap_err(), Errno::INVAL);
     }
 
     #[test]
