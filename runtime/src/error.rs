@@ -284,6 +284,14 @@ pub enum Error {
         /// `"consumer"` or `"producer"`.
         role: &'static str,
     },
+    /// Attaching a program failed: `what` says what was being attached where (the tracepoint,
+    /// function, binary or interface), and why.
+    Attach {
+        /// What failed, e.g. "tracepoint syscalls/sys_enter_nope: not found in tracefs".
+        what: String,
+        /// The kernel's error code, when a system call failed.
+        errno: Option<Errno>,
+    },
     /// Reading a system file (such as `/sys/devices/system/cpu/possible`) failed.
     Io {
         /// The file.
@@ -307,6 +315,7 @@ impl Error {
             | Error::LoaderVerifier { errno, .. }
             | Error::Mmap { errno, .. } => Some(*errno),
             Error::MapReuse { errno, .. } => *errno,
+            Error::Attach { errno, .. } => *errno,
             Error::Io { source, .. } => source.raw_os_error().map(Errno::from_raw_os_error),
             _ => None,
         }
@@ -380,6 +389,11 @@ impl fmt::Display for Error {
                 f,
                 "ring buffer map `{name}` (id {id}) already has a {role} in this process"
             ),
+            Error::Attach { what, errno: None } => write!(f, "attach: {what}"),
+            Error::Attach {
+                what,
+                errno: Some(e),
+            } => write!(f, "attach: {what}: {e}"),
             Error::Io { path, source } => write!(f, "reading {path} failed: {source}"),
         }
     }

@@ -31,6 +31,7 @@ pub mod abi;
 pub mod asyncbuf;
 pub mod attach;
 pub mod chars;
+mod elf;
 mod error;
 mod inflate;
 mod kbtf;
@@ -45,7 +46,10 @@ pub mod usdt;
 
 #[cfg(feature = "tokio")]
 pub use asyncbuf::{AsyncPerfBuffer, AsyncRingBuffer, PerfEvent};
-pub use attach::{attach_link, attach_raw_tp, attach_struct_ops, iter_create, Link};
+pub use attach::{
+    attach_link, attach_raw_tp, attach_struct_ops, iter_create, read_iter_to_string, Link,
+    TcxDirection, UprobeTarget,
+};
 pub use error::{retry_on_intr, Errno, Error, Result, VerifierLog};
 pub use load::{
     probe_kernel, LoadOptions, LoadedFds, DEFAULT_LOG_SIZE, LOADER_LICENSE, LOADER_MAP_NAME,
@@ -68,8 +72,9 @@ pub use skel::{OpenMap, OpenProg, DEFAULT_PIN_ROOT};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::abi::{self, LoaderCtx};
-    pub use crate::attach::{attach_link, attach_raw_tp, Link};
     pub use crate::chars::{c_chars_str, set_c_chars};
+    pub use crate::attach::auto::{auto_attach, usdt_manager, AutoAttach};
+    pub use crate::attach::{attach_link, attach_raw_tp, attach_struct_ops, Link};
     pub use crate::kconfig::{KconfigExtern, KconfigType};
     pub use crate::load::{LoadOptions, LoadedFds};
     pub use crate::map::{possible_cpus, BloomFilter, Map, MapShape, PerCpuMap, Queue, TypedMap};
@@ -84,6 +89,7 @@ pub mod __private {
         array_mmap_len, page_size, MappedData, MappedRoData, Pod, PodBytes,
     };
     pub use crate::sys::trusted::TrustedLoader;
+    pub use crate::usdt::UsdtManager;
     pub use crate::{Errno, Error, Result};
     pub use libc;
     pub use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};

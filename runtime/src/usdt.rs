@@ -28,6 +28,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use crate::elf::Elf;
 use crate::sys::bpf;
 use crate::sys::perf::{self, UprobeEvent};
 use crate::{Link, Map};
@@ -167,105 +168,6 @@ pub struct UsdtTarget {
     pub offset: u64,
     /// File offset of the semaphore (0: none).
     pub sema_offset: u64,
-}
-
-struct Elf<'a> {
-    data: &'a [u8],
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Section<'a> {
-    name: &'a [u8],
-    sh_type: u32,
-    addr: u64,
-    offset: u64,
-    size: u64,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Segment {
-    vaddr: u64,
-    memsz: u64,
-    offset: u64,
-    exec: bool,
-}
-
-impl<'a> Elf<'a> {
-    fn bytes(&self, off: u64, len: u64) -> Option<&'a [u8]> {
-        let start = usize::try_from(off).ok()?;
-        let end = start.checked_add(usize::try_from(len).ok()?)?;
-        self.data.get(start..end)
-    }
-    fn u16(&self, off: u64) -> Option<u16> {
-        Some(u16::from_le_bytes(self.bytes(off, 2)?.try_into().ok()?))
-    }
-    fn u32(&self, off: u64) -> Option<u32> {
-        Some(u32::from_le_bytes(self.bytes(off, 4)?.try_into().ok()?))
-    }
-    fn u64(&self, off: u64) -> Option<u64> {
-        Some(u64::from_le_bytes(self.bytes(off, 8)?.try_into().ok()?))
-    }
-
-    fn parse(data: &'a [u8]) -> Result<Self, String> {
-        if data.len() < 64 || &data[..4] != b"\x7fELF" {
-            return Err("not an ELF file".into());
-        }
-        if data[4] != 2 || data[5] != 1 {
-            return Err("not a 64-bit little-endian ELF file".into());
-        }
-        Ok(Elf { data })
-    }
-
-    /// Every section header.
-    fn sections(&self) -> Option<Vec<Section<'a>>> {
-        let shoff = self.u64(0x28)?;
-        let shentsize = u64::from(self.u16(0x3a)?);
-        let shnum = u64::from(self.u16(0x3c)?);
-        let shstrndx = u64::from(self.u16(0x3e)?);
-        if shoff == 0 || shnum == 0 {
-            return Some(Vec::new());
-        }
-        let sh = |i: u64| shoff + i * shentsize;
-        let strtab = self.u64(sh(shstrndx) + 24)?;
-        let strsize = self.u64(sh(shstrndx) + 32)?;
-        let names = self.bytes(strtab, strsize)?;
-        (0..shnum)
-            .map(|i| {
-                let h = sh(i);
-                let name_off = usize::try_from(self.u32(h)?).ok()?;
-                let rest = names.get(name_off..)?;
-                let name = &rest[..rest.iter().position(|&c| c == 0)?];
-                Some(Section {
-                    name,
-                    sh_type: self.u32(h + 4)?,
-                    addr: self.u64(h + 16)?,
-                    offset: self.u64(h + 24)?,
-                    size: self.u64(h + 32)?,
-                })
-            })
-            .collect()
-    }
-
-    /// The PT_LOAD segments.
-    fn segments(&self) -> Option<Vec<Segment>> {
-        let phoff = self.u64(0x20)?;
-        let phentsize = u64::from(self.u16(0x36)?);
-        let phnum = u64::from(self.u16(0x38)?);
-        let mut v = Vec::new();
-        for i in 0..phnum {
-            let h = phoff + i * phentsize;
-            if self.u32(h)? != 1 {
-                continue; // PT_LOAD only
-            }
-            v.push(Segment {
-                exec: self.u32(h + 4)? & 1 != 0, // PF_X
-                offset: self.u64(h + 8)?,
-                vaddr: self.u64(h + 16)?,
-                memsz: self.u64(h + 40)?,
-            });
-        }
-        Some(v)
-    }
 }
 
 fn cstr_at(data: &[u8], off: usize) -> Option<(String, usize)> {
@@ -594,6 +496,26 @@ pub struct UsdtLinks {
 }
 
 impl UsdtLinks {
+    /// A set with no links (what a detached [`Link`] keeps).
+    pub(crate) fn empty() -> Self {
+        UsdtLinks {
+            links: Vec::new(),
+            targets: Vec::new(),
+            spec_ids: Vec::new(),
+            used: Arc::new(Mutex::new(Vec::new())),
+        }
+    }
+
+    /// Takes the first location's link descriptor out; the spec ids stay in use (the link
+    /// still reads them) and the other locations are detached.
+    pub(crate) fn take_first_fd(&mut self) -> Option<std::os::fd::OwnedFd> {
+        if self.links.is_empty() {
+            return None;
+        }
+        self.spec_ids.clear();
+        Some(self.links.remove(0).into_fd())
+    }
+
     /// Number of probe locations attached.
     pub fn len(&self) -> usize {
         self.links.len()
@@ -671,6 +593,16 @@ impl<'fd> UsdtManager<'fd> {
             max_entries: info.max_entries,
             used: Arc::new(Mutex::new(vec![false; info.max_entries as usize])),
         })
+    }
+
+    /// Marks spec ids as taken (by links of an earlier manager of the same map).
+    pub(crate) fn reserve(&self, ids: &[u32]) {
+        let mut used = self.used.lock().unwrap_or_else(|e| e.into_inner());
+        for &id in ids {
+            if let Some(u) = used.get_mut(id as usize) {
+                *u = true;
+            }
+        }
     }
 
     fn alloc_id(&self) -> Result<u32, UsdtError> {

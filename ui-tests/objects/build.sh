@@ -22,6 +22,7 @@
 #   inner_without_values.bpf.o  an ARRAY_OF_MAPS without `__array(values, ...)`
 #   plain_extern.bpf.o      a program reading `extern int foo;` (neither __ksym nor __kconfig)
 #   custom_data_section.bpf.o   a program incrementing a global in SEC(".foo")
+#   bad_uprobe_target.bpf.o a program in SEC("uprobe/libc.so.6") (no `:function`)
 #
 # Corrupted copies of src/minimal.bpf.c's object: one section dumped, changed by
 # src/corrupt.py (see there) and put back with llvm-objcopy --update-section:
@@ -82,6 +83,7 @@ bpf bpf src/key_size_mismatch.bpf.c key_size_mismatch.bpf.o -g
 bpf bpf src/inner_without_values.bpf.c inner_without_values.bpf.o -g
 bpf bpf src/plain_extern.bpf.c plain_extern.bpf.o -g
 bpf bpf src/custom_data_section.bpf.c custom_data_section.bpf.o -g
+bpf bpf src/bad_uprobe_target.bpf.c bad_uprobe_target.bpf.o -g
 
 echo "  GEN ui-tests/objects/src/too_many_kfuncs.bpf.c"
 {

@@ -3,6 +3,7 @@
 //! description of the plan (`describe`).
 
 mod maps;
+pub mod links;
 pub mod path;
 pub mod pinning;
 pub mod skeleton;

@@ -403,6 +403,8 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
         super::pinning::map_defs(plan),
         super::pinning::open_skel_methods(plan),
     );
+    let links = super::links::expand(skel)?;
+    let (links_items, links_init) = (&links.items, &links.init);
     let mod_doc =
         format!("Light skeleton of BPF object `{obj_name}`: {n_maps} maps, {n_progs} programs.");
 
@@ -476,6 +478,7 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
                     let map_shapes = #map_shapes;
                     let mut skel = Skel {
                         map_shapes,
+                        links: #links_init,
                         #(#mmap_inits)*
                         maps: fds.maps,
                         progs: fds.progs,
@@ -489,6 +492,8 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
 
             /// The loaded skeleton. Dropping it closes every map and program fd it owns.
             pub struct Skel {
+                // First: links drop before the program and map fds.
+                links: Links,
                 #(#mmap_fields)*
                 maps: ::std::vec::Vec<__lskel::OwnedFd>,
                 map_shapes: ::std::vec::Vec<__lskel::MapShape>,
@@ -505,6 +510,8 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
                 #(#struct_ops_attach)*
                 #map_helper
             }
+
+            #links_items
 
             /// The maps of a loaded skeleton, typed where the object's BTF gives key and value types.
             pub struct Maps<'a>(&'a Skel);

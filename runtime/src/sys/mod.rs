@@ -13,6 +13,7 @@ pub mod mem;
 pub mod mmap;
 pub mod perf;
 pub mod perf_ring;
+pub mod perf_attach;
 pub(crate) mod signal;
 pub mod trusted;
 pub mod uname;

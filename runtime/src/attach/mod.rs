@@ -1,4 +1,16 @@
-//! Attaching programs: [`Link`], [`attach_raw_tp`], [`attach_link`].
+//! Attaching programs: [`Link`] and one typed function per way of attaching.
+//!
+//! Every function takes the program's descriptor (`skel.progs().x()`), returns a [`Link`] that
+//! detaches on drop, and fails with an [`Error`] that names what was not found (tracepoint,
+//! function, binary, interface) or which system call refused.
+//!
+//! - tracing: [`tracepoint`], [`raw_tp`] ([`attach_raw_tp`]), [`tracing`] (tp_btf, fentry,
+//!   fexit, fmod_ret, lsm: target given at load), [`iter`] with [`Link::iter_reader`] /
+//!   [`read_iter_to_string`];
+//! - probes: [`kprobe`], [`kprobe_multi`], [`ksyscall`], [`uprobe`] ([`UprobeTarget`]);
+//! - networking and the rest: [`xdp`], [`tcx`], [`cgroup`], [`netfilter`], [`sk_lookup`],
+//!   [`perf_event`], [`socket_filter`], [`sockmap`];
+//! - [`auto`]: what a skeleton's `attach()` does for a section that says where.
 
 use std::ffi::CString;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -6,27 +18,35 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use crate::sys::bpf::{self, LinkTarget};
 use crate::{Error, Result};
 
-/// An attachment, owned through its descriptor: dropping it detaches the program.
-#[derive(Debug)]
-pub struct Link {
-    fd: OwnedFd,
+pub mod auto;
+mod link;
+mod net;
+mod probe;
+mod trace;
+mod uprobe;
+
+pub use link::{read_iter_to_string, Link};
+pub use net::{
+    cgroup, ifindex, netfilter, perf_event, sk_lookup, socket_filter, sockmap, tcx, xdp,
+    TcxDirection,
+};
+pub use probe::{
+    glob_match, kprobe, kprobe_multi, ksyscall, ksyscall_function, parse_format_bit,
+    KprobeMultiTarget,
+};
+pub use trace::{iter, raw_tp, tracepoint, tracepoint_id, tracing};
+pub use uprobe::{resolve_binary, uprobe, UprobeTarget};
+
+/// An [`Error::Attach`] with no errno.
+pub(crate) fn not_found(what: String) -> Error {
+    Error::Attach { what, errno: None }
 }
 
-impl Link {
-    /// Wraps a link descriptor.
-    pub fn from_fd(fd: OwnedFd) -> Self {
-        Link { fd }
-    }
-
-    /// Gives up ownership of the descriptor (the attachment lives as long as it does).
-    pub fn into_fd(self) -> OwnedFd {
-        self.fd
-    }
-}
-
-impl AsFd for Link {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.fd.as_fd()
+/// An [`Error::Attach`] for a failed system call.
+pub(crate) fn failed(what: String, errno: crate::Errno) -> Error {
+    Error::Attach {
+        what,
+        errno: Some(errno),
     }
 }
 
