@@ -763,7 +763,12 @@ impl<'b> Dumper<'b> {
         if !is_union && size > round_up(off, if packed { 8 } else { align * 8 }) {
             pad(&mut out, off, size);
         }
-        out.push_str(&indent(lvl));
+        if out.ends_with(" {\n") {
+            // No members: `struct x {}`, as bpftool writes it.
+            out.pop();
+        } else {
+            out.push_str(&indent(lvl));
+        }
         out.push('}');
         if packed {
             out.push_str(" __attribute__((packed))");
