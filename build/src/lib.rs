@@ -377,8 +377,14 @@ impl BpfBuilder {
             }
             dependencies.push(path);
         }
-        if let Some(btf) = self.btf.as_ref().filter(|_| self.vmlinux_h) {
-            dependencies.push(btf.clone());
+        if self.vmlinux_h {
+            // A new kernel (a reboot) gives the sysfs file a new timestamp: vmlinux.h is
+            // rewritten then.
+            dependencies.push(
+                self.btf
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from(KERNEL_BTF)),
+            );
         }
         Ok(Output {
             object,

@@ -126,8 +126,11 @@ fn writes_vmlinux_h_and_compiles_a_fixture_against_it() {
     let data = std::fs::read(&out.object).unwrap();
     let skel = lskel_gen::generate(&data, "counter").unwrap();
     assert!(lskel_gen::expand::describe(&skel.plan).contains("count_syscalls"));
-    // vmlinux.h is generated, not a source: no rerun line for it.
+    // vmlinux.h is generated, not a source: no rerun line for it, but one for the BTF.
     assert!(!out.dependencies.iter().any(|d| d.ends_with("vmlinux.h")));
+    assert!(out
+        .dependencies
+        .contains(&PathBuf::from(lskel_build::KERNEL_BTF)));
     // A second build leaves an unchanged header alone.
     let before = std::fs::metadata(dir.join("include/vmlinux.h"))
         .unwrap()

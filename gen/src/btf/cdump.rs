@@ -1036,6 +1036,28 @@ mod tests {
     }
 
     #[test]
+    fn enum_sizes_c_would_not_pick_are_spelt_out() {
+        let mut b = B::new();
+        let (a, n) = (b.s("A"), b.s("NEG"));
+        b.add("small", kind::ENUM, 1, false, 1, vec![a, 1]);
+        b.add("neg", kind::ENUM, 1, true, 4, vec![n, (-3i32) as u32]);
+        let w = b.s("W");
+        b.add("wide", kind::ENUM64, 1, true, 8, vec![w, 5, 0]);
+        b.add("fwd_only", kind::ENUM, 0, false, 4, vec![]);
+        let c = b.dump();
+        assert!(
+            c.contains("enum small {\n\tA = 1,\n} __attribute__((mode(QI)));"),
+            "{c}"
+        );
+        assert!(c.contains("enum neg {\n\tNEG = -3,\n};"), "{c}");
+        assert!(
+            c.contains("enum wide {\n\tW = 5,\n} __attribute__((mode(DI)));"),
+            "{c}"
+        );
+        assert!(c.contains("enum fwd_only;"), "{c}");
+    }
+
+    #[test]
     fn by_value_self_containment_is_an_error() {
         let mut b = B::new();
         let s = b.record(kind::STRUCT, "s", 4, &[]);
