@@ -259,3 +259,100 @@ fn fixtures_compile_against_lskel_vmlinux_h() {
     );
     let _ = std::fs::remove_dir_all(&tmp);
 }
+
+/// The BTF of every fixture object (clang's, not the kernel's: bitfields, anonymous members,
+/// function pointers, DATASECs to skip) also dumps to C that clang accepts.
+#[test]
+fn object_btf_dumps_to_valid_c() {
+    use object::{Object, ObjectSection};
+    let Some(clang) = find_clang() else {
+        assert!(
+            !require(),
+            "LSKEL_REQUIRE_KERNEL=1 but no clang (CLANG, clang-19, clang) runs"
+        );
+        eprintln!("skipped: no clang (CLANG, clang-19, clang) on PATH");
+        return;
+    };
+    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("object_btf-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/bpf");
+    let mut done = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if !path.to_str().is_some_and(|s| s.ends_with(".bpf.o")) {
+            continue;
+        }
+        let data = std::fs::read(&path).unwrap();
+        let file = object::File::parse(&*data).unwrap();
+        let Some(btf) = file.section_by_name(".BTF") else {
+            continue;
+        };
+        let btf = Btf::parse(btf.data().unwrap()).unwrap();
+        let c = cdump::dump_c(&btf).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let name = path
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .replace(".bpf.o", ".c");
+        let src = tmp.join(&name);
+        std::fs::write(&src, c).unwrap();
+        let out = Command::new(&clang)
+            .args(["-target", "bpf", "-fsyntax-only", "-Werror"])
+            .arg(&src)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            path.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        done += 1;
+    }
+    assert!(done > 10, "only {done} objects with BTF");
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+/// Corrupted BTF that still parses (words of the fixtures' `.BTF` flipped) dumps to C or
+/// gives an error: never a panic or an endless walk.
+#[test]
+fn mutated_btf_never_panics() {
+    use object::{Object, ObjectSection};
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/bpf");
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let (mut parsed, mut dumped) = (0, 0);
+    for stem in ["nested_types", "globals", "maps", "counter", "struct_ops"] {
+        let Ok(data) = std::fs::read(dir.join(format!("{stem}.bpf.o"))) else {
+            continue;
+        };
+        let file = object::File::parse(&*data).unwrap();
+        let Some(sec) = file.section_by_name(".BTF") else {
+            continue;
+        };
+        let btf = sec.data().unwrap().to_vec();
+        for _ in 0..3000 {
+            let mut m = btf.clone();
+            for _ in 0..1 + next() % 3 {
+                // Inside the type section (after the 24-byte header), one byte.
+                let at = 24 + (next() as usize) % (m.len() - 24);
+                m[at] = next() as u8;
+            }
+            let Ok(b) = Btf::parse(&m) else { continue };
+            parsed += 1;
+            if let Ok(c) = cdump::dump_c(&b) {
+                assert!(c.len() < 256 << 20);
+                dumped += 1;
+            }
+        }
+    }
+    eprintln!("{parsed} mutants parsed, {dumped} dumped");
+    assert!(parsed > 0);
+}

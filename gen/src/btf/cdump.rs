@@ -25,6 +25,10 @@ use crate::error::{btf_err, Result};
 /// taken as malformed. Far above what kernels have.
 const MAX_NEST: u32 = 512;
 
+/// The largest gap in a record filled with padding bitfields (512 KiB, 65536 `long: 64;`
+/// lines): kernels pad to cache lines and pages, corrupt BTF could ask for gigabytes.
+const MAX_PAD_BITS: u64 = 1 << 22;
+
 /// The whole `vmlinux.h`: guard, `preserve_access_index` pragma (off with
 /// `BPF_NO_PRESERVE_ACCESS_INDEX`) and every type of `btf`.
 pub fn vmlinux_header(btf: &Btf) -> Result<String> {
@@ -105,7 +109,7 @@ fn round_up(v: u64, to: u64) -> u64 {
     if to == 0 {
         v
     } else {
-        v.div_ceil(to) * to
+        v.div_ceil(to).saturating_mul(to)
     }
 }
 
@@ -718,12 +722,21 @@ impl<'b> Dumper<'b> {
         out.push_str(" {\n");
         let (align, packed) = self.layout(id, depth)?;
         let mut off = 0u64;
-        let pad = |out: &mut String, from: u64, to: u64| pad_bits(out, from, to, lvl + 1);
+        let pad = |out: &mut String, from: u64, to: u64| {
+            if to - from > MAX_PAD_BITS {
+                return Err(btf_err(format!(
+                    "type [{id}] has a gap of {} bytes between members: more padding than C output is written for",
+                    (to - from) / 8
+                )));
+            }
+            pad_bits(out, from, to, lvl + 1);
+            Ok(())
+        };
         for m in self.members(t)? {
             let size_bits = if m.bits > 0 {
                 m.bits
             } else {
-                self.btf.size_of(m.ty).unwrap_or(0) * 8
+                self.btf.size_of(m.ty).unwrap_or(0).saturating_mul(8)
             };
             if !is_union {
                 let unit = if packed {
@@ -745,7 +758,7 @@ impl<'b> Dumper<'b> {
                     round_up(off, unit)
                 };
                 if natural != m.bit_off && m.bit_off > off {
-                    pad(&mut out, off, m.bit_off);
+                    pad(&mut out, off, m.bit_off)?;
                 }
             }
             let decl = self.declare(m.ty, m.name.to_string(), lvl + 1, depth + 1)?;
@@ -756,12 +769,12 @@ impl<'b> Dumper<'b> {
             }
             out.push_str(";\n");
             if !is_union {
-                off = m.bit_off + size_bits;
+                off = m.bit_off.saturating_add(size_bits);
             }
         }
         let size = u64::from(t.size_or_type) * 8;
         if !is_union && size > round_up(off, if packed { 8 } else { align * 8 }) {
-            pad(&mut out, off, size);
+            pad(&mut out, off, size)?;
         }
         if out.ends_with(" {\n") {
             // No members: `struct x {}`, as bpftool writes it.
