@@ -1,6 +1,7 @@
 //! Arbitrary bytes as a `.BTF` section: `Btf::parse` must not panic, and whatever it accepts must
 //! survive a `to_bytes` round trip: the serialized form re-parses to the same types and strings
-//! and serializes to the same bytes again.
+//! and serializes to the same bytes again. Writing it as C (`vmlinux.h` style) must not panic
+//! either.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -10,6 +11,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(btf) = Btf::parse(data) else {
         return;
     };
+    let _ = lskel_gen::btf::cdump::dump_c(&btf);
     let bytes = btf.to_bytes();
     let again = match Btf::parse(&bytes) {
         Ok(b) => b,

@@ -24,7 +24,31 @@
 //! safe path: its loader is a [`TrustedLoader`](sys::trusted::TrustedLoader).
 //!
 //! All `unsafe` code lives in [`sys`].
+//!
+//! # What `bpf_skeleton!` generates
+//!
+//! [`example_skeleton`] is the module `bpf_skeleton!("doc/example.bpf.o", name =
+//! example_skeleton)` generates for a small object (`runtime/doc/example.bpf.c`: a hash map, a
+//! ring buffer, `.rodata`/`.data`/`.bss` globals and one tracepoint program): `open()` returns
+//! an `OpenSkel` (typed copies of the globals, per-map and per-program settings), whose `load()`
+//! gives a `Skel` with `maps()`, `progs()`, and views of the globals (`bss()`, `data()`,
+//! `rodata()`); the C types are in its `types` module. The object path may also be
+//! `"$OUT_DIR/x.bpf.o"` or `concat!(env!("OUT_DIR"), "/x.bpf.o")` for objects a build script
+//! wrote (see the `lskel-build` crate).
 #![deny(unsafe_code, missing_docs)]
+
+// Generated code names this crate `::lskel`, also in the documented example below.
+#[cfg(doc)]
+extern crate self as lskel;
+
+// Built only for the docs, to show the generated API (C types without comments have no docs).
+#[cfg(doc)]
+#[allow(missing_docs)]
+mod example {
+    crate::bpf_skeleton!("doc/example.bpf.o", name = example_skeleton);
+}
+#[cfg(doc)]
+pub use example::example_skeleton;
 
 pub mod abi;
 #[cfg(feature = "tokio")]

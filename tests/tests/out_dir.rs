@@ -22,3 +22,19 @@ fn skeleton_of_an_object_in_out_dir_loads_and_counts() {
         skel.bss().count()
     );
 }
+
+// The same object through the `concat!(env!("OUT_DIR"), ...)` idiom.
+lskel::bpf_skeleton!(
+    concat!(env!("OUT_DIR"), "/built_counter.bpf.o"),
+    name = built_concat
+);
+
+#[test]
+fn concat_env_out_dir_names_the_same_object() {
+    let open = built_concat::open();
+    assert_eq!(open.rodata.target_pid, 0);
+    assert_eq!(
+        std::mem::size_of::<built_concat::Rodata>(),
+        std::mem::size_of::<built::Rodata>()
+    );
+}

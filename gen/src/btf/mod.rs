@@ -1,6 +1,7 @@
 //! The object's BTF: parsed into raw types (kept word for word so it can be written back
 //! unchanged apart from the fix-ups the kernel needs), with typed accessors.
 
+pub mod cdump;
 pub mod ext;
 
 use crate::abi::BTF_MAGIC;
