@@ -96,9 +96,9 @@ pub use skel::{OpenMap, OpenProg, DEFAULT_PIN_ROOT};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::abi::{self, LoaderCtx};
-    pub use crate::chars::{c_chars_str, set_c_chars};
     pub use crate::attach::auto::{auto_attach, usdt_manager, AutoAttach};
     pub use crate::attach::{attach_link, attach_raw_tp, attach_struct_ops, Link};
+    pub use crate::chars::{c_chars_str, set_c_chars};
     pub use crate::kconfig::{KconfigExtern, KconfigType};
     pub use crate::load::{LoadOptions, LoadedFds};
     pub use crate::map::{possible_cpus, BloomFilter, Map, MapShape, PerCpuMap, Queue, TypedMap};

@@ -2,8 +2,8 @@
 //! types of global data (`types`), path handling for the macro (`path`), and a plain-text
 //! description of the plan (`describe`).
 
-mod maps;
 pub mod links;
+mod maps;
 pub mod path;
 pub mod pinning;
 pub mod skeleton;

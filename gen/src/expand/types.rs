@@ -864,6 +864,10 @@ impl<'b> TypeGen<'b> {
             // SAFETY: a struct of plain C data with explicit padding: any bytes are valid.
             #[allow(unsafe_code)]
             unsafe impl __lskel::Pod for #name {}
+            /// All zeros, as C's `= {}`.
+            impl ::core::default::Default for #name {
+                fn default() -> Self { <Self as __lskel::Pod>::zeroed() }
+            }
             const _: () = assert!(::core::mem::size_of::<#name>() == #size_lit);
         };
         (def, packed)

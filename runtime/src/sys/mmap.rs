@@ -44,6 +44,11 @@ pub unsafe trait Pod: Copy + 'static {
     fn from_prefix(bytes: &[u8]) -> Option<Self> {
         (bytes.len() >= std::mem::size_of::<Self>()).then(|| crate::sys::mem::pod_read(bytes))
     }
+
+    /// The value whose bytes are all zero (valid for every `Pod` type): what C's `= {}` gives.
+    fn zeroed() -> Self {
+        crate::sys::mem::pod_read(&vec![0u8; std::mem::size_of::<Self>()])
+    }
 }
 
 /// [`Pod`] types whose every byte is initialised in every value (no padding, no union whose
