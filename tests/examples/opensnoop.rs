@@ -15,6 +15,10 @@ const PRESENT: &str = "/proc/self/stat";
 const ABSENT: &str = "/nonexistent/lskel-opensnoop";
 
 fn main() -> ExitCode {
+    // Without root: say why and stop (a failure under LSKEL_REQUIRE_KERNEL=1, as in CI).
+    if !lskel_tests::kernel_available() {
+        return ExitCode::SUCCESS;
+    }
     match run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -19,6 +19,10 @@ const PACKETS: u64 = 20;
 const PAYLOAD: &[u8] = b"lskel pktcount";
 
 fn main() -> ExitCode {
+    // Without root: say why and stop (a failure under LSKEL_REQUIRE_KERNEL=1, as in CI).
+    if !lskel_tests::kernel_available() {
+        return ExitCode::SUCCESS;
+    }
     match run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
