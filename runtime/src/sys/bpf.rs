@@ -131,7 +131,7 @@ pub mod attach_type {
 /// # Safety
 ///
 /// Every pointer stored in `attr` must be valid for the reads and writes command `cmd` does through it.
-unsafe fn sys_bpf<T>(cmd: u32, attr: &mut T) -> i64 {
+pub(super) unsafe fn sys_bpf<T>(cmd: u32, attr: &mut T) -> i64 {
     // SAFETY: `attr` is a live, exclusively borrowed struct of exactly `size_of::<T>()` bytes; the validity
     // of the pointers inside it is the caller's promise.
     unsafe {
@@ -149,7 +149,7 @@ unsafe fn sys_bpf<T>(cmd: u32, attr: &mut T) -> i64 {
 /// # Safety
 ///
 /// As [`sys_bpf`].
-unsafe fn sys_bpf_unit<T>(cmd: u32, attr: &mut T) -> Result<(), Errno> {
+pub(super) unsafe fn sys_bpf_unit<T>(cmd: u32, attr: &mut T) -> Result<(), Errno> {
     // SAFETY: forwarded from the caller.
     let ret = unsafe { sys_bpf(cmd, attr) };
     if ret < 0 {

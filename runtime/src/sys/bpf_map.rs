@@ -34,37 +34,8 @@ pub const BPF_ENABLE_STATS: u32 = 32;
 /// `BPF_STATS_RUN_TIME` of `enum bpf_stats_type`.
 pub const BPF_STATS_RUN_TIME: u32 = 0;
 
-/// `bpf(cmd, attr, sizeof(*attr))`, returning the raw result.
-///
-/// # Safety
-///
-/// Every pointer in `attr` must be valid for the accesses command `cmd` makes through it.
-unsafe fn sys_bpf<T>(cmd: u32, attr: &mut T) -> i64 {
-    // SAFETY: `attr` is a live, exclusively borrowed struct of `size_of::<T>()` bytes; the
-    // pointers inside it are the caller's promise.
-    unsafe {
-        libc::syscall(
-            libc::SYS_bpf,
-            cmd as libc::c_long,
-            attr as *mut T,
-            size_of::<T>() as libc::c_long,
-        )
-    }
-}
-
-/// [`sys_bpf`] for commands that return 0 on success.
-///
-/// # Safety
-///
-/// As [`sys_bpf`].
-unsafe fn sys_bpf_unit<T>(cmd: u32, attr: &mut T) -> std::result::Result<(), Errno> {
-    // SAFETY: forwarded from the caller.
-    if unsafe { sys_bpf(cmd, attr) } < 0 {
-        Err(Errno::last_os_error())
-    } else {
-        Ok(())
-    }
-}
+// `bpf(2)` itself: the wrappers of `sys::bpf`, one copy for the whole crate.
+use super::bpf::{sys_bpf, sys_bpf_unit};
 
 /// The type, key and value sizes of a map, checked against what any kernel map can have, with
 /// the number of bytes one lookup transfers. Built from sizes known without asking the kernel
