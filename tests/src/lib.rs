@@ -4,8 +4,13 @@ use std::path::PathBuf;
 
 /// Whether the bpf syscall is usable. Under `LSKEL_REQUIRE_KERNEL=1` an unusable kernel is a
 /// test failure; otherwise the test prints why it skips and returns early.
+///
+/// The probe runs once per process: it creates (and closes) a bpf object, and a test that counts
+/// the descriptors or objects its process holds must not see another thread's probe in between.
+/// The first callers wait for that one probe, so once any test is past this no probe is in flight.
 pub fn kernel_available() -> bool {
-    match lskel::probe_kernel() {
+    static PROBE: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    match PROBE.get_or_init(|| lskel::probe_kernel().map_err(|e| e.to_string())) {
         Ok(()) => true,
         Err(e) => {
             if std::env::var("LSKEL_REQUIRE_KERNEL").as_deref() == Ok("1") {
