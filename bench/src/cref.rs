@@ -39,44 +39,99 @@ pub struct LightGen {
 }
 
 /// What a driver includes before the skeleton, tried in this order until one compiles: a
-/// skeleton may name libbpf's types (`enum libbpf_tristate` for `.kconfig`) or the object's
-/// own global types (then the object's BTF, dumped as C, declares them; that dump can clash
-/// with libc for vmlinux-heavy objects, so it is the last resort).
-const PRELUDES: [&str; 3] = [
-    "",
+/// skeleton names libbpf's types (`enum libbpf_tristate` for `.kconfig`) and may name the
+/// object's own global types (then the object's BTF, dumped as C, declares them; that dump can
+/// clash with libc for vmlinux-heavy objects, so it comes second).
+const PRELUDES: [&str; 2] = [
     "#include <bpf/libbpf.h>\n",
     "#include <bpf/libbpf.h>\n#include \"types.h\"\n",
 ];
 
+/// The C driver, with `@PRELUDE@`, `@HEADER@` and `@NAME@` to fill. Built with `-DLIBBPF_SKEL`
+/// for libbpf's skeleton: then it also interposes libc's `syscall()` (libbpf makes every bpf
+/// call through it) to time the object's own BTF, map and program loads: the kernel floor.
+const DRIVER: &str = r#"#define _GNU_SOURCE
+@PRELUDE@#include <dlfcn.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <linux/bpf.h>
+#include "@HEADER@"
+
+static long long now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+static long long floor_ns;
+
+#ifdef LIBBPF_SKEL
+long syscall(long nr, ...)
+{
+	static long (*real)(long, ...);
+	long a[6];
+	va_list ap;
+
+	va_start(ap, nr);
+	for (int i = 0; i < 6; i++)
+		a[i] = va_arg(ap, long);
+	va_end(ap);
+	if (!real)
+		real = (long (*)(long, ...))dlsym(RTLD_NEXT, "syscall");
+	if (nr == __NR_bpf && (a[0] == BPF_BTF_LOAD || a[0] == BPF_MAP_CREATE || a[0] == BPF_PROG_LOAD)) {
+		long long t0 = now();
+		long r = real(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+
+		floor_ns += now() - t0;
+		return r;
+	}
+	return real(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
+static int quiet(enum libbpf_print_level l, const char *f, va_list a)
+{
+	(void)l; (void)f; (void)a;
+	return 0;
+}
+#endif
+
+int main(int argc, char **argv)
+{
+	int n = argc > 1 ? atoi(argv[1]) : 1;
+
+#ifdef LIBBPF_SKEL
+	libbpf_set_print(quiet);
+#endif
+	for (int i = 0; i < n; i++) {
+		long long t0 = now();
+		struct @NAME@ *s;
+
+		floor_ns = 0;
+		s = @NAME@__open_and_load();
+		if (!s) {
+			fprintf(stderr, "@NAME@__open_and_load failed: %s\n", strerror(errno));
+			return 1;
+		}
+		@NAME@__destroy(s);
+		printf("%lld %lld\n", now() - t0, floor_ns);
+	}
+	return 0;
+}
+"#;
+
 fn driver_source(kind: Kind, name: &str, prelude: &str) -> String {
-    let quiet = match kind {
-        Kind::Light => "",
-        Kind::Libbpf => {
-            "static int quiet(enum libbpf_print_level l, const char *f, va_list a)\n\
-             { (void)l; (void)f; (void)a; return 0; }\n"
-        }
-    };
-    let silence = match kind {
-        Kind::Light => "",
-        Kind::Libbpf => "\tlibbpf_set_print(quiet);\n",
-    };
-    let header = kind.header(name);
-    // skel_internal.h uses errno without including it; the libbpf skeleton needs libbpf.h.
-    let includes = match kind {
-        Kind::Light => "#include <errno.h>\n#include <string.h>\n",
-        Kind::Libbpf => "#include <errno.h>\n#include <string.h>\n#include <bpf/libbpf.h>\n",
-    };
-    format!(
-        "{prelude}#include <stdarg.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <time.h>\n\
-         {includes}#include \"{header}\"\n\n{quiet}\
-         static long long now(void)\n{{\n\tstruct timespec t;\n\n\
-         \tclock_gettime(CLOCK_MONOTONIC, &t);\n\treturn t.tv_sec * 1000000000LL + t.tv_nsec;\n}}\n\n\
-         int main(int argc, char **argv)\n{{\n\tint n = argc > 1 ? atoi(argv[1]) : 1;\n\n{silence}\
-         \tfor (int i = 0; i < n; i++) {{\n\t\tlong long t0 = now();\n\
-         \t\tstruct {name} *s = {name}__open_and_load();\n\n\
-         \t\tif (!s) {{\n\t\t\tfprintf(stderr, \"{name}__open_and_load failed: %s\\n\", strerror(errno));\n\t\t\treturn 1;\n\t\t}}\n\
-         \t\t{name}__destroy(s);\n\t\tprintf(\"%lld\\n\", now() - t0);\n\t}}\n\treturn 0;\n}}\n"
-    )
+    DRIVER
+        .replace("@PRELUDE@", prelude)
+        .replace("@HEADER@", &kind.header(name))
+        .replace("@NAME@", name)
 }
 
 fn run(cmd: &mut Command) -> Result<Vec<u8>, String> {
@@ -160,7 +215,7 @@ impl Driver {
                 .arg("-I")
                 .arg(dir);
             if let Kind::Libbpf = kind {
-                cc.args(["-lbpf", "-lelf", "-lz"]);
+                cc.args(["-DLIBBPF_SKEL", "-lbpf", "-lelf", "-lz", "-ldl"]);
             }
             match run(&mut cc) {
                 Ok(_) => return Ok(Driver { exe }),
@@ -172,14 +227,21 @@ impl Driver {
         Err(first_err.unwrap_or_default())
     }
 
-    /// Loads and destroys the skeleton `n` times after one warm-up load; one sample per load.
-    pub fn samples(&self, n: usize) -> Result<Vec<Duration>, String> {
+    /// Loads and destroys the skeleton `n` times after one warm-up load: per load, the total
+    /// time and the time spent in the object's own load syscalls (zero for the light skeleton,
+    /// whose loads happen inside its loader).
+    pub fn samples(&self, n: usize) -> Result<Vec<(Duration, Duration)>, String> {
         let out = run(Command::new(&self.exe).arg((n + 1).to_string()))?;
         let text = String::from_utf8_lossy(&out);
-        let all: Vec<Duration> = text
+        let all: Vec<(Duration, Duration)> = text
             .lines()
-            .filter_map(|l| l.trim().parse::<u64>().ok())
-            .map(Duration::from_nanos)
+            .filter_map(|l| {
+                let mut f = l.split_whitespace().map(|v| v.parse::<u64>().ok());
+                Some((
+                    Duration::from_nanos(f.next()??),
+                    Duration::from_nanos(f.next()??),
+                ))
+            })
             .collect();
         if all.len() != n + 1 {
             return Err(format!(

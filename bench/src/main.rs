@@ -53,6 +53,7 @@ struct Row {
     lskel: Option<Summary>,
     light: Option<Summary>,
     libbpf: Option<Summary>,
+    floor: Option<Summary>,
     loader_insns: usize,
     embedded: usize,
     light_embedded: Option<usize>,
@@ -118,7 +119,14 @@ fn measure(o: &objects::Object, a: &Args, scratch: &Path) -> Row {
     for kind in [Kind::Light, Kind::Libbpf] {
         let r = Driver::build(kind, obj, o.name, &dir).and_then(|d| d.samples(a.iters));
         let r = match r {
-            Ok(s) => Some(Summary::of(&s)),
+            Ok(s) => {
+                if let Kind::Libbpf = kind {
+                    let floor: Vec<Duration> = s.iter().map(|x| x.1).collect();
+                    row.floor = Some(Summary::of(&floor));
+                }
+                let total: Vec<Duration> = s.iter().map(|x| x.0).collect();
+                Some(Summary::of(&total))
+            }
             Err(e) => {
                 eprintln!("{}: {kind:?} C skeleton: {e}", o.name);
                 None
@@ -144,13 +152,15 @@ fn main() {
         a.iters
     );
     println!(
-        "{:<12} {:>15} {:>15} {:>15} {:>8} {:>8} {:>7} {:>9} {:>9} {:>6} {:>8} {:>8}",
+        "{:<12} {:>15} {:>15} {:>15} {:>8} {:>8} {:>8} {:>7} {:>7} {:>9} {:>9} {:>6} {:>8} {:>8}",
         "object",
         "lskel med/p90",
         "C-light med/p90",
         "libbpf med/p90",
         "/light",
         "/libbpf",
+        "floor",
+        "/floor",
         "insns",
         "bytes",
         "light-B",
@@ -176,13 +186,15 @@ fn main() {
                 format!("{:.2}", row.embedded as f64 / b as f64)
             });
         println!(
-            "{:<12} {:>15} {:>15} {:>15} {:>8} {:>8} {:>7} {:>9} {:>9} {:>6} {:>8} {:>8}",
+            "{:<12} {:>15} {:>15} {:>15} {:>8} {:>8} {:>8} {:>7} {:>7} {:>9} {:>9} {:>6} {:>8} {:>8}",
             o.name,
             pair(row.lskel),
             pair(row.light),
             pair(row.libbpf),
             ratio(med(row.lskel), med(row.light)),
             ratio(med(row.lskel), med(row.libbpf)),
+            row.floor.map_or("-".into(), |s| ms(s.median)),
+            ratio(med(row.lskel), med(row.floor)),
             row.loader_insns,
             row.embedded,
             row.light_embedded.map_or("-".into(), |b| b.to_string()),
