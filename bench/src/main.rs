@@ -168,11 +168,13 @@ fn main() {
         "gen ms",
         "bpftool"
     );
+    let mut failed = false;
     for o in objects::all() {
         if a.only.as_deref().is_some_and(|only| only != o.name) {
             continue;
         }
         let row = measure(&o, &a, &scratch);
+        failed |= row.lskel.is_none() || row.loader_insns == 0;
         let pair = |s: Option<Summary>| {
             s.map_or("-".to_string(), |s| {
                 format!("{}/{}", ms(s.median), ms(s.p90))
@@ -204,4 +206,9 @@ fn main() {
         );
     }
     let _ = std::fs::remove_dir_all(&scratch);
+    // The references may fail on an object (bpftool 7.1 refuses some); lskel must not.
+    if failed {
+        eprintln!("lskel-bench: lskel failed to generate or load an object (see above)");
+        std::process::exit(1);
+    }
 }
