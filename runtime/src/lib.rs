@@ -55,6 +55,7 @@ pub mod abi;
 pub mod asyncbuf;
 pub mod attach;
 pub mod chars;
+mod cpus;
 mod elf;
 mod error;
 mod inflate;

@@ -614,7 +614,7 @@ pub fn load(
             ctx.set_attach_target_prog(k, fd.as_raw_fd(), *btf_id);
         }
     }
-    ctx.set_possible_cpus(crate::map::possible_cpus()? as u32);
+    ctx.set_possible_cpus(crate::cpus::possible_cpus()? as u32);
     for (j, &on) in autoload.iter().enumerate() {
         ctx.set_autoload(j, on);
     }
@@ -796,7 +796,7 @@ fn expected_shape(def: &SkelMapDef, open: &OpenMap) -> Result<[(&'static str, u6
         def.max_entries
     };
     if def.map_type == PERF_EVENT_ARRAY && max_entries == 0 {
-        max_entries = crate::map::possible_cpus()? as u32;
+        max_entries = crate::cpus::possible_cpus()? as u32;
     }
     Ok([
         ("type", u64::from(def.map_type)),
