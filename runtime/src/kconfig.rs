@@ -44,7 +44,7 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::sync::OnceLock;
 
-use crate::inflate;
+use crate::gzip;
 use crate::{Error, Result};
 
 /// How one `.kconfig` extern is stored (libbpf's `enum kcfg_type`).
@@ -528,9 +528,8 @@ fn read_system_config(needed_by: &str) -> Result<(String, Vec<u8>)> {
 
 /// Plain text as is; gzip (by its magic) decompressed.
 fn decode(bytes: &[u8], source: &str) -> Result<Vec<u8>> {
-    if bytes.starts_with(&inflate::GZIP_MAGIC) {
-        inflate::gunzip(bytes, MAX_CONFIG_SIZE)
-            .map_err(|e| err(source, format!("bad gzip data: {e}")))
+    if bytes.starts_with(&gzip::GZIP_MAGIC) {
+        gzip::gunzip(bytes, MAX_CONFIG_SIZE).map_err(|e| err(source, format!("bad gzip data: {e}")))
     } else {
         Ok(bytes.to_vec())
     }

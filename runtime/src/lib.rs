@@ -58,7 +58,7 @@ pub mod chars;
 mod cpus;
 mod elf;
 mod error;
-mod inflate;
+mod gzip;
 mod kbtf;
 pub mod kconfig;
 mod load;
