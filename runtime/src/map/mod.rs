@@ -11,7 +11,7 @@
 //!
 //! Every handle is a copyable borrow of the map's descriptor with the map's sizes; a key or value
 //! type whose size differs from the map's (a size changed before load) makes each operation
-//! fail with [`Error::BufferSize`], never a panic. [`map_info`] and [`prog_info`] describe maps and
+//! fail with [`Error::BufferSize`](crate::Error::BufferSize), never a panic. [`map_info`] and [`prog_info`] describe maps and
 //! programs; [`enable_stats`] turns on the kernel's run-time statistics of programs.
 
 mod bloom;

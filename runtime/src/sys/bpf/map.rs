@@ -131,7 +131,7 @@ pub(in crate::sys) struct BatchRaw {
 /// # Safety
 ///
 /// `key` must be at least the map's `key_size` bytes and `value` at least its value size (for per-CPU maps:
-/// `round_up(value_size, 8) * possible CPUs`): the kernel accesses that many bytes. [`SizedMap`] checks this.
+/// `round_up(value_size, 8) * possible CPUs`): the kernel accesses that many bytes. [`SizedMap`](super::SizedMap) checks this.
 pub unsafe fn map_lookup_elem(
     map: BorrowedFd<'_>,
     key: &[u8],

@@ -1,4 +1,4 @@
-//! `bpf(2)` wrappers, one module per command family: [`map`] (create, element operations,
+//! `bpf(2)` wrappers, one module per command family: maps (create, element operations,
 //! freeze), programs (load, bind a map), test runs, links (raw tracepoints, `BPF_LINK_CREATE`,
 //! iterators), objects (pin, get, ids), and object info. This module holds the system call itself and
 //! the helpers that fill attribute fields; every public item is re-exported here, so callers name
