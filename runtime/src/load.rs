@@ -193,7 +193,7 @@ fn load_and_run_once(
     }
     // A PERF_EVENT_ARRAY declared without max_entries gets one slot per possible CPU.
     if ctx.possible_cpus() == 0 {
-        ctx.set_possible_cpus(crate::map::possible_cpus()? as u32);
+        ctx.set_possible_cpus(crate::cpus::possible_cpus()? as u32);
     }
     let run = bpf::prog_test_run(
         prog.as_fd(),

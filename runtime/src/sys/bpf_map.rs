@@ -1,7 +1,7 @@
-//! `bpf(2)` wrappers for typed map access, batches and statistics: element operations on
-//! plain-old-data keys and values, `BPF_MAP_LOOKUP_AND_DELETE_ELEM`, the `BPF_MAP_*_BATCH`
-//! commands, `BPF_OBJ_GET_INFO_BY_FD` of programs with their run-time statistics, and
-//! `BPF_ENABLE_STATS`.
+//! `bpf(2)` wrappers for typed map access and batches: element operations on plain-old-data keys
+//! and values, `BPF_MAP_LOOKUP_AND_DELETE_ELEM` and the `BPF_MAP_*_BATCH` commands. (Program
+//! statistics, once here, are [`sys::bpf::prog_stats`](super::bpf::prog_stats); the names stay
+//! re-exported.)
 //!
 //! # Safety
 //!
@@ -14,137 +14,22 @@
 #![allow(unsafe_code)]
 
 use std::mem::size_of;
-use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::AsRawFd;
 
-use super::bpf::{cmd, map_type, SizedMap, MAX_ELEM_SIZE, MAX_PERCPU_VALUE_SIZE};
+use super::bpf::{cmd, map_type};
+use super::sized_map::SizedMap;
 use crate::{Errno, Error, Pod, Result};
 
-/// `BPF_MAP_LOOKUP_AND_DELETE_ELEM`.
-pub const BPF_MAP_LOOKUP_AND_DELETE_ELEM: u32 = 21;
-/// `BPF_MAP_LOOKUP_BATCH`.
-pub const BPF_MAP_LOOKUP_BATCH: u32 = 24;
-/// `BPF_MAP_LOOKUP_AND_DELETE_BATCH`.
-pub const BPF_MAP_LOOKUP_AND_DELETE_BATCH: u32 = 25;
-/// `BPF_MAP_UPDATE_BATCH`.
-pub const BPF_MAP_UPDATE_BATCH: u32 = 26;
-/// `BPF_MAP_DELETE_BATCH`.
-pub const BPF_MAP_DELETE_BATCH: u32 = 27;
-/// `BPF_ENABLE_STATS`.
-pub const BPF_ENABLE_STATS: u32 = 32;
-/// `BPF_STATS_RUN_TIME` of `enum bpf_stats_type`.
-pub const BPF_STATS_RUN_TIME: u32 = 0;
+// The command numbers and the statistics API kept their old paths here.
+pub use super::bpf::cmd::{
+    BPF_ENABLE_STATS, BPF_MAP_DELETE_BATCH, BPF_MAP_LOOKUP_AND_DELETE_BATCH,
+    BPF_MAP_LOOKUP_AND_DELETE_ELEM, BPF_MAP_LOOKUP_BATCH, BPF_MAP_UPDATE_BATCH,
+};
+pub use super::bpf::{enable_stats, prog_stats, ProgStats, BPF_STATS_RUN_TIME};
+pub use super::sized_map::MapShape;
 
-// `bpf(2)` itself: the wrappers of `sys::bpf`, one copy for the whole crate.
-use super::bpf::{sys_bpf, sys_bpf_unit};
-
-/// The type, key and value sizes of a map, checked against what any kernel map can have, with
-/// the number of bytes one lookup transfers. Built from sizes known without asking the kernel
-/// (a generated skeleton knows them at load).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MapShape {
-    map_type: u32,
-    key_size: usize,
-    value_size: usize,
-    lookup_size: usize,
-}
-
-impl MapShape {
-    /// Checks the sizes (as [`SizedMap::new`] does) and, for per-CPU map types, reads the number of
-    /// possible CPUs ([`possible_cpus`](crate::possible_cpus), cached after its first read).
-    pub fn new(map_type: u32, key_size: u32, value_size: u32) -> Result<MapShape> {
-        let too_big =
-            Error::InvalidArgument("map key or value size larger than any kernel map allows");
-        let (key_size, value_size) = (key_size as usize, value_size as usize);
-        if key_size > MAX_ELEM_SIZE || value_size > MAX_ELEM_SIZE {
-            return Err(too_big);
-        }
-        let lookup_size = if map_type::is_percpu(map_type) {
-            let stride = value_size.next_multiple_of(8);
-            if stride > MAX_PERCPU_VALUE_SIZE {
-                return Err(too_big);
-            }
-            stride.checked_mul(crate::possible_cpus()?).ok_or(too_big)?
-        } else {
-            value_size
-        };
-        Ok(MapShape {
-            map_type,
-            key_size,
-            value_size,
-            lookup_size,
-        })
-    }
-
-    /// `map_type`.
-    pub fn map_type(&self) -> u32 {
-        self.map_type
-    }
-
-    /// `key_size`.
-    pub fn key_size(&self) -> usize {
-        self.key_size
-    }
-
-    /// `value_size` (one CPU's for per-CPU maps).
-    pub fn value_size(&self) -> usize {
-        self.value_size
-    }
-
-    /// The map `fd` with this shape.
-    ///
-    /// # Safety
-    ///
-    /// The shape must be that of the map behind `fd`: its type, key size and value size (the
-    /// kernel copies that many bytes in element operations).
-    pub unsafe fn sized(self, fd: BorrowedFd<'_>) -> SizedMap<'_> {
-        // SAFETY: the caller's promise; `lookup_size` was computed from the type and value size as
-        // the kernel computes its copy size.
-        unsafe {
-            SizedMap::from_parts(
-                fd,
-                self.map_type,
-                self.key_size,
-                self.value_size,
-                self.lookup_size,
-            )
-        }
-    }
-}
-
-impl<'fd> crate::Map<'fd> {
-    /// Wraps `fd` with a shape known without asking the kernel (what generated skeletons do:
-    /// their map accessors make no system call).
-    ///
-    /// # Safety
-    ///
-    /// `shape` must be the type, key size and value size of the map behind `fd`.
-    pub unsafe fn from_shape(fd: BorrowedFd<'fd>, shape: MapShape) -> Self {
-        // SAFETY: the caller's promise.
-        crate::Map::from_sized(unsafe { shape.sized(fd) })
-    }
-}
-
-#[repr(C)]
-#[derive(Default)]
-struct ElemRaw {
-    map_fd: u32,
-    _pad: u32,
-    key: u64,
-    value: u64,
-    flags: u64,
-}
-
-fn check(what: &'static str, expected: usize, actual: usize) -> Result<()> {
-    if expected == actual {
-        Ok(())
-    } else {
-        Err(Error::BufferSize {
-            what,
-            expected,
-            actual,
-        })
-    }
-}
+use super::bpf::{sys_bpf_unit, BatchRaw, ElemRaw};
+use super::sized_map::check_len as check;
 
 /// Checks that `K` is the map's key type size (`()` for maps without keys).
 fn check_key<K: Pod>(m: &SizedMap<'_>) -> Result<()> {
@@ -326,19 +211,6 @@ pub fn bloom_contains<V: Pod>(m: &SizedMap<'_>, value: &V) -> Result<bool> {
     }
 }
 
-#[repr(C)]
-#[derive(Default)]
-struct BatchRaw {
-    in_batch: u64,
-    out_batch: u64,
-    keys: u64,
-    values: u64,
-    count: u32,
-    map_fd: u32,
-    elem_flags: u64,
-    flags: u64,
-}
-
 /// The first batch size asked for; doubled whenever a hash bucket holds more (`ENOSPC`).
 const FIRST_BATCH: usize = 256;
 
@@ -476,127 +348,9 @@ pub fn delete_batch<K: Pod>(m: &SizedMap<'_>, keys: &[K]) -> Result<usize> {
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Programs: info with run-time statistics; BPF_ENABLE_STATS
-
-/// Offsets in `struct bpf_prog_info` (checked with gcc against `linux/bpf.h`).
-mod prog_off {
-    pub const TYPE: usize = 0;
-    pub const ID: usize = 4;
-    pub const TAG: usize = 8;
-    pub const NAME: usize = 64;
-    pub const RUN_TIME_NS: usize = 192;
-    pub const RUN_CNT: usize = 200;
-    pub const RECURSION_MISSES: usize = 208;
-    pub const VERIFIED_INSNS: usize = 216;
-    pub const SIZE: usize = 232;
-}
-
-/// What `BPF_OBJ_GET_INFO_BY_FD` tells of a program, statistics included.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProgStats {
-    /// `type`: `enum bpf_prog_type`.
-    pub prog_type: u32,
-    /// `id`.
-    pub id: u32,
-    /// `tag`.
-    pub tag: [u8; 8],
-    /// `name`.
-    pub name: String,
-    /// `run_time_ns`: total time in the program while statistics were enabled.
-    pub run_time_ns: u64,
-    /// `run_cnt`: runs counted while statistics were enabled.
-    pub run_cnt: u64,
-    /// `recursion_misses`.
-    pub recursion_misses: u64,
-    /// `verified_insns`.
-    pub verified_insns: u32,
-}
-
-#[repr(C)]
-#[derive(Default)]
-struct InfoRaw {
-    bpf_fd: u32,
-    info_len: u32,
-    info: u64,
-}
-
-/// Whether `/proc/self/fd` names `fd` a BPF program (`None`: cannot tell).
-fn is_bpf_prog(fd: BorrowedFd<'_>) -> Option<bool> {
-    let link = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).ok()?;
-    Some(link.as_os_str() == "anon_inode:bpf-prog")
-}
-
-/// `BPF_OBJ_GET_INFO_BY_FD` of a program: its identity and statistics. `EINVAL` for a
-/// descriptor that is not a program.
-pub fn prog_stats(prog: BorrowedFd<'_>) -> std::result::Result<ProgStats, Errno> {
-    if is_bpf_prog(prog) == Some(false) {
-        return Err(Errno::INVAL);
-    }
-    let mut words = [0u64; prog_off::SIZE / 8];
-    let mut raw = InfoRaw {
-        bpf_fd: prog.as_raw_fd() as u32,
-        info_len: prog_off::SIZE as u32,
-        info: words.as_mut_ptr() as usize as u64,
-    };
-    // SAFETY: the kernel writes at most `info_len` bytes into `words`, which has that many; all
-    // the pointer fields inside the info are zero, so it writes nothing else.
-    unsafe { sys_bpf_unit(cmd::BPF_OBJ_GET_INFO_BY_FD, &mut raw) }?;
-    let b = super::mem::u64s_as_bytes(&words);
-    let u32_at = |o: usize| u32::from_ne_bytes(b[o..o + 4].try_into().expect("4 bytes"));
-    let u64_at = |o: usize| u64::from_ne_bytes(b[o..o + 8].try_into().expect("8 bytes"));
-    let name = &b[prog_off::NAME..prog_off::NAME + 16];
-    let end = name.iter().position(|&c| c == 0).unwrap_or(16);
-    Ok(ProgStats {
-        prog_type: u32_at(prog_off::TYPE),
-        id: u32_at(prog_off::ID),
-        tag: b[prog_off::TAG..prog_off::TAG + 8]
-            .try_into()
-            .expect("8 bytes"),
-        name: String::from_utf8_lossy(&name[..end]).into_owned(),
-        run_time_ns: u64_at(prog_off::RUN_TIME_NS),
-        run_cnt: u64_at(prog_off::RUN_CNT),
-        recursion_misses: u64_at(prog_off::RECURSION_MISSES),
-        verified_insns: u32_at(prog_off::VERIFIED_INSNS),
-    })
-}
-
-/// `bpf(BPF_ENABLE_STATS, { type })`: the kernel counts run time and runs of every program while
-/// the returned descriptor is open.
-pub fn enable_stats(stats_type: u32) -> std::result::Result<OwnedFd, Errno> {
-    #[repr(C)]
-    struct EnableStatsRaw {
-        stats_type: u32,
-    }
-    let mut raw = EnableStatsRaw { stats_type };
-    // SAFETY: no pointers.
-    let ret = unsafe { sys_bpf(BPF_ENABLE_STATS, &mut raw) };
-    // SAFETY: BPF_ENABLE_STATS returns a new descriptor on success.
-    unsafe { super::ret_owned_fd(ret) }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn attr_sizes_match_uapi() {
-        assert_eq!(size_of::<BatchRaw>(), 56);
-        assert_eq!(std::mem::offset_of!(BatchRaw, count), 32);
-        assert_eq!(std::mem::offset_of!(BatchRaw, elem_flags), 40);
-        assert_eq!(size_of::<ElemRaw>(), 32);
-    }
-
-    #[test]
-    fn shapes_are_checked() {
-        let hash = map_type::BPF_MAP_TYPE_HASH;
-        let s = MapShape::new(hash, 4, 12).unwrap();
-        assert_eq!((s.key_size(), s.value_size(), s.lookup_size), (4, 12, 12));
-        assert!(MapShape::new(hash, MAX_ELEM_SIZE as u32 + 1, 4).is_err());
-        let pc = MapShape::new(map_type::BPF_MAP_TYPE_PERCPU_ARRAY, 4, 12).unwrap();
-        assert_eq!(pc.lookup_size, 16 * crate::possible_cpus().unwrap());
-        assert!(MapShape::new(map_type::BPF_MAP_TYPE_PERCPU_HASH, 4, 40 << 10).is_err());
-    }
 
     #[test]
     fn wrong_types_are_errors_before_any_syscall() {
@@ -670,11 +424,5 @@ mod tests {
         let taken = lookup_batch_from::<u32, u64>(&m, true, 1).unwrap();
         assert_eq!(taken.len(), 256);
         assert_eq!(next_key::<u32>(&m, None).unwrap(), None);
-    }
-
-    #[test]
-    fn prog_stats_refuses_a_file() {
-        let f = std::fs::File::open("/proc/self/status").unwrap();
-        assert_eq!(prog_stats(std::os::fd::AsFd::as_fd(&f)), Err(Errno::INVAL));
     }
 }

@@ -15,6 +15,7 @@ pub mod perf;
 pub mod perf_attach;
 pub mod perf_ring;
 pub(crate) mod signal;
+mod sized_map;
 pub mod trusted;
 pub mod uname;
 

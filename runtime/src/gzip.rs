@@ -1,9 +1,6 @@
-//! A small DEFLATE (RFC 1951) decoder and gzip (RFC 1952) container parser, enough to read
-//! `/proc/config.gz` without a compression crate.
-//!
-//! The decoder follows the structure of zlib's reference decoder `puff.c`: canonical Huffman codes are
-//! kept as per-length counts plus symbols sorted by code, and decoded bit by bit. That is slower than a
-//! table-driven decoder but short enough to check by eye, and a kernel config is a few hundred KiB.
+//! The gzip (RFC 1952) container around DEFLATE, enough to read `/proc/config.gz`: the header, the
+//! CRC-32 and length trailer, and concatenated members are ours; the DEFLATE (RFC 1951) stream
+//! inside is decoded by `miniz_oxide`, which only does raw DEFLATE and zlib.
 //!
 //! Every malformed input gives an [`InflateError`], never a panic, and the output never grows past the
 //! caller's limit.
@@ -71,371 +68,49 @@ pub(crate) fn crc32(crc: u32, data: &[u8]) -> u32 {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Bit input, least significant bit first (RFC 1951 section 3.1.1).
-
-struct Bits<'a> {
-    data: &'a [u8],
-    pos: usize,
-    buf: u32,
-    cnt: u32,
-}
-
-impl<'a> Bits<'a> {
-    fn new(data: &'a [u8]) -> Self {
-        Bits {
-            data,
-            pos: 0,
-            buf: 0,
-            cnt: 0,
-        }
-    }
-
-    /// The next `need` bits (`need <= 16`), first bit in the least significant position.
-    fn bits(&mut self, need: u32) -> Result<u32> {
-        debug_assert!(need <= 16);
-        while self.cnt < need {
-            let &b = self.data.get(self.pos).ok_or(InflateError::UnexpectedEof)?;
-            self.pos += 1;
-            self.buf |= u32::from(b) << self.cnt;
-            self.cnt += 8;
-        }
-        let v = self.buf & ((1u32 << need) - 1);
-        self.buf >>= need;
-        self.cnt -= need;
-        Ok(v)
-    }
-
-    /// Drops the bits left in the current byte.
-    fn align(&mut self) {
-        self.buf = 0;
-        self.cnt = 0;
-    }
-
-    /// `n` whole bytes; call after [`align`](Self::align).
-    fn bytes(&mut self, n: usize) -> Result<&'a [u8]> {
-        let end = self.pos.checked_add(n).ok_or(InflateError::UnexpectedEof)?;
-        let s = self
-            .data
-            .get(self.pos..end)
-            .ok_or(InflateError::UnexpectedEof)?;
-        self.pos = end;
-        Ok(s)
-    }
-
-    /// Bytes consumed so far; after the last block, the partial byte counts as consumed.
-    fn consumed(&self) -> usize {
-        self.pos
-    }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Canonical Huffman codes.
-
-const MAX_BITS: usize = 15;
-const MAX_LCODES: usize = 286;
-const MAX_DCODES: usize = 30;
-const FIX_LCODES: usize = 288;
-
-struct Huffman {
-    /// `count[len]`: how many symbols have a code of `len` bits (`count[0]`: unused symbols).
-    count: [u16; MAX_BITS + 1],
-    /// Symbols ordered by code.
-    symbol: Vec<u16>,
-}
-
-/// How complete a set of code lengths is.
-#[derive(PartialEq, Eq)]
-enum Completeness {
-    Complete,
-    /// Some codes are unused. RFC 1951 allows it only for a single code of one bit.
-    Incomplete,
-}
-
-impl Huffman {
-    /// Builds the decoding tables from per-symbol code lengths; an over-subscribed set is an error.
-    fn new(lengths: &[u8]) -> Result<(Huffman, Completeness)> {
-        let mut count = [0u16; MAX_BITS + 1];
-        for &l in lengths {
-            // Callers only pass lengths 0..=15; checked anyway so a bug cannot index out of bounds.
-            let l = usize::from(l);
-            if l > MAX_BITS {
-                return Err(InflateError::Invalid("code length over 15 bits"));
-            }
-            count[l] += 1;
-        }
-        let mut h = Huffman {
-            count,
-            symbol: vec![0; lengths.len()],
-        };
-        if usize::from(count[0]) == lengths.len() {
-            // No codes at all: complete in the sense that nothing can be decoded.
-            return Ok((h, Completeness::Incomplete));
-        }
-        let mut left: i32 = 1;
-        for &c in &count[1..] {
-            left <<= 1;
-            left -= i32::from(c);
-            if left < 0 {
-                return Err(InflateError::Invalid("over-subscribed Huffman code"));
-            }
-        }
-        let mut offs = [0u16; MAX_BITS + 1];
-        for len in 1..MAX_BITS {
-            offs[len + 1] = offs[len] + count[len];
-        }
-        for (sym, &l) in lengths.iter().enumerate() {
-            if l != 0 {
-                let slot = &mut offs[usize::from(l)];
-                h.symbol[usize::from(*slot)] = sym as u16;
-                *slot += 1;
-            }
-        }
-        let completeness = if left == 0 {
-            Completeness::Complete
-        } else {
-            Completeness::Incomplete
-        };
-        Ok((h, completeness))
-    }
-
-    /// Number of symbols that have a code.
-    fn used(&self) -> usize {
-        self.symbol.len() - usize::from(self.count[0])
-    }
-
-    /// Whether the code is one symbol with a one-bit code, the one incomplete code RFC 1951 allows.
-    fn single_one_bit_code(&self) -> bool {
-        self.used() == 1 && self.count[1] == 1
-    }
-
-    /// Decodes one symbol.
-    fn decode(&self, bits: &mut Bits<'_>) -> Result<u16> {
-        let mut code: i32 = 0;
-        let mut first: i32 = 0;
-        let mut index: i32 = 0;
-        for len in 1..=MAX_BITS {
-            code |= bits.bits(1)? as i32;
-            let count = i32::from(self.count[len]);
-            if code - count < first {
-                let i = (index + (code - first)) as usize;
-                return self
-                    .symbol
-                    .get(i)
-                    .copied()
-                    .ok_or(InflateError::Invalid("bad Huffman code"));
-            }
-            index += count;
-            first += count;
-            first <<= 1;
-            code <<= 1;
-        }
-        Err(InflateError::Invalid("unused Huffman code"))
-    }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Blocks.
-
-const LEN_BASE: [u16; 29] = [
-    3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131,
-    163, 195, 227, 258,
-];
-const LEN_EXTRA: [u8; 29] = [
-    0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0,
-];
-const DIST_BASE: [u16; 30] = [
-    1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537,
-    2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577,
-];
-const DIST_EXTRA: [u8; 30] = [
-    0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13,
-    13,
-];
-/// Order in which code length code lengths are sent (RFC 1951 section 3.2.7).
-const CLEN_ORDER: [usize; 19] = [
-    16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15,
-];
-
-struct Out<'o> {
-    buf: &'o mut Vec<u8>,
-    /// Where this stream's output starts in `buf` (distances may not reach before it).
-    start: usize,
-    limit: usize,
-}
-
-impl Out<'_> {
-    fn room(&self, n: usize) -> Result<()> {
-        if self.buf.len() - self.start + n > self.limit {
-            return Err(InflateError::TooLarge(self.limit));
-        }
-        Ok(())
-    }
-}
-
-fn stored(bits: &mut Bits<'_>, out: &mut Out<'_>) -> Result<()> {
-    bits.align();
-    let hdr = bits.bytes(4)?;
-    let len = u16::from_le_bytes([hdr[0], hdr[1]]);
-    let nlen = u16::from_le_bytes([hdr[2], hdr[3]]);
-    if len != !nlen {
-        return Err(InflateError::Invalid(
-            "stored block length does not match its complement",
-        ));
-    }
-    out.room(usize::from(len))?;
-    out.buf.extend_from_slice(bits.bytes(usize::from(len))?);
-    Ok(())
-}
-
-fn codes(
-    bits: &mut Bits<'_>,
-    out: &mut Out<'_>,
-    lencode: &Huffman,
-    distcode: &Huffman,
-) -> Result<()> {
-    loop {
-        let sym = lencode.decode(bits)?;
-        match sym {
-            0..=255 => {
-                out.room(1)?;
-                out.buf.push(sym as u8);
-            }
-            256 => return Ok(()),
-            _ => {
-                let i = usize::from(sym - 257);
-                if i >= LEN_BASE.len() {
-                    return Err(InflateError::Invalid("invalid length symbol"));
-                }
-                let len = usize::from(LEN_BASE[i]) + bits.bits(u32::from(LEN_EXTRA[i]))? as usize;
-                let d = usize::from(distcode.decode(bits)?);
-                if d >= DIST_BASE.len() {
-                    return Err(InflateError::Invalid("invalid distance symbol"));
-                }
-                let dist =
-                    usize::from(DIST_BASE[d]) + bits.bits(u32::from(DIST_EXTRA[d]))? as usize;
-                let have = out.buf.len() - out.start;
-                if dist > have {
-                    return Err(InflateError::Invalid("distance too far back"));
-                }
-                out.room(len)?;
-                let from = out.buf.len() - dist;
-                if dist >= len {
-                    out.buf.extend_from_within(from..from + len);
-                } else {
-                    // Overlapping copy: each byte may be one this copy just wrote.
-                    for k in 0..len {
-                        let b = out.buf[from + k];
-                        out.buf.push(b);
-                    }
-                }
-            }
-        }
-    }
-}
-
-fn fixed_codes() -> Result<(Huffman, Huffman)> {
-    let mut lengths = [0u8; FIX_LCODES];
-    for (sym, l) in lengths.iter_mut().enumerate() {
-        *l = match sym {
-            0..=143 => 8,
-            144..=255 => 9,
-            256..=279 => 7,
-            _ => 8,
-        };
-    }
-    let (lencode, _) = Huffman::new(&lengths)?;
-    // 30 distance codes of 5 bits (codes 30 and 31 are rejected when decoded).
-    let (distcode, _) = Huffman::new(&[5u8; MAX_DCODES])?;
-    Ok((lencode, distcode))
-}
-
-fn dynamic_codes(bits: &mut Bits<'_>) -> Result<(Huffman, Huffman)> {
-    let nlen = bits.bits(5)? as usize + 257;
-    let ndist = bits.bits(5)? as usize + 1;
-    let ncode = bits.bits(4)? as usize + 4;
-    if nlen > MAX_LCODES || ndist > MAX_DCODES {
-        return Err(InflateError::Invalid("bad code counts in dynamic block"));
-    }
-    let mut clen = [0u8; 19];
-    for &idx in &CLEN_ORDER[..ncode] {
-        clen[idx] = bits.bits(3)? as u8;
-    }
-    let (clcode, c) = Huffman::new(&clen)?;
-    if c != Completeness::Complete {
-        return Err(InflateError::Invalid("incomplete code length code"));
-    }
-
-    let mut lengths = [0u8; MAX_LCODES + MAX_DCODES];
-    let total = nlen + ndist;
-    let mut index = 0;
-    while index < total {
-        let sym = clcode.decode(bits)?;
-        if sym < 16 {
-            lengths[index] = sym as u8;
-            index += 1;
-            continue;
-        }
-        let (value, repeat) = match sym {
-            16 => {
-                if index == 0 {
-                    return Err(InflateError::Invalid("repeat with no previous length"));
-                }
-                (lengths[index - 1], 3 + bits.bits(2)? as usize)
-            }
-            17 => (0, 3 + bits.bits(3)? as usize),
-            _ => (0, 11 + bits.bits(7)? as usize),
-        };
-        if index + repeat > total {
-            return Err(InflateError::Invalid("too many code lengths"));
-        }
-        lengths[index..index + repeat].fill(value);
-        index += repeat;
-    }
-    if lengths[256] == 0 {
-        return Err(InflateError::Invalid("no end-of-block code"));
-    }
-
-    // An incomplete code is allowed only when it is a single one-bit code (zlib and puff agree);
-    // for distances that includes no code at all (a block of literals only).
-    let (lencode, c) = Huffman::new(&lengths[..nlen])?;
-    if c != Completeness::Complete && !lencode.single_one_bit_code() {
-        return Err(InflateError::Invalid("incomplete literal/length code"));
-    }
-    let (distcode, c) = Huffman::new(&lengths[nlen..total])?;
-    if c != Completeness::Complete && distcode.used() != 0 && !distcode.single_one_bit_code() {
-        return Err(InflateError::Invalid("incomplete distance code"));
-    }
-    Ok((lencode, distcode))
-}
+// DEFLATE, by miniz_oxide.
 
 /// Decodes one raw DEFLATE stream from the start of `data`, appending at most `limit` bytes to `out`.
-/// Returns how many input bytes the stream used.
+/// Returns how many input bytes the stream used (miniz_oxide gives back the bytes it read ahead, so
+/// this is where the gzip trailer starts).
 pub(crate) fn inflate_into(data: &[u8], out: &mut Vec<u8>, limit: usize) -> Result<usize> {
-    let mut bits = Bits::new(data);
+    use miniz_oxide::inflate::core::{decompress, inflate_flags, DecompressorOxide};
+    use miniz_oxide::inflate::TINFLStatus;
+
     let start = out.len();
-    let mut out = Out {
-        buf: out,
-        start,
-        limit,
+    // One byte past the limit, so a stream of exactly `limit` bytes can still read its end-of-block
+    // code; output past `limit` is refused below.
+    let max = limit.saturating_add(1);
+    let mut cap = data.len().saturating_mul(4).max(4096).min(max);
+    // The whole stream's output is one window (no wrapping): back references reach into it, and only
+    // into it, since the slice starts where this stream's output does.
+    let flags = inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF;
+    let mut state = Box::<DecompressorOxide>::default();
+    let (mut in_pos, mut out_pos) = (0, 0);
+    let res = loop {
+        out.resize(start + cap, 0);
+        let (status, used, written) = decompress(
+            &mut state,
+            &data[in_pos..],
+            &mut out[start..],
+            out_pos,
+            flags,
+        );
+        in_pos += used;
+        out_pos += written;
+        match status {
+            TINFLStatus::Done if out_pos <= limit => break Ok(in_pos),
+            TINFLStatus::Done => break Err(InflateError::TooLarge(limit)),
+            TINFLStatus::HasMoreOutput if cap >= max => break Err(InflateError::TooLarge(limit)),
+            TINFLStatus::HasMoreOutput => cap = cap.saturating_mul(2).min(max),
+            TINFLStatus::NeedsMoreInput | TINFLStatus::FailedCannotMakeProgress => {
+                break Err(InflateError::UnexpectedEof)
+            }
+            _ => break Err(InflateError::Invalid("invalid DEFLATE data")),
+        }
     };
-    loop {
-        let last = bits.bits(1)? == 1;
-        match bits.bits(2)? {
-            0 => stored(&mut bits, &mut out)?,
-            1 => {
-                let (l, d) = fixed_codes()?;
-                codes(&mut bits, &mut out, &l, &d)?;
-            }
-            2 => {
-                let (l, d) = dynamic_codes(&mut bits)?;
-                codes(&mut bits, &mut out, &l, &d)?;
-            }
-            _ => return Err(InflateError::Invalid("invalid block type 3")),
-        }
-        if last {
-            return Ok(bits.consumed());
-        }
-    }
+    out.truncate(start + if res.is_ok() { out_pos } else { 0 });
+    res
 }
 
 /// Decodes a raw DEFLATE stream of at most `limit` output bytes. Bytes after the stream are ignored.

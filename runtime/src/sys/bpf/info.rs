@@ -1,0 +1,224 @@
+//! `BPF_OBJ_GET_INFO_BY_FD`: what the kernel tells of a program, a map or any object by its descriptor.
+//!
+//! The `struct bpf_*_info` layouts are read at fixed offsets from a zeroed, 8-byte aligned buffer of the
+//! size this crate was written against; a newer kernel fills only that much, an older one less.
+#![allow(unsafe_code)]
+
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+
+use super::{cmd, len_u32, name_from_bytes, ptr_u64, slice_ptr, sys_bpf_unit, BPF_OBJ_NAME_LEN};
+use crate::sys::mem::u64s_as_bytes_mut;
+use crate::Errno;
+
+#[repr(C)]
+#[derive(Default)]
+struct InfoRaw {
+    bpf_fd: u32,
+    info_len: u32,
+    info: u64,
+}
+
+/// `bpf(BPF_OBJ_GET_INFO_BY_FD)` into `buf` (a `struct bpf_*_info`). Returns the length the kernel filled.
+pub(super) fn obj_get_info(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<usize, Errno> {
+    let mut raw = InfoRaw {
+        bpf_fd: fd.as_raw_fd() as u32,
+        info_len: len_u32(buf.len())?,
+        info: ptr_u64(buf.as_mut_ptr()),
+    };
+    // SAFETY: `info` points at `buf`, borrowed mutably for the call, and `info_len` is its length; the
+    // pointers *inside* `buf` are checked by the callers (see `prog_info`).
+    unsafe { sys_bpf_unit(cmd::BPF_OBJ_GET_INFO_BY_FD, &mut raw) }?;
+    Ok(raw.info_len as usize)
+}
+
+pub(super) fn rd_u32(b: &[u8], off: usize) -> u32 {
+    u32::from_ne_bytes(b[off..off + 4].try_into().expect("4 bytes"))
+}
+
+pub(super) fn rd_u64(b: &[u8], off: usize) -> u64 {
+    u64::from_ne_bytes(b[off..off + 8].try_into().expect("8 bytes"))
+}
+
+fn wr_u32(b: &mut [u8], off: usize, v: u32) {
+    b[off..off + 4].copy_from_slice(&v.to_ne_bytes());
+}
+
+fn wr_u64(b: &mut [u8], off: usize, v: u64) {
+    b[off..off + 8].copy_from_slice(&v.to_ne_bytes());
+}
+
+/// `sizeof(struct bpf_prog_info)` in the uapi header this crate was written against.
+pub const PROG_INFO_SIZE: usize = 232;
+/// `sizeof(struct bpf_map_info)` in the uapi header this crate was written against.
+pub const MAP_INFO_SIZE: usize = 104;
+
+/// Offsets in `struct bpf_prog_info` (checked with gcc against `linux/bpf.h`).
+pub(super) mod prog_info_off {
+    pub const TYPE: usize = 0;
+    pub const ID: usize = 4;
+    pub const TAG: usize = 8;
+    pub const XLATED_PROG_LEN: usize = 20;
+    pub const XLATED_PROG_INSNS: usize = 32;
+    pub const NR_MAP_IDS: usize = 52;
+    pub const MAP_IDS: usize = 56;
+    pub const NAME: usize = 64;
+    pub const BTF_ID: usize = 128;
+    pub const RUN_TIME_NS: usize = 192;
+    pub const RUN_CNT: usize = 200;
+    pub const RECURSION_MISSES: usize = 208;
+    pub const VERIFIED_INSNS: usize = 216;
+    pub const ATTACH_BTF_OBJ_ID: usize = 220;
+    pub const ATTACH_BTF_ID: usize = 224;
+}
+
+/// Part of `struct bpf_prog_info`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProgInfo {
+    /// `type`: `enum bpf_prog_type`.
+    pub prog_type: u32,
+    /// `id`.
+    pub id: u32,
+    /// `tag`.
+    pub tag: [u8; 8],
+    /// `name`.
+    pub name: String,
+    /// `xlated_prog_insns`: the instructions after verification (empty if the kernel withholds them).
+    pub xlated_insns: Vec<u8>,
+    /// `map_ids`: the maps the program uses.
+    pub map_ids: Vec<u32>,
+    /// `btf_id`.
+    pub btf_id: u32,
+    /// `verified_insns`.
+    pub verified_insns: u32,
+    /// `attach_btf_obj_id`.
+    pub attach_btf_obj_id: u32,
+    /// `attach_btf_id`.
+    pub attach_btf_id: u32,
+}
+
+/// `bpf(BPF_OBJ_GET_INFO_BY_FD, …)` for a program, with its translated instructions and map ids.
+///
+/// Two calls: the first learns `xlated_prog_len` and `nr_map_ids`, the second fills buffers of those sizes.
+pub fn prog_info(prog: BorrowedFd<'_>) -> Result<ProgInfo, Errno> {
+    use prog_info_off as o;
+    let mut words = [0u64; PROG_INFO_SIZE / 8];
+    let buf = u64s_as_bytes_mut(&mut words);
+    obj_get_info(prog, buf)?;
+    let xlated_len = rd_u32(buf, o::XLATED_PROG_LEN);
+    let nr_map_ids = rd_u32(buf, o::NR_MAP_IDS);
+
+    let mut xlated = vec![0u8; xlated_len as usize];
+    let mut map_ids = vec![0u32; nr_map_ids as usize];
+    let mut words2 = [0u64; PROG_INFO_SIZE / 8];
+    let buf2 = u64s_as_bytes_mut(&mut words2);
+    wr_u32(buf2, o::XLATED_PROG_LEN, xlated_len);
+    wr_u64(buf2, o::XLATED_PROG_INSNS, slice_ptr(&xlated));
+    wr_u32(buf2, o::NR_MAP_IDS, nr_map_ids);
+    wr_u64(
+        buf2,
+        o::MAP_IDS,
+        if map_ids.is_empty() {
+            0
+        } else {
+            ptr_u64(map_ids.as_mut_ptr())
+        },
+    );
+    // The kernel writes at most `xlated_prog_len` bytes to `xlated` and `nr_map_ids` ids to `map_ids`:
+    // the buffers above have exactly those sizes and live until after the call.
+    obj_get_info(prog, buf2)?;
+    let got_len = rd_u32(buf2, o::XLATED_PROG_LEN).min(xlated_len);
+    xlated.truncate(got_len as usize);
+    if rd_u64(buf2, o::XLATED_PROG_INSNS) == 0 {
+        xlated.clear();
+    }
+    let got_maps = rd_u32(buf2, o::NR_MAP_IDS).min(nr_map_ids);
+    map_ids.truncate(got_maps as usize);
+    Ok(ProgInfo {
+        prog_type: rd_u32(buf2, o::TYPE),
+        id: rd_u32(buf2, o::ID),
+        tag: buf2[o::TAG..o::TAG + 8].try_into().expect("8 bytes"),
+        name: name_from_bytes(&buf2[o::NAME..o::NAME + BPF_OBJ_NAME_LEN]),
+        xlated_insns: xlated,
+        map_ids,
+        btf_id: rd_u32(buf2, o::BTF_ID),
+        verified_insns: rd_u32(buf2, o::VERIFIED_INSNS),
+        attach_btf_obj_id: rd_u32(buf2, o::ATTACH_BTF_OBJ_ID),
+        attach_btf_id: rd_u32(buf2, o::ATTACH_BTF_ID),
+    })
+}
+
+/// Part of `struct bpf_map_info`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MapInfo {
+    /// `type`: `enum bpf_map_type`.
+    pub map_type: u32,
+    /// `id`.
+    pub id: u32,
+    /// `key_size`.
+    pub key_size: u32,
+    /// `value_size`.
+    pub value_size: u32,
+    /// `max_entries`.
+    pub max_entries: u32,
+    /// `map_flags`.
+    pub map_flags: u32,
+    /// `name`.
+    pub name: String,
+    /// `btf_id`.
+    pub btf_id: u32,
+    /// `btf_key_type_id`.
+    pub btf_key_type_id: u32,
+    /// `btf_value_type_id`.
+    pub btf_value_type_id: u32,
+    /// `map_extra`.
+    pub map_extra: u64,
+}
+
+/// `bpf(BPF_OBJ_GET_INFO_BY_FD, …)` for a map. `EINVAL` when `map` is a descriptor of another kind
+/// (a program's info would be read as a map's), as far as `/proc/self/fd` tells.
+pub fn map_info(map: BorrowedFd<'_>) -> Result<MapInfo, Errno> {
+    if crate::sys::is_bpf_map(map) == Some(false) {
+        return Err(Errno::INVAL);
+    }
+    let mut words = [0u64; MAP_INFO_SIZE / 8];
+    let b = u64s_as_bytes_mut(&mut words);
+    obj_get_info(map, b)?;
+    Ok(MapInfo {
+        map_type: rd_u32(b, 0),
+        id: rd_u32(b, 4),
+        key_size: rd_u32(b, 8),
+        value_size: rd_u32(b, 12),
+        max_entries: rd_u32(b, 16),
+        map_flags: rd_u32(b, 20),
+        name: name_from_bytes(&b[24..24 + BPF_OBJ_NAME_LEN]),
+        btf_id: rd_u32(b, 64),
+        btf_key_type_id: rd_u32(b, 68),
+        btf_value_type_id: rd_u32(b, 72),
+        map_extra: rd_u64(b, 80),
+    })
+}
+
+/// `id` of any BPF object (program, map, link or BTF), from `BPF_OBJ_GET_INFO_BY_FD`: in every
+/// `struct bpf_*_info` except BTF's the id is the second `u32`.
+pub fn prog_or_map_id(fd: impl AsFd) -> Result<u32, Errno> {
+    let mut words = [0u64; 2];
+    let b = u64s_as_bytes_mut(&mut words);
+    obj_get_info(fd.as_fd(), b)?;
+    Ok(rd_u32(b, 4))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attr_sizes_match_uapi() {
+        assert_eq!(std::mem::size_of::<InfoRaw>(), 16);
+    }
+
+    #[test]
+    fn map_info_refuses_a_file() {
+        let f = std::fs::File::open("/proc/self/status").unwrap();
+        assert_eq!(map_info(f.as_fd()), Err(Errno::INVAL));
+    }
+}
