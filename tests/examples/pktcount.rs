@@ -1,9 +1,9 @@
 //! Example: count packets with an XDP and a tc program on a veth pair.
 //!
-//! Creates two network namespaces joined by a veth pair (`lskel_tests::netns`: `ip netns
-//! add`, `ip link add ... type veth`), attaches `SEC("xdp")` with `lskel::attach::xdp` and
-//! `SEC("tc")` with a tcx ingress link (`lskel::attach::tcx`) to the receiving end, sends UDP datagrams from the other end,
-//! checks both programs counted them, and removes the namespaces (also on failure).
+//! Creates two network namespaces joined by a veth pair (`lskel_tests::netns`: `ip netns add`, `ip
+//! link add ... type veth`), attaches `SEC("xdp")` with `lskel::attach::xdp` and `SEC("tc")` with a
+//! tcx ingress link (`lskel::attach::tcx`) to the receiving end, sends UDP datagrams from the other
+//! end, checks both programs counted them, and removes the namespaces (also on failure).
 //! Run as root: `cargo run -p lskel-tests --example pktcount`
 
 use std::net::UdpSocket;
