@@ -1,17 +1,17 @@
 //! Example: count packets with an XDP and a tc program on a veth pair.
 //!
-//! Creates two network namespaces joined by a veth pair (`ip netns add`, `ip link add ... type
-//! veth`), attaches `SEC("xdp")` with `lskel::attach::xdp` and `SEC("tc")` with a tcx ingress
-//! link (`lskel::attach::tcx`) to the receiving end, sends UDP datagrams from the other end,
-//! checks both programs counted them, and removes the namespaces (also on failure).
+//! Creates two network namespaces joined by a veth pair (`lskel_tests::netns`: `ip netns add`, `ip
+//! link add ... type veth`), attaches `SEC("xdp")` with `lskel::attach::xdp` and `SEC("tc")` with a
+//! tcx ingress link (`lskel::attach::tcx`) to the receiving end, sends UDP datagrams from the other
+//! end, checks both programs counted them, and removes the namespaces (also on failure).
 //! Run as root: `cargo run -p lskel-tests --example pktcount`
 
 use std::net::UdpSocket;
-use std::os::fd::AsRawFd;
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use lskel::attach::{self, TcxDirection};
+use lskel_tests::netns::{try_in_netns as in_netns, VethPair};
 
 lskel::bpf_skeleton!("bpf/ex_pktcount.bpf.o");
 
@@ -32,94 +32,30 @@ fn main() -> ExitCode {
     }
 }
 
-fn ip(args: &[&str]) -> Result<(), String> {
-    let out = Command::new("ip")
-        .args(args)
-        .output()
-        .map_err(|e| format!("running ip: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "`ip {}`: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
-    }
-}
-
-/// Namespaces `tx` (veth `pk0`, 10.203.0.1) and `rx` (veth `pk1`, 10.203.0.2), deleted on
-/// drop.
-struct Netns {
-    tx: String,
-    rx: String,
-}
-
-impl Netns {
-    fn new() -> Result<Netns, String> {
-        let pid = std::process::id();
-        let n = Netns {
-            tx: format!("lskel_pk_tx_{pid}"),
-            rx: format!("lskel_pk_rx_{pid}"),
-        };
-        ip(&["netns", "add", &n.tx])?;
-        ip(&["netns", "add", &n.rx])?;
-        ip(&[
-            "link", "add", "pk0", "netns", &n.tx, "type", "veth", "peer", "name", "pk1", "netns",
-            &n.rx,
-        ])?;
-        ip(&["-n", &n.tx, "addr", "add", "10.203.0.1/24", "dev", "pk0"])?;
-        ip(&["-n", &n.rx, "addr", "add", "10.203.0.2/24", "dev", "pk1"])?;
-        for (ns, dev) in [(&n.tx, "pk0"), (&n.rx, "pk1")] {
-            ip(&["-n", ns, "link", "set", dev, "up"])?;
-        }
-        Ok(n)
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        for ns in [&self.tx, &self.rx] {
-            if let Err(e) = ip(&["netns", "del", ns]) {
-                eprintln!("warning: {e}");
-            }
-        }
-    }
-}
-
-/// Runs `f` on a thread that joined network namespace `name` (setns changes one thread only).
-fn in_netns<T: Send>(name: &str, f: impl FnOnce() -> T + Send) -> Result<T, String> {
-    let ns = std::fs::File::open(format!("/run/netns/{name}")).map_err(|e| e.to_string())?;
-    std::thread::scope(|s| {
-        s.spawn(move || {
-            // SAFETY: setns with an open network namespace fd; it changes only this thread.
-            if unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
-                return Err(format!("setns: {}", std::io::Error::last_os_error()));
-            }
-            Ok(f())
-        })
-        .join()
-        .map_err(|_| "netns thread panicked".to_string())?
-    })
-}
-
 fn run() -> Result<(), Box<dyn std::error::Error>> {
     let skel = ex_pktcount::open().load()?;
-    let ns = Netns::new()?;
+    let pid = std::process::id();
+    // Namespaces `tx` (veth `pk0`, 10.203.0.1) and `rx` (veth `pk1`, 10.203.0.2).
+    let pair = VethPair::new(
+        [format!("lskel_pk_tx_{pid}"), format!("lskel_pk_rx_{pid}")],
+        ["pk0", "pk1"],
+        ["10.203.0.1", "10.203.0.2"],
+    )?;
+    let (tx, rx_ns) = (&pair.a, &pair.b);
     let p = skel.progs();
     let (xdp, tc) = (p.count_xdp().unwrap(), p.count_tc().unwrap());
-    let links = in_netns(&ns.rx, || -> lskel::Result<_> {
+    let links = in_netns(rx_ns, || -> lskel::Result<_> {
         let pk1 = attach::ifindex("pk1")?;
         Ok((
             attach::xdp(xdp, pk1, 0)?,
             attach::tcx(tc, pk1, TcxDirection::Ingress)?,
         ))
     })??;
-    println!("attached xdp and tcx ingress to pk1 in netns {}", ns.rx);
+    println!("attached xdp and tcx ingress to pk1 in netns {rx_ns}");
 
     // Bind the receiver so the datagrams are delivered, not answered with ICMP errors.
-    let rx = in_netns(&ns.rx, || UdpSocket::bind("10.203.0.2:4789"))??;
-    in_netns(&ns.tx, || -> std::io::Result<()> {
+    let rx = in_netns(rx_ns, || UdpSocket::bind("10.203.0.2:4789"))??;
+    in_netns(tx, || -> std::io::Result<()> {
         let s = UdpSocket::bind("10.203.0.1:0")?;
         for _ in 0..PACKETS {
             s.send_to(PAYLOAD, "10.203.0.2:4789")?;
@@ -148,7 +84,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     println!("xdp: {xp} packets, {xb} bytes");
     println!("tc:  {tp} packets, {tb} bytes");
     drop(links);
-    drop(ns);
+    drop(pair);
     // Each datagram is at least 14 (Ethernet) + 20 (IPv4) + 8 (UDP) + payload bytes.
     let min_bytes = PACKETS * (42 + PAYLOAD.len() as u64);
     if xp < PACKETS || tp < PACKETS || xb < min_bytes || tb < min_bytes {

@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+pub mod netns;
+
 /// Whether the bpf syscall is usable. Under `LSKEL_REQUIRE_KERNEL=1` an unusable kernel is a
 /// test failure; otherwise the test prints why it skips and returns early.
 ///

@@ -20,13 +20,14 @@
 
 use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use lskel::sys::bpf::LinkTarget;
 use lskel::Errno;
+use lskel_tests::netns::{in_netns, ip, VethPair};
 use lskel_tests::{require_kernel, wait_until};
 
 lskel::bpf_skeleton!("bpf/sec_net.bpf.o");
@@ -131,83 +132,7 @@ fn link_create_raw(
 }
 
 // ----------------------------------------------------------------------------------------------
-// Network namespaces and a veth pair
-
-fn ip(args: &[&str]) -> Result<(), String> {
-    let out = Command::new("ip")
-        .args(args)
-        .output()
-        .map_err(|e| format!("ip: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "`ip {}`: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
-    }
-}
-
-/// Two network namespaces `a` and `b` joined by a veth pair `va` (10.201.0.1, in `a`) - `vb`
-/// (10.201.0.2, in `b`). Deleted on drop.
-struct VethPair {
-    a: String,
-    b: String,
-}
-
-impl VethPair {
-    fn new() -> Result<VethPair, String> {
-        let pid = std::process::id();
-        let pair = VethPair {
-            a: format!("lskel_sec_a_{pid}"),
-            b: format!("lskel_sec_b_{pid}"),
-        };
-        let (a, b) = (pair.a.as_str(), pair.b.as_str());
-        ip(&["netns", "add", a])?;
-        ip(&["netns", "add", b])?;
-        ip(&[
-            "link", "add", "va", "netns", a, "type", "veth", "peer", "name", "vb", "netns", b,
-        ])?;
-        ip(&["-n", a, "addr", "add", "10.201.0.1/24", "dev", "va"])?;
-        ip(&["-n", b, "addr", "add", "10.201.0.2/24", "dev", "vb"])?;
-        for (ns, dev) in [(a, "va"), (b, "vb"), (a, "lo"), (b, "lo")] {
-            ip(&["-n", ns, "link", "set", dev, "up"])?;
-        }
-        Ok(pair)
-    }
-
-    fn netns_file(name: &str) -> std::fs::File {
-        std::fs::File::open(Path::new("/run/netns").join(name))
-            .unwrap_or_else(|e| panic!("/run/netns/{name}: {e}"))
-    }
-}
-
-impl Drop for VethPair {
-    fn drop(&mut self) {
-        for ns in [&self.a, &self.b] {
-            if let Err(e) = ip(&["netns", "del", ns]) {
-                eprintln!("warning: {e}");
-            }
-        }
-    }
-}
-
-/// Runs `f` on a new thread that has joined network namespace `name` (setns affects only the
-/// calling thread).
-fn in_netns<T: Send>(name: &str, f: impl FnOnce() -> T + Send) -> T {
-    let ns = VethPair::netns_file(name);
-    std::thread::scope(|s| {
-        s.spawn(move || {
-            // SAFETY: setns with an open netns fd; it changes only this thread.
-            let r = unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) };
-            assert_eq!(r, 0, "setns: {}", std::io::Error::last_os_error());
-            f()
-        })
-        .join()
-        .unwrap()
-    })
-}
+// Interfaces (the veth pair and namespaces come from lskel_tests::netns)
 
 fn ifindex(name: &str) -> u32 {
     let c = CString::new(name).unwrap();
@@ -253,7 +178,13 @@ fn veth_xdp_tc_tcx_sk_lookup_netfilter() {
     if !need(have_ip, "`ip` (iproute2)") {
         return;
     }
-    let pair = match VethPair::new() {
+    let pid = std::process::id();
+    // Namespaces `a` (veth `va`, 10.201.0.1) and `b` (veth `vb`, 10.201.0.2).
+    let pair = match VethPair::new(
+        [format!("lskel_sec_a_{pid}"), format!("lskel_sec_b_{pid}")],
+        ["va", "vb"],
+        ["10.201.0.1", "10.201.0.2"],
+    ) {
         Ok(p) => p,
         Err(e) => {
             need(
@@ -288,7 +219,7 @@ fn veth_xdp_tc_tcx_sk_lookup_netfilter() {
     });
     ip(&["-n", &pair.a, "link", "set", "va", "mtu", "1500"]).unwrap();
 
-    let netns_b = VethPair::netns_file(&pair.b);
+    let netns_b = VethPair::netns_file(&pair.b).unwrap();
     let links: Vec<OwnedFd> = in_netns(&pair.b, || {
         let vb = LinkTarget::Ifindex(ifindex("vb"));
         let ns = LinkTarget::Fd(netns_b.as_fd());

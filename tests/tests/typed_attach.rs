@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use lskel::attach::{self, TcxDirection, UprobeTarget};
 use lskel_tests::getpid_syscalls;
+use lskel_tests::netns::{in_netns, VethPair};
 
 lskel::bpf_skeleton!("bpf/autoattach.bpf.o");
 lskel::bpf_skeleton!("bpf/sec_new.bpf.o");
@@ -292,77 +293,17 @@ fn cgroup_skb_egress_in_a_fresh_cgroup() {
 // ---------------------------------------------------------------------------------------------
 // xdp and tcx on a veth pair between two fresh network namespaces
 
-fn ip(args: &[&str]) -> Result<(), String> {
-    let out = Command::new("ip")
-        .args(args)
-        .output()
-        .map_err(|e| format!("ip: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "`ip {}`: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
-    }
-}
-
-/// Namespaces `a` (veth `ta`, 10.202.0.1) and `b` (veth `tb`, 10.202.0.2); deleted on drop.
-struct Veth {
-    a: String,
-    b: String,
-}
-
-impl Veth {
-    fn new() -> Result<Veth, String> {
-        let pid = std::process::id();
-        let v = Veth {
-            a: format!("lskel_ta_{pid}"),
-            b: format!("lskel_tb_{pid}"),
-        };
-        ip(&["netns", "add", &v.a])?;
-        ip(&["netns", "add", &v.b])?;
-        ip(&[
-            "link", "add", "ta", "netns", &v.a, "type", "veth", "peer", "name", "tb", "netns", &v.b,
-        ])?;
-        ip(&["-n", &v.a, "addr", "add", "10.202.0.1/24", "dev", "ta"])?;
-        ip(&["-n", &v.b, "addr", "add", "10.202.0.2/24", "dev", "tb"])?;
-        for (ns, dev) in [(&v.a, "ta"), (&v.b, "tb"), (&v.a, "lo"), (&v.b, "lo")] {
-            ip(&["-n", ns, "link", "set", dev, "up"])?;
-        }
-        Ok(v)
-    }
-}
-
-impl Drop for Veth {
-    fn drop(&mut self) {
-        for ns in [&self.a, &self.b] {
-            let _ = ip(&["netns", "del", ns]);
-        }
-    }
-}
-
-/// Runs `f` on a thread that joined netns `name`.
-fn in_netns<T: Send>(name: &str, f: impl FnOnce() -> T + Send) -> T {
-    let ns = std::fs::File::open(format!("/run/netns/{name}")).unwrap();
-    std::thread::scope(|s| {
-        s.spawn(move || {
-            // SAFETY: setns with an open netns fd; it changes only this thread.
-            let r = unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) };
-            assert_eq!(r, 0, "setns: {}", std::io::Error::last_os_error());
-            f()
-        })
-        .join()
-        .unwrap()
-    })
-}
-
 #[test]
 fn xdp_and_tcx_on_a_veth_pair() {
     lskel_tests::require_kernel!();
     let _g = lock();
-    let veth = match Veth::new() {
+    let pid = std::process::id();
+    // Namespaces `a` (veth `ta`, 10.202.0.1) and `b` (veth `tb`, 10.202.0.2).
+    let veth = match VethPair::new(
+        [format!("lskel_ta_{pid}"), format!("lskel_tb_{pid}")],
+        ["ta", "tb"],
+        ["10.202.0.1", "10.202.0.2"],
+    ) {
         Ok(v) => v,
         Err(e) => {
             assert!(!require_all(), "veth pair: {e}");

@@ -1,0 +1,212 @@
+//! PROG_LOAD: reads the program and its records, checks them as the kernel and verifier do
+//! (the attr, the subprogram layout against func_info and line_info (`info`), the attach
+//! target (`target`), the maps and kfuncs the instructions refer to (`refs`)), and writes the
+//! verifier's log on a refusal.
+
+mod info;
+mod refs;
+mod target;
+
+use super::attr::{log_attrs_valid, valid_obj_name, A};
+use super::{refuse, KResult, MockKernel, Object, Pointees, ProgObject, Refusal};
+use crate::consts::{attr, prog_type, E2BIG, EINVAL, EPERM};
+use crate::mem::Memory;
+use crate::vm::{decode, Insn};
+use crate::Error;
+
+impl MockKernel {
+    pub(super) fn prog_load(
+        &mut self,
+        a: &A,
+        mem: &Memory,
+        p: &mut Pointees,
+        pc: usize,
+        inj: Option<i32>,
+        tail_zero: bool,
+    ) -> KResult {
+        use attr::prog_load as f;
+        let cnt = a.u32(f::INSN_CNT);
+        let (level, lsize, lbuf) = (a.u32(f::LOG_LEVEL), a.u32(f::LOG_SIZE), a.u64(f::LOG_BUF));
+        let insns = if cnt > 0 && cnt <= 1_000_000 {
+            Some(Self::read_ptr(
+                mem,
+                a.u64(f::INSNS),
+                u64::from(cnt) * 8,
+                "insns",
+                pc,
+            )?)
+        } else {
+            None
+        };
+        let license = Self::read_ptr_cstr(mem, a.u64(f::LICENSE), 127, "license", pc)?;
+        let recs =
+            |ptr: usize, rsz: usize, n: usize, what: &str| -> Result<Option<Vec<u8>>, Error> {
+                let (n, rs) = (a.u32(n), a.u32(rsz));
+                if n == 0 || rs == 0 || rs > 4096 {
+                    return Ok(None);
+                }
+                Self::read_ptr(mem, a.u64(ptr), u64::from(n) * u64::from(rs), what, pc).map(Some)
+            };
+        let func_info = recs(
+            f::FUNC_INFO,
+            f::FUNC_INFO_REC_SIZE,
+            f::FUNC_INFO_CNT,
+            "func_info",
+        )?;
+        let line_info = recs(
+            f::LINE_INFO,
+            f::LINE_INFO_REC_SIZE,
+            f::LINE_INFO_CNT,
+            "line_info",
+        )?;
+        let core_relos = recs(
+            f::CORE_RELOS,
+            f::CORE_RELO_REC_SIZE,
+            f::CORE_RELO_CNT,
+            "core_relos",
+        )?;
+        let decoded = insns.as_deref().map(decode).unwrap_or_default();
+        Self::read_fd_array(mem, a.u64(f::FD_ARRAY), &decoded, p, pc)?;
+        p.insns = insns.clone();
+        p.license = Some(String::from_utf8_lossy(&license).into_owned());
+        p.func_info = func_info.clone();
+        p.line_info = line_info.clone();
+        p.core_relos = core_relos.clone();
+        let res = self.prog_check(a, &decoded, p, inj, tail_zero);
+        match res {
+            Ok(mut prog) => {
+                prog.insns = insns.unwrap_or_default();
+                prog.license = String::from_utf8_lossy(&license).into_owned();
+                Ok(self.alloc_fd(Object::Prog(prog)))
+            }
+            Err((e, why)) => {
+                // EPERM is the kernel's refusal before verification (a locked-down program
+                // type, say): it writes no log for it. Other failures come from the verifier.
+                if inj != Some(EPERM) && log_attrs_valid(level, lsize, lbuf).is_ok() {
+                    self.write_log(lbuf, lsize, &format!("mock verifier: {why}\n"), pc)?;
+                }
+                refuse(e, why)
+            }
+        }
+    }
+
+    /// Reads the `fd_array` slots the instructions use (map fd_idx loads and module kfunc
+    /// calls) into `p`, as the kernel does before it checks them.
+    fn read_fd_array(
+        mem: &Memory,
+        fd_array: u64,
+        decoded: &[Insn],
+        p: &mut Pointees,
+        pc: usize,
+    ) -> Result<(), Error> {
+        if fd_array == 0 {
+            return Ok(());
+        }
+        let mut k = 0;
+        while k < decoded.len() {
+            let i = decoded[k];
+            k += if i.code == 0x18 { 2 } else { 1 };
+            let slot = if i.code == 0x18 && matches!(i.src, 5 | 6) {
+                i.imm as u32
+            } else if i.code == 0x85 && i.src == 2 && i.off > 0 {
+                i.off as u32
+            } else {
+                continue;
+            };
+            let b = Self::read_ptr(
+                mem,
+                fd_array.wrapping_add(4 * u64::from(slot)),
+                4,
+                &format!("fd_array[{slot}]"),
+                pc,
+            )?;
+            p.fd_array
+                .insert(slot, i32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+        }
+        Ok(())
+    }
+
+    /// The verifier's verdict on a program: the object to make, or why not. The checks run
+    /// in the kernel's order, so the first refusal is the one the kernel would give.
+    fn prog_check(
+        &self,
+        a: &A,
+        insns: &[Insn],
+        p: &Pointees,
+        inj: Option<i32>,
+        tail_zero: bool,
+    ) -> Result<ProgObject, Refusal> {
+        use attr::prog_load as f;
+        if let Some(e) = inj {
+            return Err((e, "injected".into()));
+        }
+        ensure!(
+            tail_zero,
+            EINVAL,
+            "attr bytes beyond keyring_id are not zero"
+        );
+        let (t, flags, name) = prog_attrs_valid(a)?;
+        let starts = info::subprog_starts(insns)?;
+        self.btf_info_valid(a, insns, p, &starts)?;
+        let attach_module = self.attach_target_valid(a, t)?;
+        let (maps, kfuncs) = self.insn_refs(a, insns, p)?;
+        Ok(ProgObject {
+            prog_type: t,
+            expected_attach_type: a.u32(f::EXPECTED_ATTACH_TYPE),
+            name,
+            insns: Vec::new(),
+            license: String::new(),
+            prog_flags: flags,
+            attach_btf_id: a.u32(f::ATTACH_BTF_ID),
+            attach_module,
+            maps,
+            kfuncs,
+        })
+    }
+}
+
+/// The attr fields checked before the instructions are: program type, count, flags, name,
+/// log attributes, and the features the mock does not have. Returns the type, the flags and
+/// the name.
+fn prog_attrs_valid(a: &A) -> Result<(u32, u32, String), Refusal> {
+    use attr::prog_load as f;
+    let t = a.u32(f::PROG_TYPE);
+    ensure!(
+        (1..=prog_type::NETFILTER).contains(&t),
+        EINVAL,
+        "unknown prog type {t}"
+    );
+    let cnt = a.u32(f::INSN_CNT);
+    ensure!(cnt != 0, EINVAL, "insn_cnt is 0");
+    ensure!(cnt <= 1_000_000, E2BIG, "insn_cnt {cnt} too large");
+    let flags = a.u32(f::PROG_FLAGS);
+    ensure!(
+        flags & !0x1_00ff == 0,
+        EINVAL,
+        "unknown prog_flags {flags:#x}"
+    );
+    ensure!(
+        flags & (1 << 16) == 0,
+        EINVAL,
+        "BPF_F_TOKEN_FD without a token"
+    );
+    let name = valid_obj_name(&a.0[f::PROG_NAME..f::PROG_NAME + 16]).map_err(|w| (EINVAL, w))?;
+    log_attrs_valid(a.u32(f::LOG_LEVEL), a.u32(f::LOG_SIZE), a.u64(f::LOG_BUF))
+        .map_err(|w| (EINVAL, w))?;
+    ensure!(
+        a.u32(f::PROG_IFINDEX) == 0,
+        EINVAL,
+        "prog_ifindex: no offload devices"
+    );
+    ensure!(
+        a.u32(f::FD_ARRAY_CNT) == 0,
+        EINVAL,
+        "fd_array_cnt is not supported by the mock"
+    );
+    ensure!(
+        a.u64(f::SIGNATURE) == 0,
+        EINVAL,
+        "signatures are not supported by the mock"
+    );
+    Ok((t, flags, name))
+}
