@@ -372,9 +372,12 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
             })
         })
         .collect();
-    let targets = plan.programs.iter().enumerate().filter_map(|(j, p)| {
-        let (prefix, _) = p.runtime_target.as_ref()?;
-        Some(quote!((#j, #prefix),))
+    // In ctx entry order: the runtime fills entry k from `targets[k]`.
+    let targets = plan.targets.iter().map(|&j| {
+        let prefix = (plan.programs[j].target.as_ref())
+            .and_then(|t| t.prefix())
+            .expect("a program with a ctx entry has a target set before load");
+        quote!((#j, #prefix),)
     });
     let struct_ops = struct_ops_specs(skel);
     let struct_ops_attach = (plan.maps.iter().enumerate())
