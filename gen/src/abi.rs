@@ -72,6 +72,32 @@ pub const BPF_PSEUDO_MAP_IDX: u8 = 5;
 /// `BPF_PSEUDO_MAP_IDX_VALUE`: `ld_imm64` of a map value address, imm = `fd_array` index.
 pub const BPF_PSEUDO_MAP_IDX_VALUE: u8 = 6;
 
+/// Field offsets in a `struct bpf_insn` (8 bytes: `u8 code`, `u8 dst_reg:4, src_reg:4`,
+/// `s16 off`, `s32 imm`); `ld_imm64` takes two, the upper half of its value in the second's imm.
+pub mod insn {
+    /// `code`
+    pub const CODE: usize = 0;
+    /// The register byte: `dst_reg` in the low nibble, `src_reg` in the high one.
+    pub const REGS: usize = 1;
+    /// `off`
+    pub const OFF: usize = 2;
+    /// `imm`
+    pub const IMM: usize = 4;
+    /// Size of one instruction.
+    pub const SIZE: usize = 8;
+    /// `imm` of an `ld_imm64`'s second instruction: the upper 32 bits of its value.
+    pub const IMM_HI: usize = SIZE + IMM;
+
+    /// The register byte of `dst` and `src`.
+    pub const fn regs(dst: u8, src: u8) -> u8 {
+        (src << 4) | (dst & 0x0f)
+    }
+    /// `dst_reg` of a register byte.
+    pub const fn dst_reg(regs: u8) -> u8 {
+        regs & 0x0f
+    }
+}
+
 /// Opcode of `ld_imm64` (`BPF_LD | BPF_IMM | BPF_DW`).
 pub const LD_IMM64: u8 = BPF_LD | BPF_IMM | BPF_DW;
 /// Opcode of a call (`BPF_JMP | BPF_CALL`).

@@ -23,7 +23,7 @@ impl Gen<'_> {
                     .filter(|s| s.ext == k)
                     .map(move |s| (j, s))
             })
-            .map(|(j, s)| (self.prog_insns[j].at(8 * s.insn), s.kind))
+            .map(|(j, s)| (self.prog_insns[j].at(abi::insn::SIZE * s.insn), s.kind))
             .collect();
         let name = self.blob.push(
             &nul_terminated(&ext.name),
@@ -55,8 +55,7 @@ impl Gen<'_> {
             self.b.rsh_imm(R9, 32);
             for (site, _) in sites {
                 self.b.blob_addr(R1, site);
-                self.b.store(Size::W, R1, 4, R8);
-                self.b.store(Size::W, R1, 12, R9);
+                self.patch_imm64(R8, R9);
             }
             self.b.bind(done);
             return;
@@ -96,19 +95,17 @@ impl Gen<'_> {
         self.b.bind(vmlinux);
         for (site, kind) in sites {
             self.b.blob_addr(R1, site);
-            self.b.store(Size::W, R1, 4, R8);
             match kind {
-                SiteKind::KfuncCall => self.b.store(Size::H, R1, 2, R0),
+                // imm = the function's BTF id, off = the fd_array slot of its module (0: vmlinux).
+                SiteKind::KfuncCall => {
+                    self.patch_imm(R8);
+                    self.patch_off(R0);
+                }
+                // An ld_imm64 of the variable: (BTF id, module fd) as BPF_PSEUDO_BTF_ID.
                 _ => {
-                    self.b.store(Size::W, R1, 12, R9);
-                    // src_reg = BPF_PSEUDO_BTF_ID, keeping dst_reg.
-                    let dst = self.plan_insn_dst(site);
-                    self.b.store_imm(
-                        Size::B,
-                        R1,
-                        1,
-                        i32::from((abi::BPF_PSEUDO_BTF_ID << 4) | dst),
-                    );
+                    self.patch_imm64(R8, R9);
+                    let dst = self.insn_dst(site);
+                    self.patch_src_reg(abi::BPF_PSEUDO_BTF_ID, dst);
                 }
             }
         }
@@ -125,17 +122,6 @@ impl Gen<'_> {
         }
         self.b.mov_reg(RET, R0);
         self.fail(what);
-    }
-
-    /// The dst_reg of the instruction at blob offset `site` (from the compile-time copy).
-    fn plan_insn_dst(&self, site: BlobOff) -> u8 {
-        for (j, off) in self.prog_insns.iter().enumerate() {
-            let code = &self.plan.programs[j].linked.insns;
-            if site.0 >= off.0 && ((site.0 - off.0) as usize) < code.len() {
-                return code[(site.0 - off.0) as usize + 1] & 0x0f;
-            }
-        }
-        0
     }
 
     /// After the last program load: module BTF fds are held by the programs now.

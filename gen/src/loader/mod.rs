@@ -19,6 +19,7 @@ mod data;
 pub mod emit;
 mod externs;
 mod maps;
+mod patch;
 mod progs;
 mod prologue;
 mod recipe;

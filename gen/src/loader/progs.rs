@@ -19,7 +19,7 @@ impl Gen<'_> {
         }
         let mut attr = Attr::new(f::SIZE);
         attr.u32(f::PROG_TYPE, prog.def.def.prog_type)
-            .u32(f::INSN_CNT, (linked.insns.len() / 8) as u32)
+            .u32(f::INSN_CNT, (linked.insns.len() / abi::insn::SIZE) as u32)
             .u32(f::KERN_VERSION, self.plan.kern_version)
             .u32(f::PROG_FLAGS, flags)
             .name(f::PROG_NAME, name)
@@ -90,7 +90,7 @@ impl Gen<'_> {
         self.log_marker();
         self.b.note(format!(
             "prog_load #{j} `{name}` ({} insns)",
-            linked.insns.len() / 8
+            linked.insns.len() / abi::insn::SIZE
         ));
         self.b.blob_addr(R1, attr);
         self.set_ptr(f::INSNS, insns);
