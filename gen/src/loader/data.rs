@@ -47,7 +47,7 @@ impl Gen<'_> {
         if kind.is_readonly() {
             use abi::map_freeze as f;
             let attr = self.blob.push(
-                &Attr::new(8).0,
+                &Attr::new(f::SIZE).0,
                 format!("MAP_FREEZE attr of `{}`", map.name),
             );
             self.b.note(format!("map_freeze `{}`", map.name));
