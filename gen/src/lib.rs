@@ -23,6 +23,7 @@ pub mod program;
 pub mod reloc;
 pub mod section;
 pub mod struct_ops;
+pub mod target;
 
 pub use error::{Error, Result};
 pub use loader::Loader;

@@ -9,6 +9,7 @@ use crate::externs::{self, Externs};
 use crate::maps::{self, MapDef};
 use crate::program::{self, ProgramDef};
 use crate::reloc::{LinkedProgram, Linker};
+use crate::target::AttachTarget;
 
 /// One entry program, linked.
 #[derive(Clone, Debug)]
@@ -17,12 +18,8 @@ pub struct Program {
     pub def: ProgramDef,
     /// The linked code and records.
     pub linked: LinkedProgram,
-    /// For programs that attach to a kernel BTF id: the name and BTF kind the loader looks
-    /// up (e.g. `btf_trace_sys_enter`, TYPEDEF).
-    pub attach_target: Option<(String, u32)>,
-    /// For a program whose section names no target (`SEC("fentry")`): the BTF name prefix
-    /// and kind of the target the user sets before load (e.g. `btf_trace_`, TYPEDEF).
-    pub runtime_target: Option<(String, u32)>,
+    /// Where its attach target comes from, for programs that load against one.
+    pub target: Option<AttachTarget>,
     /// `expected_attach_type`: the section's, or for a struct_ops program the index of the
     /// struct member it implements.
     pub expected_attach_type: u32,
@@ -39,6 +36,9 @@ pub struct Plan {
     pub maps: Vec<MapDef>,
     /// Entry programs in ctx order.
     pub programs: Vec<Program>,
+    /// The program of each ctx attach-target entry, in entry order: the programs whose target
+    /// is set before load (each one's [`AttachTarget::slot`] is its index here).
+    pub targets: Vec<usize>,
     /// Kernel symbols and `.kconfig` values the object refers to.
     pub externs: Externs,
     /// Static prog_array slots: (map index, slot, program index), filled after the programs load.
@@ -73,6 +73,16 @@ fn mark_hidden_subprogs_static(obj: &ElfObject<'_>, btf: &mut Btf) -> Result<()>
         }
     }
     Ok(())
+}
+
+impl Program {
+    /// The target looked up in kernel BTF when it is known at generation: its name and BTF kind.
+    pub fn kernel_target(&self) -> Option<(&str, u32)> {
+        match &self.target {
+            Some(AttachTarget::Kernel { name, btf_kind }) => Some((name, *btf_kind)),
+            _ => None,
+        }
+    }
 }
 
 impl Plan {
@@ -127,14 +137,17 @@ impl Plan {
             externs: &externs,
         };
         let mut programs = Vec::with_capacity(funcs.programs.len());
-        for def in &funcs.programs {
+        let mut targets = Vec::new();
+        for (j, def) in funcs.programs.iter().enumerate() {
             let linked = linker.link(def)?;
-            let (attach_target, runtime_target) = attach_target(def)?;
+            let target = attach_target(def, targets.len());
+            if target.as_ref().is_some_and(|t| t.slot().is_some()) {
+                targets.push(j);
+            }
             programs.push(Program {
                 def: def.clone(),
                 linked,
-                attach_target,
-                runtime_target,
+                target,
                 expected_attach_type: def.def.expected_attach_type,
             });
         }
@@ -145,6 +158,7 @@ impl Plan {
             btf,
             maps,
             programs,
+            targets,
             externs,
             prog_array_init,
             license: obj.license.clone().unwrap_or_default(),
@@ -160,7 +174,7 @@ fn bind_struct_ops(maps: &[crate::maps::MapDef], programs: &mut [Program]) -> Re
     use crate::maps::MapOrigin;
     for p in programs
         .iter_mut()
-        .filter(|p| p.def.def.prog_type == STRUCT_OPS_PROG)
+        .filter(|p| p.def.def.prog_type == crate::abi::prog_type::STRUCT_OPS)
     {
         let user = maps.iter().find_map(|m| match &m.origin {
             MapOrigin::StructOps(s) => s
@@ -172,7 +186,10 @@ fn bind_struct_ops(maps: &[crate::maps::MapDef], programs: &mut [Program]) -> Re
         });
         match user {
             Some((s, member)) => {
-                p.attach_target = Some((s.struct_name.clone(), crate::btf::kind::STRUCT));
+                p.target = Some(AttachTarget::Kernel {
+                    name: s.struct_name.clone(),
+                    btf_kind: crate::btf::kind::STRUCT,
+                });
                 p.expected_attach_type = member;
             }
             None => p.def.autoload_off = true,
@@ -180,9 +197,6 @@ fn bind_struct_ops(maps: &[crate::maps::MapDef], programs: &mut [Program]) -> Re
     }
     Ok(())
 }
-
-/// `BPF_PROG_TYPE_STRUCT_OPS`
-const STRUCT_OPS_PROG: u32 = 27;
 
 /// Resolves the program names in prog_array `.values` to program indexes.
 fn prog_array_init(
@@ -205,17 +219,12 @@ fn prog_array_init(
     Ok(out)
 }
 
-/// The "kind" of a runtime target that is a program's function, not a kernel BTF name.
-pub const FREPLACE_TARGET: u32 = 0;
-
-/// A BTF name (or name prefix) and the BTF kind to look it up as.
-type BtfName = Option<(String, u32)>;
-
-/// The attach target named in the section, or the prefix of one to be set before load.
-fn attach_target(def: &ProgramDef) -> Result<(BtfName, BtfName)> {
+/// Where the attach target of `def` comes from; a target set before load takes ctx
+/// attach-target entry `next_slot`.
+fn attach_target(def: &ProgramDef, next_slot: usize) -> Option<AttachTarget> {
     use crate::btf::kind;
-    if !def.def.attach_btf {
-        return Ok((None, None));
+    if !def.def.attach_btf() {
+        return None;
     }
     let pattern = def.def.pattern.trim_end_matches('+');
     let base = pattern.split('.').next().unwrap_or(pattern);
@@ -224,14 +233,21 @@ fn attach_target(def: &ProgramDef) -> Result<(BtfName, BtfName)> {
         "lsm" | "lsm_cgroup" => ("bpf_lsm_", kind::FUNC),
         "iter" => ("bpf_iter_", kind::FUNC),
         // The target is a function of another loaded program, given before load as that
-        // program's fd and the function's BTF id (kind 0 marks it).
-        "freplace" => return Ok((None, Some((String::new(), FREPLACE_TARGET)))),
+        // program's fd and the function's BTF id.
+        "freplace" => return Some(AttachTarget::Freplace { slot: next_slot }),
         _ => ("", kind::FUNC),
     };
-    Ok(match def.target() {
-        Some(target) => (Some((format!("{prefix}{target}"), btf_kind)), None),
+    Some(match def.target() {
+        Some(target) => AttachTarget::Kernel {
+            name: format!("{prefix}{target}"),
+            btf_kind,
+        },
         // No target in the section: the user names it before load (`set_attach_target`).
-        None => (None, Some((prefix.to_string(), btf_kind))),
+        None => AttachTarget::BeforeLoad {
+            prefix: prefix.to_string(),
+            btf_kind,
+            slot: next_slot,
+        },
     })
 }
 
@@ -264,6 +280,39 @@ mod tests {
             );
             assert!(loader.steps.contains(&step), "{:?}", loader.steps);
         }
+    }
+
+    fn object(name: &str) -> Vec<u8> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(format!("tests/objects/{name}.bpf.o"));
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    #[test]
+    fn targets_set_before_load_get_their_ctx_entry_in_program_order() {
+        let plan = Plan::build(&object("late_target"), "late_target").unwrap();
+        assert_eq!(plan.targets.len(), 2);
+        for (k, &j) in plan.targets.iter().enumerate() {
+            let t = plan.programs[j].target.as_ref().unwrap();
+            assert_eq!(t.slot(), Some(k));
+        }
+        let prefixes: Vec<_> = (plan.targets.iter())
+            .map(|&j| plan.programs[j].target.as_ref().unwrap().prefix().unwrap())
+            .collect();
+        assert_eq!(prefixes, ["btf_trace_", ""]);
+        let plan = Plan::build(&object("freplace"), "freplace").unwrap();
+        assert_eq!(
+            plan.programs[0].target,
+            Some(AttachTarget::Freplace { slot: 0 })
+        );
+        assert_eq!(plan.targets, [0]);
+    }
+
+    #[test]
+    fn a_target_named_in_the_section_takes_no_ctx_entry() {
+        let plan = Plan::build(&fixture("fentry"), "fentry").unwrap();
+        assert!(plan.targets.is_empty());
+        assert!(plan.programs.iter().all(|p| p.kernel_target().is_some()));
     }
 
     #[test]

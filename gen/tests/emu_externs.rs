@@ -83,8 +83,8 @@ fn kernel_with(f: &Fixture, place: &dyn Fn(&str) -> Place) -> (MockKernel, BTree
     let mut btf: Vec<(String, u32)> = Vec::new();
     let mut syms = BTreeMap::new();
     for p in &f.skel.plan.programs {
-        if let Some((name, kd)) = &p.attach_target {
-            btf.push((name.clone(), *kd));
+        if let Some((name, kd)) = p.kernel_target() {
+            btf.push((name.to_string(), kd));
         }
     }
     for (n, e) in f.skel.plan.externs.list.iter().enumerate() {
@@ -715,10 +715,7 @@ fn fentry_attach_target() {
     let f = fixture("fentry");
     let p = &f.skel.plan.programs[0];
     assert_eq!(p.def.func.name, "on_nanosleep");
-    assert_eq!(
-        p.attach_target,
-        Some(("do_nanosleep".to_string(), kind::FUNC))
-    );
+    assert_eq!(p.kernel_target(), Some(("do_nanosleep", kind::FUNC)));
     for home in [Place::Vmlinux, Place::Module(0)] {
         let (mut k, syms) = kernel_with(&f, &|_: &str| home);
         run_ok(&f, &mut k);
@@ -809,8 +806,8 @@ fn tp_btf_and_iter_attach_targets() {
         .programs
         .iter()
         .map(|p| {
-            let (t, kd) = p.attach_target.as_ref().unwrap();
-            (p.def.func.name.as_str(), t.as_str(), *kd)
+            let (t, kd) = p.kernel_target().unwrap();
+            (p.def.func.name.as_str(), t, kd)
         })
         .collect();
     assert_eq!(
@@ -1142,7 +1139,7 @@ fn expected_steps(f: &Fixture, seeded: bool) -> Vec<(Op, String)> {
     }
     for p in &plan.programs {
         let n = &p.def.func.name;
-        if let Some((t, _)) = &p.attach_target {
+        if let Some((t, _)) = p.kernel_target() {
             v.push((
                 Op::BtfFindByNameKind,
                 format!("find attach target `{t}` of program `{n}` in kernel BTF"),

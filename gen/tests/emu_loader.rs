@@ -198,7 +198,7 @@ fn every_fixture_loads() {
                     }
                 }
                 let obj = k.prog(s.ret as i32).unwrap();
-                if let Some((target, _)) = &p.attach_target {
+                if let Some((target, _)) = p.kernel_target() {
                     assert_ne!(obj.attach_btf_id, 0);
                     assert_eq!(
                         obj.attach_module.is_some(),
@@ -675,8 +675,8 @@ fn kfuncs_resolution() {
         .unwrap();
     let mut k = MockKernel::new();
     for p in &f.skel.plan.programs {
-        if let Some((t, kd)) = &p.attach_target {
-            k.add_vmlinux_type(t, *kd, 9);
+        if let Some((t, kd)) = p.kernel_target() {
+            k.add_vmlinux_type(t, kd, 9);
         }
     }
     for (n, e) in f.skel.plan.externs.list.iter().enumerate() {

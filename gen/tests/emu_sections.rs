@@ -189,6 +189,6 @@ fn refused_sections_are_off_by_default() {
         assert!(!off.contains(&"alive"), "{stem}");
         // A struct_ops program without a `.struct_ops` map still generates, with no attach target.
         let p = progs.iter().find(|p| p.def.func.name == so).unwrap();
-        assert_eq!(p.attach_target, None, "{stem}: `{so}`");
+        assert_eq!(p.target, None, "{stem}: `{so}`");
     }
 }

@@ -178,15 +178,14 @@ fn a_ctx_field_past_the_status_word_is_caught_by_the_emitter() {
     .unwrap();
     let mut plan = Plan::build(&late, "late_target").unwrap();
     let n_progs = plan.programs.len();
-    assert!(plan.programs.iter().any(|p| p.runtime_target.is_some()));
+    assert!(!plan.targets.is_empty());
     // status = 24 + 48 * n_maps + 4 * n_progs rounded up to 8, at most 32764; the target
     // entry follows the 16-byte trailer: its u64 name pointer, then its u32 name size.
     // Programs are added so that the status word lands close enough to the limit.
     let mut n_progs = n_progs;
     while (24 + 48 * 681 + 4 * n_progs).next_multiple_of(8) < 32752 {
         let mut p = plan.programs[n_progs - 1].clone();
-        p.runtime_target = None;
-        p.attach_target = None;
+        p.target = None;
         plan.programs.push(p);
         n_progs += 1;
     }

@@ -10,6 +10,7 @@ pub mod skeleton;
 pub mod types;
 
 use crate::plan::Plan;
+use crate::target::AttachTarget;
 
 /// A human-readable summary of the plan: maps, programs and their relocation records.
 pub fn describe(plan: &Plan) -> String {
@@ -37,16 +38,12 @@ pub fn describe(plan: &Plan) -> String {
             l.func_info.count(),
             l.line_info.count(),
             l.core_relos.count(),
-            p.attach_target
-                .as_ref()
-                .map(|(t, k)| format!(" target {t} (kind {k})"))
-                .or_else(|| {
-                    p.runtime_target.as_ref().map(|(pre, k)| match *k {
-                        crate::plan::FREPLACE_TARGET => " target: a program's function, set before load".to_string(),
-                        k => format!(" target `{pre}...` set before load (kind {k})"),
-                    })
-                })
-                .unwrap_or_default()
+            match &p.target {
+                Some(AttachTarget::Kernel { name, btf_kind }) => format!(" target {name} (kind {btf_kind})"),
+                Some(AttachTarget::Freplace { .. }) => " target: a program's function, set before load".to_string(),
+                Some(AttachTarget::BeforeLoad { prefix, btf_kind, .. }) => format!(" target `{prefix}...` set before load (kind {btf_kind})"),
+                None => String::new(),
+            }
         ));
     }
     for (i, m) in plan.maps.iter().enumerate() {

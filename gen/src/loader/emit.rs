@@ -231,9 +231,8 @@ impl Builder {
                     .iter()
                     .map(|p| p.def.func.name.clone())
                     .collect(),
-                targets: (plan.programs.iter())
-                    .filter(|p| p.runtime_target.is_some())
-                    .map(|p| p.def.func.name.clone())
+                targets: (plan.targets.iter())
+                    .map(|&j| plan.programs[j].def.func.name.clone())
                     .collect(),
             }),
             ..Builder::default()

@@ -67,8 +67,8 @@ pub fn kernel_for(skel: &Skeleton, home: Home) -> MockKernel {
     let mut k = MockKernel::new();
     let mut btf_syms: Vec<(String, u32)> = Vec::new();
     for p in &skel.plan.programs {
-        if let Some((name, kind)) = &p.attach_target {
-            btf_syms.push((name.clone(), *kind));
+        if let Some((name, kind)) = p.kernel_target() {
+            btf_syms.push((name.to_string(), kind));
         }
     }
     for (n, e) in skel.plan.externs.list.iter().enumerate() {
