@@ -255,3 +255,32 @@ pub const fn encode(code: u8, dst: u8, src: u8, off: i16, imm: i32) -> [u8; INSN
     .to_bytes()
 }
 
+/// Byte offsets of the fields of an encoded `struct bpf_insn` (8 bytes: `u8 code`,
+/// `u8 dst_reg:4, src_reg:4`, `s16 off`, `s32 imm`), for patching one in place; an `ld_imm64`
+/// takes two, the upper half of its value in the second's `imm`.
+pub mod field {
+    use super::INSN_SIZE;
+
+    /// `code`
+    pub const CODE: usize = 0;
+    /// The register byte: `dst_reg` in the low nibble, `src_reg` in the high one.
+    pub const REGS: usize = 1;
+    /// `off`
+    pub const OFF: usize = 2;
+    /// `imm`
+    pub const IMM: usize = 4;
+    /// Size of one instruction.
+    pub const SIZE: usize = INSN_SIZE;
+    /// `imm` of an `ld_imm64`'s second instruction: the upper 32 bits of its value.
+    pub const IMM_HI: usize = SIZE + IMM;
+
+    /// The register byte of `dst` and `src`.
+    pub const fn regs(dst: u8, src: u8) -> u8 {
+        (src << 4) | (dst & 0x0f)
+    }
+
+    /// `dst_reg` of a register byte.
+    pub const fn dst_reg(regs: u8) -> u8 {
+        regs & 0x0f
+    }
+}

@@ -27,7 +27,8 @@ struct lskel_attach_target {
 };
 "#;
 
-const UAPI_PRELUDE: &str = "#include <stdio.h>\n#include <stddef.h>\n#include <linux/bpf.h>\n#include <linux/btf.h>\n";
+const UAPI_PRELUDE: &str =
+    "#include <stdio.h>\n#include <stddef.h>\n#include <linux/bpf.h>\n#include <linux/btf.h>\n";
 const VMLINUX_PRELUDE: &str = "#include \"vmlinux.h\"\n#define offsetof(t, m) __builtin_offsetof(t, m)\nint printf(const char *, ...);\n";
 
 struct Item {
@@ -138,7 +139,14 @@ fn evaluate(
 /// The running kernel's BTF as C, if bpftool can dump it.
 fn vmlinux_h(dir: &Path) -> Option<PathBuf> {
     let out = Command::new("bpftool")
-        .args(["btf", "dump", "file", "/sys/kernel/btf/vmlinux", "format", "c"])
+        .args([
+            "btf",
+            "dump",
+            "file",
+            "/sys/kernel/btf/vmlinux",
+            "format",
+            "c",
+        ])
         .output()
         .ok()
         .filter(|o| o.status.success())?;
@@ -150,7 +158,10 @@ fn vmlinux_h(dir: &Path) -> Option<PathBuf> {
 #[test]
 fn every_value_matches_the_kernel_headers() {
     let Some(cc) = compiler() else {
-        assert!(!require(), "no C compiler (cc, gcc, clang, $CC) to check the ABI with");
+        assert!(
+            !require(),
+            "no C compiler (cc, gcc, clang, $CC) to check the ABI with"
+        );
         eprintln!("skipped: no C compiler (cc, gcc, clang, $CC) to check the ABI with");
         return;
     };
@@ -177,12 +188,18 @@ fn every_value_matches_the_kernel_headers() {
         .filter(|&&(i, v)| items[i].value != v)
         .map(|&(i, v)| {
             let it = &items[i];
-            format!("{}: `{}` is {} in C, {} here", it.module, it.expr, v, it.value)
+            format!(
+                "{}: `{}` is {} in C, {} here",
+                it.module, it.expr, v, it.value
+            )
         })
         .collect();
     missing.sort_unstable();
     for &i in &missing {
-        eprintln!("not checked (in neither the headers nor the kernel's BTF): {}", items[i].expr);
+        eprintln!(
+            "not checked (in neither the headers nor the kernel's BTF): {}",
+            items[i].expr
+        );
     }
     eprintln!(
         "{} values checked ({} from the uapi headers), {} not found",
@@ -191,6 +208,13 @@ fn every_value_matches_the_kernel_headers() {
         missing.len()
     );
     let _ = std::fs::remove_dir_all(&dir);
-    assert!(wrong.is_empty(), "ABI values differ from the kernel's:\n{}", wrong.join("\n"));
-    assert!(uapi_checked > items.len() / 2, "most values must come from the uapi headers");
+    assert!(
+        wrong.is_empty(),
+        "ABI values differ from the kernel's:\n{}",
+        wrong.join("\n")
+    );
+    assert!(
+        uapi_checked > items.len() / 2,
+        "most values must come from the uapi headers"
+    );
 }

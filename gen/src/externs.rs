@@ -7,14 +7,10 @@ use crate::btf::{enter, kind, Btf};
 use crate::elf::ElfObject;
 use crate::error::{btf_err, Error, Result};
 
-/// `BTF_VAR_GLOBAL_ALLOCATED`
-const VAR_GLOBAL_ALLOCATED: u32 = 1;
-/// `BTF_VAR_GLOBAL_EXTERN`
-const VAR_GLOBAL_EXTERN: u32 = 2;
-/// `BTF_FUNC_GLOBAL`
-const FUNC_GLOBAL: u32 = 1;
-/// `BTF_FUNC_EXTERN`
-const FUNC_EXTERN: u32 = 2;
+use crate::abi::btf::func_linkage::{EXTERN as FUNC_EXTERN, GLOBAL as FUNC_GLOBAL};
+use crate::abi::btf::var_linkage::{
+    GLOBAL_ALLOCATED as VAR_GLOBAL_ALLOCATED, GLOBAL_EXTERN as VAR_GLOBAL_EXTERN,
+};
 
 /// How a `.kconfig` extern is stored (libbpf's kcfg types).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

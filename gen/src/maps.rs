@@ -2,7 +2,9 @@
 //! data section (`.data`, `.rodata`, `.bss`, `.data.*`, `.rodata.*`, `.bss.*`). Order is
 //! libbpf's: `.maps` entries by offset, then data sections by ELF section index.
 
-use crate::abi::{BPF_F_MMAPABLE, BPF_F_RDONLY_PROG, BPF_MAP_TYPE_ARENA, BPF_MAP_TYPE_ARRAY};
+use crate::abi::{
+    map_type, BPF_F_MMAPABLE, BPF_F_RDONLY_PROG, BPF_MAP_TYPE_ARENA, BPF_MAP_TYPE_ARRAY,
+};
 use crate::btf::{kind, Btf, VAR_STATIC};
 use crate::elf::{ElfObject, Section};
 use crate::error::{Error, Result};
@@ -104,13 +106,13 @@ pub enum InitRef {
 }
 
 /// `BPF_MAP_TYPE_PROG_ARRAY`
-pub const PROG_ARRAY: u32 = 3;
+pub const PROG_ARRAY: u32 = map_type::PROG_ARRAY;
 /// `BPF_MAP_TYPE_PERF_EVENT_ARRAY`
-pub const PERF_EVENT_ARRAY: u32 = 4;
+pub const PERF_EVENT_ARRAY: u32 = map_type::PERF_EVENT_ARRAY;
 
 /// ARRAY_OF_MAPS or HASH_OF_MAPS.
 pub fn is_map_in_map(map_type: u32) -> bool {
-    matches!(map_type, 12 | 13)
+    map_type::is_map_in_map(map_type)
 }
 
 impl MapDef {
@@ -696,9 +698,23 @@ fn parse_map_struct(btf: &Btf, name: &str, ty: u32, inner: bool) -> Result<MapDe
     // A map-in-map without an inner definition is created with the inner map the user gives
     // before load (`set_inner_map`); the loader fails naming the map when none was given.
     // libbpf creates these map types without BTF key/value types: the kernel refuses them.
+    use map_type::*;
     if matches!(
         def.map_type,
-        4 | 8 | 7 | 12 | 13 | 14 | 16 | 17 | 15 | 18 | 22 | 23 | 25 | 33
+        PERF_EVENT_ARRAY
+            | CGROUP_ARRAY
+            | STACK_TRACE
+            | ARRAY_OF_MAPS
+            | HASH_OF_MAPS
+            | DEVMAP
+            | CPUMAP
+            | XSKMAP
+            | SOCKMAP
+            | SOCKHASH
+            | QUEUE
+            | STACK
+            | DEVMAP_HASH
+            | ARENA
     ) {
         def.btf_key_type_id = 0;
         def.btf_value_type_id = 0;

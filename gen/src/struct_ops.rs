@@ -12,9 +12,9 @@ use crate::elf::ElfObject;
 use crate::error::{Error, Result};
 
 /// `BPF_MAP_TYPE_STRUCT_OPS`
-pub const MAP_TYPE: u32 = 26;
+pub const MAP_TYPE: u32 = crate::abi::map_type::STRUCT_OPS;
 /// `BPF_F_LINK`: the map is registered by a link, not by its update.
-pub const BPF_F_LINK: u32 = 1 << 13;
+pub const BPF_F_LINK: u32 = lskel_abi::map_flags::LINK;
 /// Size of `struct bpf_struct_ops_common_value` (refcnt, state) before the struct itself.
 const COMMON_VALUE_SIZE: u64 = 8;
 

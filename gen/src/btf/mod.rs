@@ -4,32 +4,14 @@
 pub mod cdump;
 pub mod ext;
 
-use crate::abi::BTF_MAGIC;
+use crate::abi::btf::{
+    BTF_MAGIC, BTF_VERSION, HDR_LEN_AT, HEADER_SIZE, MAGIC_AT, STR_LEN_AT, STR_OFF_AT, TYPE_LEN_AT,
+    TYPE_OFF_AT, VERSION_AT,
+};
 use crate::error::{btf_err, Result};
 
 /// `BTF_KIND_*` values.
-#[allow(missing_docs)]
-pub mod kind {
-    pub const INT: u32 = 1;
-    pub const PTR: u32 = 2;
-    pub const ARRAY: u32 = 3;
-    pub const STRUCT: u32 = 4;
-    pub const UNION: u32 = 5;
-    pub const ENUM: u32 = 6;
-    pub const FWD: u32 = 7;
-    pub const TYPEDEF: u32 = 8;
-    pub const VOLATILE: u32 = 9;
-    pub const CONST: u32 = 10;
-    pub const RESTRICT: u32 = 11;
-    pub const FUNC: u32 = 12;
-    pub const FUNC_PROTO: u32 = 13;
-    pub const VAR: u32 = 14;
-    pub const DATASEC: u32 = 15;
-    pub const FLOAT: u32 = 16;
-    pub const DECL_TAG: u32 = 17;
-    pub const TYPE_TAG: u32 = 18;
-    pub const ENUM64: u32 = 19;
-}
+pub use crate::abi::btf::kind;
 
 /// The `BTF_KIND_*` name of `kind`, for messages.
 pub fn kind_name(kind: u32) -> &'static str {
@@ -67,9 +49,9 @@ fn inner_what(e: crate::Error) -> String {
 }
 
 /// `BTF_VAR_STATIC`
-pub const VAR_STATIC: u32 = 0;
+pub const VAR_STATIC: u32 = crate::abi::btf::var_linkage::STATIC;
 /// `BTF_VAR_GLOBAL_EXTERN`
-pub const VAR_GLOBAL_EXTERN: u32 = 2;
+pub const VAR_GLOBAL_EXTERN: u32 = crate::abi::btf::var_linkage::GLOBAL_EXTERN;
 
 /// One `struct btf_type` with the words that follow it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -168,25 +150,31 @@ const MAX_TYPES: usize = 1 << 20;
 impl Btf {
     /// Parses `.BTF` bytes, checking every range before reading it.
     pub fn parse(data: &[u8]) -> Result<Btf> {
-        let magic = read_u16(data, 0).ok_or_else(|| btf_err("section shorter than its header"))?;
+        let magic =
+            read_u16(data, MAGIC_AT).ok_or_else(|| btf_err("section shorter than its header"))?;
         if magic != BTF_MAGIC {
             return Err(btf_err(format!(
                 "bad magic {magic:#06x}, expected {BTF_MAGIC:#06x} (little-endian BTF)"
             )));
         }
-        if data.get(2) != Some(&1) {
-            return Err(btf_err(format!("unsupported version {:?}", data.get(2))));
+        if data.get(VERSION_AT) != Some(&BTF_VERSION) {
+            return Err(btf_err(format!(
+                "unsupported version {:?}",
+                data.get(VERSION_AT)
+            )));
         }
         let hdr = |off| read_u32(data, off).ok_or_else(|| btf_err("truncated header"));
-        let hdr_len = hdr(4)? as usize;
+        let hdr_len = hdr(HDR_LEN_AT)? as usize;
         let (type_off, type_len, str_off, str_len) = (
-            hdr(8)? as usize,
-            hdr(12)? as usize,
-            hdr(16)? as usize,
-            hdr(20)? as usize,
+            hdr(TYPE_OFF_AT)? as usize,
+            hdr(TYPE_LEN_AT)? as usize,
+            hdr(STR_OFF_AT)? as usize,
+            hdr(STR_LEN_AT)? as usize,
         );
-        if hdr_len < 24 {
-            return Err(btf_err(format!("header length {hdr_len} is below 24")));
+        if hdr_len < HEADER_SIZE {
+            return Err(btf_err(format!(
+                "header length {hdr_len} is below {HEADER_SIZE}"
+            )));
         }
         let body = data.get(hdr_len..).ok_or_else(|| {
             btf_err(format!(
@@ -546,11 +534,11 @@ impl Btf {
                 types.extend_from_slice(&w.to_le_bytes());
             }
         }
-        let mut out = Vec::with_capacity(24 + types.len() + self.strings.len());
+        let mut out = Vec::with_capacity(HEADER_SIZE + types.len() + self.strings.len());
         out.extend_from_slice(&BTF_MAGIC.to_le_bytes());
-        out.extend_from_slice(&[1, 0]);
+        out.extend_from_slice(&[BTF_VERSION, 0]);
         for w in [
-            24u32,
+            HEADER_SIZE as u32,
             0,
             types.len() as u32,
             types.len() as u32,

@@ -18,6 +18,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::types::{ident, section_field_name, TypeGen};
+use crate::abi::map_type;
 use crate::maps::MapOrigin;
 use crate::plan::Plan;
 
@@ -68,24 +69,25 @@ impl MapApi {
                 let mut ty = |id: u32| (id != 0).then(|| types.rust_type(id).ok()).flatten();
                 let (k, v) = (m.btf_key_type_id, m.btf_value_type_id);
                 match m.map_type {
-                    // hash, array, LRU hash, LPM trie
-                    1 | 2 | 9 | 11 => match (ty(k), ty(v)) {
-                        (Some(k), Some(v)) => Handle::Typed(k, v),
-                        _ => Handle::Raw,
-                    },
-                    // per-CPU hash, per-CPU array, LRU per-CPU hash
-                    5 | 6 | 10 => match (ty(k), ty(v)) {
-                        (Some(k), Some(v)) => Handle::PerCpu(k, v),
-                        _ => Handle::Raw,
-                    },
-                    // queue, stack: created without BTF types (the kernel refuses them), but
-                    // the definition still declares the value type.
-                    22 | 23 => {
+                    map_type::HASH | map_type::ARRAY | map_type::LRU_HASH | map_type::LPM_TRIE => {
+                        match (ty(k), ty(v)) {
+                            (Some(k), Some(v)) => Handle::Typed(k, v),
+                            _ => Handle::Raw,
+                        }
+                    }
+                    map_type::PERCPU_HASH | map_type::PERCPU_ARRAY | map_type::LRU_PERCPU_HASH => {
+                        match (ty(k), ty(v)) {
+                            (Some(k), Some(v)) => Handle::PerCpu(k, v),
+                            _ => Handle::Raw,
+                        }
+                    }
+                    // Created without BTF types (the kernel refuses them), but the definition
+                    // still declares the value type.
+                    map_type::QUEUE | map_type::STACK => {
                         let v = declared_type(&plan.btf, &m.name, "value").unwrap_or(v);
                         ty(v).map_or(Handle::Raw, Handle::Queue)
                     }
-                    // bloom filter
-                    30 => ty(v).map_or(Handle::Raw, Handle::Bloom),
+                    map_type::BLOOM_FILTER => ty(v).map_or(Handle::Raw, Handle::Bloom),
                     _ => Handle::Raw,
                 }
             })

@@ -53,8 +53,8 @@ pub enum Size {
 impl Size {
     fn bits(self) -> u8 {
         match self {
-            Size::B => 0x10,
-            Size::H => 0x08,
+            Size::B => BPF_B,
+            Size::H => BPF_H,
             Size::W => BPF_W,
             Size::DW => BPF_DW,
         }
@@ -147,8 +147,8 @@ impl CtxNames {
         let targets = ctx::target(n_maps, n_progs, 0);
         if off < ctx::HEADER_SIZE {
             let name = match off {
-                0 => "sz",
-                4 => "flags",
+                ctx::SZ => "sz",
+                ctx::FLAGS => "flags",
                 ctx::LOG_LEVEL => "log_level",
                 ctx::LOG_SIZE => "log_size",
                 _ => "log_buf",
@@ -182,8 +182,8 @@ impl CtxNames {
         } else {
             let k = (off - targets) / ctx::TARGET_SIZE;
             let name = match (off - targets) % ctx::TARGET_SIZE {
-                0..=7 => "name",
-                8..=11 => "name_sz",
+                f if f < ctx::TARGET_NAME_SZ => "name",
+                f if f < ctx::TARGET_PROG_FD => "name_sz",
                 ctx::TARGET_PROG_FD => "attach_prog_fd",
                 ctx::TARGET_BTF_ID => "attach_btf_id",
                 _ => "reserved",
@@ -200,7 +200,7 @@ const CTX_REACH: &str = "the loader reaches ctx fields only as r6 + offset, as t
 /// The instruction stream under construction.
 #[derive(Debug, Default)]
 pub struct Builder {
-    insns: Vec<[u8; 8]>,
+    insns: Vec<[u8; INSN_SIZE]>,
     labels: Vec<Option<usize>>,
     jumps: Vec<(usize, Label, JumpKind)>,
     notes: BTreeMap<usize, String>,
@@ -208,15 +208,6 @@ pub struct Builder {
     error: Option<Error>,
     /// Names of ctx offsets, when the builder emits a loader for a plan.
     ctx: Option<CtxNames>,
-}
-
-fn encode(code: u8, dst: u8, src: u8, off: i16, imm: i32) -> [u8; 8] {
-    let mut b = [0u8; 8];
-    b[0] = code;
-    b[1] = (src << 4) | (dst & 0x0f);
-    b[2..4].copy_from_slice(&off.to_le_bytes());
-    b[4..8].copy_from_slice(&imm.to_le_bytes());
-    b
 }
 
 impl Builder {
@@ -330,7 +321,7 @@ impl Builder {
     /// `dst >>= imm` (64-bit logical)
     pub fn rsh_imm(&mut self, dst: u8, imm: impl ImmValue) {
         let imm = self.imm(imm, "shift");
-        self.raw(BPF_ALU64 | 0x70 | BPF_K, dst, 0, 0, imm);
+        self.raw(BPF_ALU64 | BPF_RSH | BPF_K, dst, 0, 0, imm);
     }
 
     /// `dst &= imm` (64-bit)
@@ -418,11 +409,11 @@ impl Builder {
             match kind {
                 JumpKind::Short => {
                     let off = self.fit(Field::JumpOff, rel, site, what) as i16;
-                    self.insns[site][2..4].copy_from_slice(&off.to_le_bytes());
+                    self.insns[site][OFF_AT..OFF_AT + 2].copy_from_slice(&off.to_le_bytes());
                 }
                 JumpKind::Long => {
                     let imm = self.fit(Field::JumpImm, rel, site, what) as i32;
-                    self.insns[site][4..8].copy_from_slice(&imm.to_le_bytes());
+                    self.insns[site][IMM_AT..IMM_AT + 4].copy_from_slice(&imm.to_le_bytes());
                 }
             }
         }
