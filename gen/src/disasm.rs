@@ -8,50 +8,10 @@
 
 use std::fmt::Write as _;
 
-/// One decoded `struct bpf_insn`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Insn {
-    /// Opcode.
-    pub code: u8,
-    /// Destination register.
-    pub dst: u8,
-    /// Source register (or pseudo kind).
-    pub src: u8,
-    /// Offset.
-    pub off: i16,
-    /// Immediate.
-    pub imm: i32,
-}
-
-impl Insn {
-    /// Decodes one little-endian `struct bpf_insn`: code, regs byte (dst low nibble, src high
-    /// nibble), off, imm.
-    pub fn from_bytes(b: [u8; 8]) -> Insn {
-        Insn {
-            code: b[0],
-            dst: b[1] & 0x0f,
-            src: b[1] >> 4,
-            off: i16::from_le_bytes([b[2], b[3]]),
-            imm: i32::from_le_bytes([b[4], b[5], b[6], b[7]]),
-        }
-    }
-
-    /// Encodes back to the little-endian layout (`dst`/`src` are truncated to 4 bits).
-    pub fn to_bytes(self) -> [u8; 8] {
-        let off = self.off.to_le_bytes();
-        let imm = self.imm.to_le_bytes();
-        [
-            self.code,
-            (self.dst & 0x0f) | (self.src << 4),
-            off[0],
-            off[1],
-            imm[0],
-            imm[1],
-            imm[2],
-            imm[3],
-        ]
-    }
-}
+use lskel_abi::insn::atomic::{BPF_CMPXCHG, BPF_FETCH, BPF_LOAD_ACQ, BPF_STORE_REL, BPF_XCHG};
+use lskel_abi::insn::pseudo::*;
+pub use lskel_abi::insn::Insn;
+use lskel_abi::insn::*;
 
 /// Decodes a little-endian instruction stream. A trailing partial instruction (fewer than 8
 /// bytes) is not returned; [`disassemble`] reports it as a `.trailing` line. Never panics.
@@ -120,74 +80,10 @@ pub fn disassemble(bytes: &[u8], note: &dyn Fn(usize) -> Option<String>) -> Stri
 }
 
 // Instruction classes.
-const BPF_LD: u8 = 0x00;
-const BPF_LDX: u8 = 0x01;
-const BPF_ST: u8 = 0x02;
-const BPF_STX: u8 = 0x03;
-const BPF_ALU: u8 = 0x04;
-const BPF_JMP: u8 = 0x05;
-const BPF_JMP32: u8 = 0x06;
-const BPF_ALU64: u8 = 0x07;
-
-// Sizes and modes.
-const BPF_W: u8 = 0x00;
-const BPF_H: u8 = 0x08;
-const BPF_B: u8 = 0x10;
-const BPF_DW: u8 = 0x18;
-const BPF_IMM: u8 = 0x00;
-const BPF_ABS: u8 = 0x20;
-const BPF_IND: u8 = 0x40;
-const BPF_MEM: u8 = 0x60;
-const BPF_MEMSX: u8 = 0x80;
-const BPF_ATOMIC: u8 = 0xc0;
-
-// ALU operations.
-const BPF_DIV: u8 = 0x30;
-const BPF_NEG: u8 = 0x80;
-const BPF_MOD: u8 = 0x90;
-const BPF_MOV: u8 = 0xb0;
-const BPF_END: u8 = 0xd0;
-
-// Jump operations.
-const BPF_JA: u8 = 0x00;
-const BPF_CALL: u8 = 0x80;
-const BPF_EXIT: u8 = 0x90;
-const BPF_JCOND: u8 = 0xe0;
-
-// Atomic operations (imm of BPF_STX | BPF_ATOMIC).
-const BPF_FETCH: i32 = 0x01;
-const BPF_XCHG: i32 = 0xe0 | BPF_FETCH;
-const BPF_CMPXCHG: i32 = 0xf0 | BPF_FETCH;
-const BPF_LOAD_ACQ: i32 = 0x100;
-const BPF_STORE_REL: i32 = 0x110;
-
-// ld_imm64 src_reg pseudo forms.
-const BPF_PSEUDO_MAP_FD: u8 = 1;
-const BPF_PSEUDO_MAP_VALUE: u8 = 2;
-const BPF_PSEUDO_BTF_ID: u8 = 3;
-const BPF_PSEUDO_FUNC: u8 = 4;
-const BPF_PSEUDO_MAP_IDX: u8 = 5;
-const BPF_PSEUDO_MAP_IDX_VALUE: u8 = 6;
-
-// Call src_reg forms.
-const BPF_PSEUDO_CALL: u8 = 1;
-const BPF_PSEUDO_KFUNC_CALL: u8 = 2;
-
-const BPF_ADDR_SPACE_CAST: i16 = 1;
 
 /// Helper names (`enum bpf_func_id`) for the helpers the loader uses.
 fn helper_name(id: i32) -> Option<&'static str> {
-    Some(match id {
-        6 => "bpf_trace_printk",
-        113 => "bpf_probe_read_kernel",
-        148 => "bpf_copy_from_user",
-        166 => "bpf_sys_bpf",
-        167 => "bpf_btf_find_by_name_kind",
-        168 => "bpf_sys_close",
-        179 => "bpf_kallsyms_lookup_name",
-        181 => "bpf_loop",
-        _ => return None,
-    })
+    lskel_abi::helper::name(id)
 }
 
 fn unknown(insn: &Insn) -> String {
@@ -216,7 +112,7 @@ fn format_insn(insns: &[Insn], starts: &[bool], i: usize) -> (String, usize) {
             ),
         };
     }
-    let text = match insn.code & 0x07 {
+    let text = match class(insn.code) {
         BPF_ALU | BPF_ALU64 => alu(insn),
         BPF_JMP | BPF_JMP32 => jmp(starts, i, insn),
         BPF_LD => ld(insn),
@@ -229,7 +125,7 @@ fn format_insn(insns: &[Insn], starts: &[bool], i: usize) -> (String, usize) {
 }
 
 fn size_str(code: u8) -> &'static str {
-    match code & 0x18 {
+    match size(code) {
         BPF_W => "u32",
         BPF_H => "u16",
         BPF_B => "u8",
@@ -295,10 +191,10 @@ fn ld_imm64(starts: &[bool], i: usize, insn: &Insn, next: &Insn) -> String {
 }
 
 fn alu(insn: &Insn) -> Option<String> {
-    let is64 = insn.code & 0x07 == BPF_ALU64;
+    let is64 = class(insn.code) == BPF_ALU64;
     let p = if is64 { 'r' } else { 'w' };
-    let op = insn.code & 0xf0;
-    let x = insn.code & 0x08 != 0;
+    let op = op(insn.code);
+    let x = src(insn.code) == BPF_X;
     let (d, s, off, imm) = (insn.dst, insn.src, insn.off, insn.imm);
     let sym = match op {
         BPF_NEG => {
@@ -328,19 +224,7 @@ fn alu(insn: &Insn) -> Option<String> {
         BPF_DIV if off == 1 => "s/=",
         BPF_MOD if off == 1 => "s%=",
         _ if off != 0 => return None,
-        0x00 => "+=",
-        0x10 => "-=",
-        0x20 => "*=",
-        BPF_DIV => "/=",
-        0x40 => "|=",
-        0x50 => "&=",
-        0x60 => "<<=",
-        0x70 => ">>=",
-        BPF_MOD => "%=",
-        0xa0 => "^=",
-        BPF_MOV => "=",
-        0xc0 => "s>>=",
-        _ => return None,
+        _ => alu_symbol(op)?,
     };
     Some(if x {
         format!("{p}{d} {sym} {p}{s}")
@@ -350,10 +234,10 @@ fn alu(insn: &Insn) -> Option<String> {
 }
 
 fn jmp(starts: &[bool], i: usize, insn: &Insn) -> Option<String> {
-    let is32 = insn.code & 0x07 == BPF_JMP32;
+    let is32 = class(insn.code) == BPF_JMP32;
     let p = if is32 { 'w' } else { 'r' };
-    let op = insn.code & 0xf0;
-    let x = insn.code & 0x08 != 0;
+    let op = op(insn.code);
+    let x = src(insn.code) == BPF_X;
     let (d, s, off, imm) = (insn.dst, insn.src, insn.off, insn.imm);
     let sym = match op {
         BPF_JA if x => return None,
@@ -393,18 +277,7 @@ fn jmp(starts: &[bool], i: usize, insn: &Insn) -> Option<String> {
             let t = target(starts, i, i64::from(off));
             return Some(format!("may_goto pc{off:+} {t}"));
         }
-        0x10 => "==",
-        0x20 => ">",
-        0x30 => ">=",
-        0x40 => "&",
-        0x50 => "!=",
-        0x60 => "s>",
-        0x70 => "s>=",
-        0xa0 => "<",
-        0xb0 => "<=",
-        0xc0 => "s<",
-        0xd0 => "s<=",
-        _ => return None,
+        _ => jmp_symbol(op)?,
     };
     let t = target(starts, i, i64::from(off));
     Some(if x {
@@ -418,10 +291,10 @@ fn jmp(starts: &[bool], i: usize, insn: &Insn) -> Option<String> {
 fn ld(insn: &Insn) -> Option<String> {
     let sz = size_str(insn.code);
     let (s, imm) = (insn.src, insn.imm);
-    if insn.code & 0x18 == BPF_DW {
+    if size(insn.code) == BPF_DW {
         return None;
     }
-    match insn.code & 0xe0 {
+    match mode(insn.code) {
         BPF_ABS => Some(format!("r0 = *({sz} *)skb[{imm}]")),
         BPF_IND => Some(format!("r0 = *({sz} *)skb[r{s} + {imm}]")),
         _ => None,
@@ -430,9 +303,9 @@ fn ld(insn: &Insn) -> Option<String> {
 
 fn ldx(insn: &Insn) -> Option<String> {
     let (d, s, off) = (insn.dst, insn.src, insn.off);
-    let sz = match insn.code & 0xe0 {
+    let sz = match mode(insn.code) {
         BPF_MEM => size_str(insn.code),
-        BPF_MEMSX => match insn.code & 0x18 {
+        BPF_MEMSX => match size(insn.code) {
             BPF_W => "s32",
             BPF_H => "s16",
             BPF_B => "s8",
@@ -446,13 +319,13 @@ fn ldx(insn: &Insn) -> Option<String> {
 fn st(insn: &Insn) -> Option<String> {
     let (d, off, imm) = (insn.dst, insn.off, insn.imm);
     let sz = size_str(insn.code);
-    (insn.code & 0xe0 == BPF_MEM).then(|| format!("*({sz} *)(r{d} {off:+}) = {imm}"))
+    (mode(insn.code) == BPF_MEM).then(|| format!("*({sz} *)(r{d} {off:+}) = {imm}"))
 }
 
 fn stx(insn: &Insn) -> Option<String> {
     let (d, s, off, imm) = (insn.dst, insn.src, insn.off, insn.imm);
     let sz = size_str(insn.code);
-    match insn.code & 0xe0 {
+    match mode(insn.code) {
         BPF_MEM => return Some(format!("*({sz} *)(r{d} {off:+}) = r{s}")),
         BPF_ATOMIC => {}
         _ => return None,
@@ -464,16 +337,16 @@ fn stx(insn: &Insn) -> Option<String> {
         }
         _ => {}
     }
-    let bits = match insn.code & 0x18 {
+    let bits = match size(insn.code) {
         BPF_W => "",
         BPF_DW => "64",
         _ => return None,
     };
     let (sym, name) = match imm & !BPF_FETCH {
-        0x00 => ("+=", "add"),
-        0x40 => ("|=", "or"),
-        0x50 => ("&=", "and"),
-        0xa0 => ("^=", "xor"),
+        a if a == BPF_ADD as i32 => ("+=", "add"),
+        a if a == BPF_OR as i32 => ("|=", "or"),
+        a if a == BPF_AND as i32 => ("&=", "and"),
+        a if a == BPF_XOR as i32 => ("^=", "xor"),
         _ => ("", ""),
     };
     Some(match imm {
