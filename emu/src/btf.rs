@@ -2,6 +2,7 @@
 //! sizes and names the way the kernel does at BTF_LOAD, MAP_CREATE and PROG_LOAD.
 
 use crate::consts::kind;
+use lskel_abi::btf as h;
 
 /// One BTF type.
 #[derive(Clone, Debug)]
@@ -33,22 +34,24 @@ fn u32_at(b: &[u8], off: usize) -> Option<u32> {
 impl Btf {
     /// Parses `bytes` (header, types, strings), as BTF_LOAD does.
     pub fn parse(bytes: &[u8]) -> Result<Btf, String> {
-        if bytes.len() < 24 {
+        if bytes.len() < h::HEADER_SIZE {
             return Err(format!(
                 "{} bytes is shorter than the BTF header",
                 bytes.len()
             ));
         }
-        if u16::from_le_bytes([bytes[0], bytes[1]]) != 0xeb9f {
+        if u16::from_le_bytes([bytes[h::MAGIC_AT], bytes[h::MAGIC_AT + 1]]) != h::BTF_MAGIC {
             return Err("bad BTF magic".into());
         }
-        if bytes[2] != 1 {
-            return Err(format!("BTF version {} unsupported", bytes[2]));
+        if bytes[h::VERSION_AT] != h::BTF_VERSION {
+            return Err(format!("BTF version {} unsupported", bytes[h::VERSION_AT]));
         }
         let get = |o| u32_at(bytes, o).map(|v| v as usize);
-        let hdr_len = get(4).ok_or("short header")?;
-        let (type_off, type_len) = (get(8).ok_or("short")?, get(12).ok_or("short")?);
-        let (str_off, str_len) = (get(16).ok_or("short")?, get(20).ok_or("short")?);
+        let hdr_len = get(h::HDR_LEN_AT).ok_or("short header")?;
+        let type_off = get(h::TYPE_OFF_AT).ok_or("short")?;
+        let type_len = get(h::TYPE_LEN_AT).ok_or("short")?;
+        let str_off = get(h::STR_OFF_AT).ok_or("short")?;
+        let str_len = get(h::STR_LEN_AT).ok_or("short")?;
         let types_at = hdr_len.checked_add(type_off).ok_or("overflow")?;
         let strs_at = hdr_len.checked_add(str_off).ok_or("overflow")?;
         let types_end = types_at.checked_add(type_len).ok_or("overflow")?;

@@ -4,48 +4,18 @@ use crate::kernel::MockKernel;
 use crate::mem::{Fault, Memory, RegionKind, BLOB_BASE, STACK_BASE, STACK_SIZE, STACK_STRIDE};
 use crate::{Error, ErrorKind};
 
-const BPF_LD: u8 = 0x00;
-const BPF_LDX: u8 = 0x01;
-const BPF_ST: u8 = 0x02;
-const BPF_STX: u8 = 0x03;
-const BPF_ALU: u8 = 0x04;
-const BPF_JMP: u8 = 0x05;
-const BPF_JMP32: u8 = 0x06;
-const BPF_ALU64: u8 = 0x07;
-
-const BPF_MEM: u8 = 0x60;
-const BPF_MEMSX: u8 = 0x80;
-const BPF_ATOMIC: u8 = 0xc0;
-
-const BPF_FETCH: i32 = 0x01;
-const BPF_XCHG: i32 = 0xe0 | BPF_FETCH;
-const BPF_CMPXCHG: i32 = 0xf0 | BPF_FETCH;
-const BPF_LOAD_ACQ: i32 = 0x100;
-const BPF_STORE_REL: i32 = 0x110;
+use lskel_abi::insn::atomic::{BPF_CMPXCHG, BPF_FETCH, BPF_LOAD_ACQ, BPF_STORE_REL, BPF_XCHG};
+use lskel_abi::insn::*;
 
 /// Deepest bpf-to-bpf call nesting the verifier allows.
 const MAX_CALL_DEPTH: usize = 8;
 
-/// One decoded `struct bpf_insn`.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Insn {
-    pub code: u8,
-    pub dst: u8,
-    pub src: u8,
-    pub off: i16,
-    pub imm: i32,
-}
+pub(crate) use lskel_abi::insn::Insn;
 
 pub(crate) fn decode(bytes: &[u8]) -> Vec<Insn> {
     bytes
         .chunks_exact(8)
-        .map(|b| Insn {
-            code: b[0],
-            dst: b[1] & 0x0f,
-            src: b[1] >> 4,
-            off: i16::from_le_bytes([b[2], b[3]]),
-            imm: i32::from_le_bytes([b[4], b[5], b[6], b[7]]),
-        })
+        .map(|b| Insn::from_bytes(b.try_into().expect("8 bytes")))
         .collect()
 }
 
@@ -97,12 +67,7 @@ fn fault(pc: usize, what: &str, f: Fault, mem: &Memory) -> Error {
 }
 
 fn size_of(code: u8) -> u64 {
-    match code & 0x18 {
-        0x00 => 4,
-        0x08 => 2,
-        0x10 => 1,
-        _ => 8,
-    }
+    size_bytes(code).into()
 }
 
 fn sext(v: u64, bytes: u64) -> u64 {
@@ -134,7 +99,7 @@ impl Vm {
         let mut second_half = vec![false; insns.len()];
         let mut i = 0;
         while i < insns.len() {
-            if insns[i].code == BPF_LD | 0x18 {
+            if insns[i].code == LD_IMM64 {
                 if i + 1 >= insns.len() {
                     return Err(Error::at(
                         i,
@@ -263,7 +228,7 @@ impl Vm {
                 ));
             }
             let i = self.insns[pc];
-            match i.code & 0x07 {
+            match class(i.code) {
                 BPF_ALU | BPF_ALU64 => {
                     self.alu(pc, &i)?;
                     pc += 1;
@@ -290,9 +255,9 @@ impl Vm {
     }
 
     fn alu(&mut self, pc: usize, i: &Insn) -> Result<(), Error> {
-        let is64 = i.code & 0x07 == BPF_ALU64;
-        let op = i.code & 0xf0;
-        let x = i.code & 0x08 != 0;
+        let is64 = class(i.code) == BPF_ALU64;
+        let op = op(i.code);
+        let x = src(i.code) == BPF_X;
         let src = |vm: &Vm| -> Result<u64, Error> {
             if x {
                 vm.get(pc, i.src)
@@ -302,11 +267,11 @@ impl Vm {
                 Ok(u64::from(i.imm as u32))
             }
         };
-        if (!x && i.src != 0) || (x && op != 0xd0 && i.imm != 0) {
+        if (!x && i.src != 0) || (x && op != BPF_END && i.imm != 0) {
             return Err(Self::bad(pc, i));
         }
         // MOV does not read dst.
-        if op == 0xb0 {
+        if op == BPF_MOV {
             let s = src(self)?;
             let v = match (is64, i.off) {
                 (_, 0) => s,
@@ -319,7 +284,7 @@ impl Vm {
             return self.put(pc, i.dst, v);
         }
         let a = self.get(pc, i.dst)?;
-        if op == 0xd0 {
+        if op == BPF_END {
             // byte swaps
             if i.off != 0 || !matches!(i.imm, 16 | 32 | 64) || (is64 && x) {
                 return Err(Self::bad(pc, i));
@@ -339,7 +304,7 @@ impl Vm {
             };
             return self.put(pc, i.dst, v);
         }
-        if op == 0x80 {
+        if op == BPF_NEG {
             if x || i.off != 0 {
                 return Err(Self::bad(pc, i));
             }
@@ -351,13 +316,13 @@ impl Vm {
             return self.put(pc, i.dst, v);
         }
         let signed = match (op, i.off) {
-            (0x30 | 0x90, 0) => false,
-            (0x30 | 0x90, 1) => true,
+            (BPF_DIV | BPF_MOD, 0) => false,
+            (BPF_DIV | BPF_MOD, 1) => true,
             (_, 0) => false,
             _ => return Err(Self::bad(pc, i)),
         };
         let b = src(self)?;
-        if !x && matches!(op, 0x60 | 0x70 | 0xc0) && b >= if is64 { 64 } else { 32 } {
+        if !x && matches!(op, BPF_LSH | BPF_RSH | BPF_ARSH) && b >= if is64 { 64 } else { 32 } {
             return Err(Error::at(
                 pc,
                 ErrorKind::Insn,
@@ -366,41 +331,41 @@ impl Vm {
         }
         let v = if is64 {
             match op {
-                0x00 => a.wrapping_add(b),
-                0x10 => a.wrapping_sub(b),
-                0x20 => a.wrapping_mul(b),
-                0x30 if b == 0 => 0,
-                0x30 if signed => (a as i64).wrapping_div(b as i64) as u64,
-                0x30 => a / b,
-                0x90 if b == 0 => a,
-                0x90 if signed => (a as i64).wrapping_rem(b as i64) as u64,
-                0x90 => a % b,
-                0x40 => a | b,
-                0x50 => a & b,
-                0xa0 => a ^ b,
-                0x60 => a << (b & 63),
-                0x70 => a >> (b & 63),
-                0xc0 => ((a as i64) >> (b & 63)) as u64,
+                BPF_ADD => a.wrapping_add(b),
+                BPF_SUB => a.wrapping_sub(b),
+                BPF_MUL => a.wrapping_mul(b),
+                BPF_DIV if b == 0 => 0,
+                BPF_DIV if signed => (a as i64).wrapping_div(b as i64) as u64,
+                BPF_DIV => a / b,
+                BPF_MOD if b == 0 => a,
+                BPF_MOD if signed => (a as i64).wrapping_rem(b as i64) as u64,
+                BPF_MOD => a % b,
+                BPF_OR => a | b,
+                BPF_AND => a & b,
+                BPF_XOR => a ^ b,
+                BPF_LSH => a << (b & 63),
+                BPF_RSH => a >> (b & 63),
+                BPF_ARSH => ((a as i64) >> (b & 63)) as u64,
                 _ => return Err(Self::bad(pc, i)),
             }
         } else {
             let (a, b) = (a as u32, b as u32);
             u64::from(match op {
-                0x00 => a.wrapping_add(b),
-                0x10 => a.wrapping_sub(b),
-                0x20 => a.wrapping_mul(b),
-                0x30 if b == 0 => 0,
-                0x30 if signed => (a as i32).wrapping_div(b as i32) as u32,
-                0x30 => a / b,
-                0x90 if b == 0 => a,
-                0x90 if signed => (a as i32).wrapping_rem(b as i32) as u32,
-                0x90 => a % b,
-                0x40 => a | b,
-                0x50 => a & b,
-                0xa0 => a ^ b,
-                0x60 => a << (b & 31),
-                0x70 => a >> (b & 31),
-                0xc0 => ((a as i32) >> (b & 31)) as u32,
+                BPF_ADD => a.wrapping_add(b),
+                BPF_SUB => a.wrapping_sub(b),
+                BPF_MUL => a.wrapping_mul(b),
+                BPF_DIV if b == 0 => 0,
+                BPF_DIV if signed => (a as i32).wrapping_div(b as i32) as u32,
+                BPF_DIV => a / b,
+                BPF_MOD if b == 0 => a,
+                BPF_MOD if signed => (a as i32).wrapping_rem(b as i32) as u32,
+                BPF_MOD => a % b,
+                BPF_OR => a | b,
+                BPF_AND => a & b,
+                BPF_XOR => a ^ b,
+                BPF_LSH => a << (b & 31),
+                BPF_RSH => a >> (b & 31),
+                BPF_ARSH => ((a as i32) >> (b & 31)) as u32,
                 _ => return Err(Self::bad(pc, i)),
             })
         };
@@ -424,11 +389,11 @@ impl Vm {
 
     /// Returns the next pc, or `None` on the final exit.
     fn jmp(&mut self, pc: usize, i: &Insn, k: &mut MockKernel) -> Result<Option<usize>, Error> {
-        let is32 = i.code & 0x07 == BPF_JMP32;
-        let op = i.code & 0xf0;
-        let x = i.code & 0x08 != 0;
+        let is32 = class(i.code) == BPF_JMP32;
+        let op = op(i.code);
+        let x = src(i.code) == BPF_X;
         match op {
-            0x00 => {
+            BPF_JA => {
                 if x || i.src != 0 || i.dst != 0 {
                     return Err(Self::bad(pc, i));
                 }
@@ -445,8 +410,8 @@ impl Vm {
                 };
                 return self.target(pc, rel).map(Some);
             }
-            0x80 if !is32 && !x => return self.call(pc, i, k).map(Some),
-            0x90 if !is32 && !x => {
+            BPF_CALL if !is32 && !x => return self.call(pc, i, k).map(Some),
+            BPF_EXIT if !is32 && !x => {
                 if i.src != 0 || i.dst != 0 || i.off != 0 || i.imm != 0 {
                     return Err(Self::bad(pc, i));
                 }
@@ -459,12 +424,12 @@ impl Vm {
                 self.init[1..6].iter_mut().for_each(|b| *b = false);
                 return Ok(Some(f.ret_pc));
             }
-            0xe0 if !is32 && !x => {
+            BPF_JCOND if !is32 && !x => {
                 // may_goto: the emulator never runs out of its budget, so falls through.
                 self.target(pc, i64::from(i.off))?;
                 return Ok(Some(pc + 1));
             }
-            0x10..=0x70 | 0xa0..=0xd0 => {}
+            BPF_JEQ..=BPF_JSGE | BPF_JLT..=BPF_JSLE => {}
             _ => return Err(Self::bad(pc, i)),
         }
         if !x && i.src != 0 {
@@ -480,31 +445,31 @@ impl Vm {
             let (a, b) = (a as u32, b as u32);
             let (sa, sb) = (a as i32, b as i32);
             match op {
-                0x10 => a == b,
-                0x20 => a > b,
-                0x30 => a >= b,
-                0x40 => a & b != 0,
-                0x50 => a != b,
-                0x60 => sa > sb,
-                0x70 => sa >= sb,
-                0xa0 => a < b,
-                0xb0 => a <= b,
-                0xc0 => sa < sb,
+                BPF_JEQ => a == b,
+                BPF_JGT => a > b,
+                BPF_JGE => a >= b,
+                BPF_JSET => a & b != 0,
+                BPF_JNE => a != b,
+                BPF_JSGT => sa > sb,
+                BPF_JSGE => sa >= sb,
+                BPF_JLT => a < b,
+                BPF_JLE => a <= b,
+                BPF_JSLT => sa < sb,
                 _ => sa <= sb,
             }
         } else {
             let (sa, sb) = (a as i64, b as i64);
             match op {
-                0x10 => a == b,
-                0x20 => a > b,
-                0x30 => a >= b,
-                0x40 => a & b != 0,
-                0x50 => a != b,
-                0x60 => sa > sb,
-                0x70 => sa >= sb,
-                0xa0 => a < b,
-                0xb0 => a <= b,
-                0xc0 => sa < sb,
+                BPF_JEQ => a == b,
+                BPF_JGT => a > b,
+                BPF_JGE => a >= b,
+                BPF_JSET => a & b != 0,
+                BPF_JNE => a != b,
+                BPF_JSGT => sa > sb,
+                BPF_JSGE => sa >= sb,
+                BPF_JLT => a < b,
+                BPF_JLE => a <= b,
+                BPF_JSLT => sa < sb,
                 _ => sa <= sb,
             }
         };
@@ -632,7 +597,7 @@ impl Vm {
     fn st(&mut self, pc: usize, i: &Insn) -> Result<(), Error> {
         let mode = i.code & 0xe0;
         let size = size_of(i.code);
-        let is_stx = i.code & 0x07 == BPF_STX;
+        let is_stx = class(i.code) == BPF_STX;
         if mode == BPF_MEM {
             let v = if is_stx {
                 if i.imm != 0 {

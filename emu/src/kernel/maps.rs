@@ -39,7 +39,9 @@ fn map_sizes_valid(t: u32, ks: u32, vs: u32, me: u32) -> Result<(), Refusal> {
         map_type::ARENA => {}
         map_type::BLOOM_FILTER => ensure!(ks == 0 && vs != 0, EINVAL, "bloom filter sizes"),
         // Queues and stacks have no key.
-        22 | 23 => ensure!(ks == 0 && vs != 0, EINVAL, "queue/stack sizes"),
+        map_type::QUEUE | map_type::STACK => {
+            ensure!(ks == 0 && vs != 0, EINVAL, "queue/stack sizes")
+        }
         _ if storage => {}
         _ => ensure!(
             ks != 0 && vs != 0,

@@ -2,6 +2,7 @@
 //! the operations, and a log entry for every helper call (with the attr bytes and decoded
 //! pointees of each `bpf_sys_bpf`).
 
+use lskel_abi::cmd;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -40,18 +41,18 @@ impl Cmd {
     /// The command for number `n`.
     pub fn from_raw(n: u32) -> Cmd {
         match n {
-            0 => Cmd::MapCreate,
-            1 => Cmd::MapLookupElem,
-            2 => Cmd::MapUpdateElem,
-            3 => Cmd::MapDeleteElem,
-            4 => Cmd::MapGetNextKey,
-            5 => Cmd::ProgLoad,
-            10 => Cmd::ProgTestRun,
-            14 => Cmd::MapGetFdById,
-            17 => Cmd::RawTracepointOpen,
-            18 => Cmd::BtfLoad,
-            22 => Cmd::MapFreeze,
-            28 => Cmd::LinkCreate,
+            cmd::MAP_CREATE => Cmd::MapCreate,
+            cmd::MAP_LOOKUP_ELEM => Cmd::MapLookupElem,
+            cmd::MAP_UPDATE_ELEM => Cmd::MapUpdateElem,
+            cmd::MAP_DELETE_ELEM => Cmd::MapDeleteElem,
+            cmd::MAP_GET_NEXT_KEY => Cmd::MapGetNextKey,
+            cmd::PROG_LOAD => Cmd::ProgLoad,
+            cmd::PROG_TEST_RUN => Cmd::ProgTestRun,
+            cmd::MAP_GET_FD_BY_ID => Cmd::MapGetFdById,
+            cmd::RAW_TRACEPOINT_OPEN => Cmd::RawTracepointOpen,
+            cmd::BTF_LOAD => Cmd::BtfLoad,
+            cmd::MAP_FREEZE => Cmd::MapFreeze,
+            cmd::LINK_CREATE => Cmd::LinkCreate,
             n => Cmd::Other(n),
         }
     }
@@ -59,18 +60,18 @@ impl Cmd {
     /// The command number.
     pub fn raw(self) -> u32 {
         match self {
-            Cmd::MapCreate => 0,
-            Cmd::MapLookupElem => 1,
-            Cmd::MapUpdateElem => 2,
-            Cmd::MapDeleteElem => 3,
-            Cmd::MapGetNextKey => 4,
-            Cmd::ProgLoad => 5,
-            Cmd::ProgTestRun => 10,
-            Cmd::MapGetFdById => 14,
-            Cmd::RawTracepointOpen => 17,
-            Cmd::BtfLoad => 18,
-            Cmd::MapFreeze => 22,
-            Cmd::LinkCreate => 28,
+            Cmd::MapCreate => cmd::MAP_CREATE,
+            Cmd::MapLookupElem => cmd::MAP_LOOKUP_ELEM,
+            Cmd::MapUpdateElem => cmd::MAP_UPDATE_ELEM,
+            Cmd::MapDeleteElem => cmd::MAP_DELETE_ELEM,
+            Cmd::MapGetNextKey => cmd::MAP_GET_NEXT_KEY,
+            Cmd::ProgLoad => cmd::PROG_LOAD,
+            Cmd::ProgTestRun => cmd::PROG_TEST_RUN,
+            Cmd::MapGetFdById => cmd::MAP_GET_FD_BY_ID,
+            Cmd::RawTracepointOpen => cmd::RAW_TRACEPOINT_OPEN,
+            Cmd::BtfLoad => cmd::BTF_LOAD,
+            Cmd::MapFreeze => cmd::MAP_FREEZE,
+            Cmd::LinkCreate => cmd::LINK_CREATE,
             Cmd::Other(n) => n,
         }
     }

@@ -6,6 +6,8 @@ use super::super::{MockKernel, Object, Pointees, Refusal};
 use crate::btf::Btf;
 use crate::consts::{attr, kind, EACCES, EINVAL};
 use crate::vm::Insn;
+use lskel_abi::insn::pseudo::{BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC};
+use lskel_abi::insn::{CALL, LD_IMM64};
 
 /// The first instruction of every subprogram, ascending: 0, and each target of a bpf-to-bpf
 /// call or of a callback's address load. Refuses a broken `ld_imm64` or a target outside
@@ -15,7 +17,7 @@ pub(super) fn subprog_starts(insns: &[Insn]) -> Result<Vec<u32>, Refusal> {
     let mut k = 0;
     while k < insns.len() {
         let i = &insns[k];
-        if i.code == 0x18 {
+        if i.code == LD_IMM64 {
             ensure!(
                 k + 1 < insns.len(),
                 EINVAL,
@@ -27,7 +29,7 @@ pub(super) fn subprog_starts(insns: &[Insn]) -> Result<Vec<u32>, Refusal> {
                 EINVAL,
                 "insn {k}: invalid ld_imm64 second half"
             );
-            if i.src == 4 {
+            if i.src == BPF_PSEUDO_FUNC {
                 let tgt = k as i64 + 1 + i64::from(i.imm);
                 ensure!(
                     tgt >= 0 && (tgt as usize) < insns.len(),
@@ -39,7 +41,7 @@ pub(super) fn subprog_starts(insns: &[Insn]) -> Result<Vec<u32>, Refusal> {
             k += 2;
             continue;
         }
-        if i.code == 0x85 && i.src == 1 {
+        if i.code == CALL && i.src == BPF_PSEUDO_CALL {
             let tgt = k as i64 + 1 + i64::from(i.imm);
             ensure!(
                 tgt >= 0 && (tgt as usize) < insns.len(),

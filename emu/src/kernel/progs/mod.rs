@@ -13,6 +13,11 @@ use crate::consts::{attr, prog_type, E2BIG, EINVAL, EPERM};
 use crate::mem::Memory;
 use crate::vm::{decode, Insn};
 use crate::Error;
+use lskel_abi::insn::pseudo::{
+    BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_IDX, BPF_PSEUDO_MAP_IDX_VALUE,
+};
+use lskel_abi::insn::{CALL, LD_IMM64};
+use lskel_abi::prog_flags;
 
 impl MockKernel {
     pub(super) fn prog_load(
@@ -105,10 +110,12 @@ impl MockKernel {
         let mut k = 0;
         while k < decoded.len() {
             let i = decoded[k];
-            k += if i.code == 0x18 { 2 } else { 1 };
-            let slot = if i.code == 0x18 && matches!(i.src, 5 | 6) {
+            k += if i.code == LD_IMM64 { 2 } else { 1 };
+            let slot = if i.code == LD_IMM64
+                && matches!(i.src, BPF_PSEUDO_MAP_IDX | BPF_PSEUDO_MAP_IDX_VALUE)
+            {
                 i.imm as u32
-            } else if i.code == 0x85 && i.src == 2 && i.off > 0 {
+            } else if i.code == CALL && i.src == BPF_PSEUDO_KFUNC_CALL && i.off > 0 {
                 i.off as u32
             } else {
                 continue;
@@ -181,12 +188,12 @@ fn prog_attrs_valid(a: &A) -> Result<(u32, u32, String), Refusal> {
     ensure!(cnt <= 1_000_000, E2BIG, "insn_cnt {cnt} too large");
     let flags = a.u32(f::PROG_FLAGS);
     ensure!(
-        flags & !0x1_00ff == 0,
+        flags & !(0xff | prog_flags::TOKEN_FD) == 0,
         EINVAL,
         "unknown prog_flags {flags:#x}"
     );
     ensure!(
-        flags & (1 << 16) == 0,
+        flags & prog_flags::TOKEN_FD == 0,
         EINVAL,
         "BPF_F_TOKEN_FD without a token"
     );

@@ -6,6 +6,8 @@ use super::super::attr::A;
 use super::super::{MockKernel, Pointees, Refusal};
 use crate::consts::{attr, kind, map_type, EINVAL, EOPNOTSUPP, EPROTO};
 use crate::vm::Insn;
+use lskel_abi::insn::pseudo::*;
+use lskel_abi::insn::{CALL, LD_IMM64};
 
 /// A map use: (insn index, object id of the map).
 type MapRef = (usize, usize);
@@ -26,7 +28,7 @@ impl MockKernel {
         let mut k = 0;
         while k < insns.len() {
             let i = &insns[k];
-            if i.code == 0x18 {
+            if i.code == LD_IMM64 {
                 let imm2 = insns[k + 1].imm as u32;
                 if let Some(obj) = self.ld_imm64_ref(k, i, imm2, fd_array, p)? {
                     maps.push((k, obj));
@@ -34,7 +36,7 @@ impl MockKernel {
                 k += 2;
                 continue;
             }
-            if i.code == 0x85 && i.src == 2 {
+            if i.code == CALL && i.src == BPF_PSEUDO_KFUNC_CALL {
                 if let Some(kfunc) = self.kfunc_ref(k, i, fd_array, p)? {
                     kfuncs.push(kfunc);
                 }
@@ -55,9 +57,11 @@ impl MockKernel {
         p: &Pointees,
     ) -> Result<Option<usize>, Refusal> {
         let (fd, what) = match i.src {
-            0 | 4 => return Ok(None),
-            1 | 2 => (i.imm, format!("insn {k}: map fd {}", i.imm)),
-            5 | 6 => {
+            0 | BPF_PSEUDO_FUNC => return Ok(None),
+            BPF_PSEUDO_MAP_FD | BPF_PSEUDO_MAP_VALUE => {
+                (i.imm, format!("insn {k}: map fd {}", i.imm))
+            }
+            BPF_PSEUDO_MAP_IDX | BPF_PSEUDO_MAP_IDX_VALUE => {
                 ensure!(
                     fd_array != 0,
                     EPROTO,
