@@ -1,7 +1,7 @@
 //! The loader context ABI: the block of memory handed to the loader program as its `ctx`.
 //!
-//! Shared with the generator (`lskel-gen`, `gen/src/abi.rs`), which keeps its own copy of these offsets:
-//! they must stay equal. Native-endian, every part 8-byte aligned (the kernel refuses a misaligned ctx
+//! The layout is `lskel-abi`'s `ctx` module, shared with the generator and the emulator (the names
+//! below are this crate's for it). Native-endian, every part 8-byte aligned (the kernel refuses a misaligned ctx
 //! access, so a u64 must never follow an odd number of u32s):
 //!
 //! ```text
@@ -19,111 +19,94 @@
 //! which is how the loader returns the descriptors it created.
 
 use crate::sys::mem;
+use lskel_abi::ctx;
 
 /// `sizeof(struct bpf_loader_ctx)`: the header.
-pub const LOADER_CTX_HEADER_SIZE: usize = 24;
+pub const LOADER_CTX_HEADER_SIZE: usize = ctx::HEADER_SIZE;
 /// Offset of `bpf_loader_ctx.sz`.
-pub const CTX_SZ_OFF: usize = 0;
+pub const CTX_SZ_OFF: usize = ctx::SZ;
 /// Offset of `bpf_loader_ctx.flags`.
-pub const CTX_FLAGS_OFF: usize = 4;
+pub const CTX_FLAGS_OFF: usize = ctx::FLAGS;
 /// Offset of `bpf_loader_ctx.log_level`.
-pub const CTX_LOG_LEVEL_OFF: usize = 8;
+pub const CTX_LOG_LEVEL_OFF: usize = ctx::LOG_LEVEL;
 /// Offset of `bpf_loader_ctx.log_size`.
-pub const CTX_LOG_SIZE_OFF: usize = 12;
+pub const CTX_LOG_SIZE_OFF: usize = ctx::LOG_SIZE;
 /// Offset of `bpf_loader_ctx.log_buf`.
-pub const CTX_LOG_BUF_OFF: usize = 16;
+pub const CTX_LOG_BUF_OFF: usize = ctx::LOG_BUF;
 
 /// Size of a map descriptor.
-pub const MAP_DESC_SIZE: usize = 48;
+pub const MAP_DESC_SIZE: usize = ctx::MAP_DESC_SIZE;
 /// Offset of `map_fd` within a map descriptor.
-pub const MAP_DESC_FD_OFF: usize = 0;
+pub const MAP_DESC_FD_OFF: usize = ctx::map::FD;
 /// Offset of `max_entries` within a map descriptor.
-pub const MAP_DESC_MAX_ENTRIES_OFF: usize = 4;
+pub const MAP_DESC_MAX_ENTRIES_OFF: usize = ctx::map::MAX_ENTRIES;
 /// Offset of `initial_value` within a map descriptor.
-pub const MAP_DESC_INITIAL_VALUE_OFF: usize = 8;
+pub const MAP_DESC_INITIAL_VALUE_OFF: usize = ctx::map::INITIAL_VALUE;
 /// Offset of `set` (which of the settings below are given) within a map descriptor.
-pub const MAP_DESC_SET_OFF: usize = 16;
+pub const MAP_DESC_SET_OFF: usize = ctx::map::SET;
 /// Offset of `key_size` within a map descriptor.
-pub const MAP_DESC_KEY_SIZE_OFF: usize = 20;
+pub const MAP_DESC_KEY_SIZE_OFF: usize = ctx::map::KEY_SIZE;
 /// Offset of `value_size` within a map descriptor.
-pub const MAP_DESC_VALUE_SIZE_OFF: usize = 24;
+pub const MAP_DESC_VALUE_SIZE_OFF: usize = ctx::map::VALUE_SIZE;
 /// Offset of `map_flags` within a map descriptor.
-pub const MAP_DESC_MAP_FLAGS_OFF: usize = 28;
+pub const MAP_DESC_MAP_FLAGS_OFF: usize = ctx::map::MAP_FLAGS;
 /// Offset of `numa_node` within a map descriptor.
-pub const MAP_DESC_NUMA_NODE_OFF: usize = 32;
+pub const MAP_DESC_NUMA_NODE_OFF: usize = ctx::map::NUMA_NODE;
 /// Offset of `inner_map_fd` within a map descriptor.
-pub const MAP_DESC_INNER_MAP_FD_OFF: usize = 36;
+pub const MAP_DESC_INNER_MAP_FD_OFF: usize = ctx::map::INNER_MAP_FD;
 /// Offset of `map_extra` within a map descriptor.
-pub const MAP_DESC_MAP_EXTRA_OFF: usize = 40;
+pub const MAP_DESC_MAP_EXTRA_OFF: usize = ctx::map::MAP_EXTRA;
 
 /// Bits of a map descriptor's `set` word.
-pub mod map_set {
-    /// `key_size` is given.
-    pub const KEY_SIZE: u32 = 1 << 0;
-    /// `value_size` is given.
-    pub const VALUE_SIZE: u32 = 1 << 1;
-    /// `map_flags` is given.
-    pub const MAP_FLAGS: u32 = 1 << 2;
-    /// `numa_node` is given.
-    pub const NUMA_NODE: u32 = 1 << 3;
-    /// `map_extra` is given.
-    pub const MAP_EXTRA: u32 = 1 << 4;
-    /// `inner_map_fd` is given.
-    pub const INNER_MAP: u32 = 1 << 5;
-    /// Reuse: `map_fd` holds an open map the loader uses instead of creating one. The loader owns
-    /// that fd once the run starts: it closes it on failure and returns it in `map_fd` on success,
-    /// as it does a map it created. The map is used as it is (a data map is neither written nor
-    /// frozen).
-    pub const REUSE: u32 = 1 << 6;
-}
+pub use lskel_abi::ctx::set as map_set;
 
 /// `sizeof(struct bpf_prog_desc)`.
-pub const PROG_DESC_SIZE: usize = 4;
+pub const PROG_DESC_SIZE: usize = ctx::PROG_DESC_SIZE;
 /// Offset of `bpf_prog_desc.prog_fd` within a program descriptor.
-pub const PROG_DESC_FD_OFF: usize = 0;
+pub const PROG_DESC_FD_OFF: usize = ctx::PROG_FD_AT;
 
 /// `BPF_SKEL_KERNEL` (ctx `flags` bit): the skeleton runs inside the kernel, so the loader must read initial
 /// values with `probe_read_kernel` rather than `copy_from_user`. Never set by this crate (user space only).
-pub const BPF_SKEL_KERNEL: u32 = 1;
+pub const BPF_SKEL_KERNEL: u32 = ctx::SKEL_KERNEL;
 
 /// The largest `ctx_size_in` the kernel accepts for a `BPF_PROG_TYPE_SYSCALL` test run.
-pub const MAX_CTX_SIZE: usize = 65535;
+pub const MAX_CTX_SIZE: usize = ctx::MAX_SIZE;
 
 /// Offset of map descriptor `i`.
 pub const fn map_desc_off(i: usize) -> usize {
-    LOADER_CTX_HEADER_SIZE + MAP_DESC_SIZE * i
+    ctx::map_desc(i)
 }
 
 /// Offset of program descriptor `j` in a ctx with `n_maps` maps.
 pub const fn prog_desc_off(n_maps: usize, j: usize) -> usize {
-    LOADER_CTX_HEADER_SIZE + MAP_DESC_SIZE * n_maps + PROG_DESC_SIZE * j
+    ctx::prog_fd(n_maps, j) - ctx::PROG_FD_AT
 }
 
 /// A program descriptor's `prog_fd` set to this before the run: do not load that program.
-pub const PROG_SKIP: i32 = -1;
+pub const PROG_SKIP: i32 = ctx::PROG_SKIP;
 
 /// Size of the status trailer after the program descriptors: `u32 failed_step` (out),
 /// `u32 possible_cpus` (in), `u64 reserved`.
-pub const STATUS_SIZE: usize = 16;
+pub const STATUS_SIZE: usize = ctx::STATUS_SIZE;
 
 /// Offset of the status trailer, 8-aligned. On failure the loader writes the 1-based number of the step
 /// that failed into its first u32 (0: none); the generated skeleton knows the step names.
 pub const fn status_off(n_maps: usize, n_progs: usize) -> usize {
-    prog_desc_off(n_maps, n_progs).next_multiple_of(8)
+    ctx::status(n_maps, n_progs)
 }
 
 /// Size of one attach-target entry: `u64 name` (user pointer), `u32 name_sz`, then for
 /// `freplace` `u32 attach_prog_fd` and `u32 attach_btf_id`, `u32 reserved`.
-pub const TARGET_SIZE: usize = 24;
+pub const TARGET_SIZE: usize = ctx::TARGET_SIZE;
 
 /// Offset of attach-target entry `k` (after the status trailer).
 pub const fn target_off(n_maps: usize, n_progs: usize, k: usize) -> usize {
-    ctx_size(n_maps, n_progs) + TARGET_SIZE * k
+    ctx::target(n_maps, n_progs, k)
 }
 
 /// The ctx size (`sz`) for `n_maps` maps and `n_progs` programs, status trailer included.
 pub const fn ctx_size(n_maps: usize, n_progs: usize) -> usize {
-    status_off(n_maps, n_progs) + STATUS_SIZE
+    ctx::size(n_maps, n_progs)
 }
 
 /// An owned, 8-byte aligned loader context for `n_maps` maps and `n_progs` programs.
@@ -254,8 +237,8 @@ impl LoaderCtx {
             self.n_targets
         );
         let off = target_off(self.n_maps, self.n_progs, k);
-        self.write_u32(off + 12, prog_fd as u32);
-        self.write_u32(off + 16, btf_id);
+        self.write_u32(off + ctx::TARGET_PROG_FD, prog_fd as u32);
+        self.write_u32(off + ctx::TARGET_BTF_ID, btf_id);
     }
 
     /// Sets attach-target entry `k` to the NUL-terminated name at `name` (`len` bytes with
@@ -268,8 +251,8 @@ impl LoaderCtx {
             self.n_targets
         );
         let off = target_off(self.n_maps, self.n_progs, k);
-        self.write_u64(off, name);
-        self.write_u32(off + 8, len);
+        self.write_u64(off + ctx::TARGET_NAME, name);
+        self.write_u32(off + ctx::TARGET_NAME_SZ, len);
     }
 
     /// The ctx bytes (`size()` of them).
@@ -388,18 +371,18 @@ impl LoaderCtx {
 
     /// The 1-based number of the loader step that failed (0: none, or the loader did not say).
     pub fn failed_step(&self) -> u32 {
-        self.read_u32(status_off(self.n_maps, self.n_progs))
+        self.read_u32(ctx::failed_step(self.n_maps, self.n_progs))
     }
 
     /// The possible-CPU count given to the loader (0: not set; `bpf_load_and_run` fills it in).
     pub fn possible_cpus(&self) -> u32 {
-        self.read_u32(status_off(self.n_maps, self.n_progs) + 4)
+        self.read_u32(ctx::possible_cpus(self.n_maps, self.n_progs))
     }
 
     /// Tells the loader how many CPUs the machine can have: the size of a PERF_EVENT_ARRAY
     /// declared without `max_entries`.
     pub fn set_possible_cpus(&mut self, n: u32) {
-        self.write_u32(status_off(self.n_maps, self.n_progs) + 4, n);
+        self.write_u32(ctx::possible_cpus(self.n_maps, self.n_progs), n);
     }
 
     /// Marks program `j` not to be loaded (autoload off): its fd stays absent.
@@ -425,7 +408,7 @@ impl LoaderCtx {
                 self.write_u32(off, 0);
             }
         }
-        self.write_u32(status_off(self.n_maps, self.n_progs), 0);
+        self.write_u32(ctx::failed_step(self.n_maps, self.n_progs), 0);
     }
 }
 

@@ -79,7 +79,7 @@ pub fn attach_link(
 }
 
 /// `BPF_STRUCT_OPS` (`enum bpf_attach_type`).
-const BPF_STRUCT_OPS: u32 = 44;
+const BPF_STRUCT_OPS: u32 = lskel_abi::attach_type::STRUCT_OPS;
 
 /// Registers a `.struct_ops.link` map (created with `BPF_F_LINK`) whose value is already
 /// written with the kernel through a link: `bpf(BPF_LINK_CREATE)` with the map's fd in place of

@@ -9,11 +9,11 @@ use crate::sys::perf_attach::{self, LinkTail};
 use crate::{Errno, Result};
 
 /// `enum bpf_attach_type` values of this module.
-const BPF_SK_LOOKUP: u32 = 36;
-const BPF_XDP: u32 = 37;
-const BPF_NETFILTER: u32 = 45;
-const BPF_TCX_INGRESS: u32 = 46;
-const BPF_TCX_EGRESS: u32 = 47;
+const BPF_SK_LOOKUP: u32 = lskel_abi::attach_type::SK_LOOKUP;
+const BPF_XDP: u32 = lskel_abi::attach_type::XDP;
+const BPF_NETFILTER: u32 = lskel_abi::attach_type::NETFILTER;
+const BPF_TCX_INGRESS: u32 = lskel_abi::attach_type::TCX_INGRESS;
+const BPF_TCX_EGRESS: u32 = lskel_abi::attach_type::TCX_EGRESS;
 
 /// The index of network interface `name` in the calling thread's network namespace
 /// (`if_nametoindex`).

@@ -31,12 +31,12 @@ const VALUE_PREFIX: &str = "bpf_struct_ops_";
 /// The member of the value type that holds the kernel's `struct foo`.
 const DATA_MEMBER: &str = "data";
 
-const MAGIC: u16 = 0xeb9f;
-const VERSION: u8 = 1;
+const MAGIC: u16 = lskel_abi::btf::BTF_MAGIC;
+const VERSION: u8 = lskel_abi::btf::BTF_VERSION;
 /// `struct btf_header`: magic, version, flags, hdr_len, type_off, type_len, str_off, str_len.
-const HEADER_LEN: usize = 24;
+const HEADER_LEN: usize = lskel_abi::btf::HEADER_SIZE;
 /// `struct btf_type`: name_off, info, size/type.
-const TYPE_LEN: usize = 12;
+const TYPE_LEN: usize = lskel_abi::btf::TYPE_SIZE;
 /// How many typedefs, modifiers and array levels a type chain may have (libbpf allows 32 too).
 const MAX_CHAIN: usize = 32;
 /// Pointer size of the BPF target and of the 64-bit kernels struct_ops runs on.
@@ -47,25 +47,26 @@ const MAX_VALUE_SIZE: usize = 1 << 20;
 
 /// `BTF_KIND_*` values.
 mod kind {
-    pub(super) const INT: u8 = 1;
-    pub(super) const PTR: u8 = 2;
-    pub(super) const ARRAY: u8 = 3;
-    pub(super) const STRUCT: u8 = 4;
-    pub(super) const UNION: u8 = 5;
-    pub(super) const ENUM: u8 = 6;
-    pub(super) const FWD: u8 = 7;
-    pub(super) const TYPEDEF: u8 = 8;
-    pub(super) const VOLATILE: u8 = 9;
-    pub(super) const CONST: u8 = 10;
-    pub(super) const RESTRICT: u8 = 11;
-    pub(super) const FUNC: u8 = 12;
-    pub(super) const FUNC_PROTO: u8 = 13;
-    pub(super) const VAR: u8 = 14;
-    pub(super) const DATASEC: u8 = 15;
-    pub(super) const FLOAT: u8 = 16;
-    pub(super) const DECL_TAG: u8 = 17;
-    pub(super) const TYPE_TAG: u8 = 18;
-    pub(super) const ENUM64: u8 = 19;
+    use lskel_abi::btf::kind as k;
+    pub(super) const INT: u8 = k::INT as u8;
+    pub(super) const PTR: u8 = k::PTR as u8;
+    pub(super) const ARRAY: u8 = k::ARRAY as u8;
+    pub(super) const STRUCT: u8 = k::STRUCT as u8;
+    pub(super) const UNION: u8 = k::UNION as u8;
+    pub(super) const ENUM: u8 = k::ENUM as u8;
+    pub(super) const FWD: u8 = k::FWD as u8;
+    pub(super) const TYPEDEF: u8 = k::TYPEDEF as u8;
+    pub(super) const VOLATILE: u8 = k::VOLATILE as u8;
+    pub(super) const CONST: u8 = k::CONST as u8;
+    pub(super) const RESTRICT: u8 = k::RESTRICT as u8;
+    pub(super) const FUNC: u8 = k::FUNC as u8;
+    pub(super) const FUNC_PROTO: u8 = k::FUNC_PROTO as u8;
+    pub(super) const VAR: u8 = k::VAR as u8;
+    pub(super) const DATASEC: u8 = k::DATASEC as u8;
+    pub(super) const FLOAT: u8 = k::FLOAT as u8;
+    pub(super) const DECL_TAG: u8 = k::DECL_TAG as u8;
+    pub(super) const TYPE_TAG: u8 = k::TYPE_TAG as u8;
+    pub(super) const ENUM64: u8 = k::ENUM64 as u8;
 }
 
 /// The C-ish name of a kind, for error messages.

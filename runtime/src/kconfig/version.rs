@@ -67,32 +67,16 @@ pub fn kernel_version() -> Result<u32> {
 }
 
 /// `BPF_PROG_TYPE_TRACEPOINT`.
-pub(super) const BPF_PROG_TYPE_TRACEPOINT: u32 = 5;
-/// `BPF_FUNC_get_attach_cookie`.
-pub(super) const BPF_FUNC_GET_ATTACH_COOKIE: u8 = 174;
+pub(super) const BPF_PROG_TYPE_TRACEPOINT: u32 = lskel_abi::prog_type::TRACEPOINT;
 
 /// libbpf's `probe_kern_bpf_cookie`: can a tracepoint program call `bpf_get_attach_cookie`?
 pub(super) fn has_bpf_cookie() -> bool {
     static CACHE: OnceLock<bool> = OnceLock::new();
     *CACHE.get_or_init(|| {
-        let insns: [u8; 16] = [
-            0x85,
-            0,
-            0,
-            0,
-            BPF_FUNC_GET_ATTACH_COOKIE,
-            0,
-            0,
-            0, // call bpf_get_attach_cookie
-            0x95,
-            0,
-            0,
-            0,
-            0,
-            0,
-            0,
-            0, // exit
-        ];
+        use lskel_abi::insn::{encode, BPF_EXIT, BPF_JMP, CALL};
+        let mut insns = [0u8; 16];
+        insns[..8].copy_from_slice(&encode(CALL, 0, 0, 0, lskel_abi::helper::GET_ATTACH_COOKIE));
+        insns[8..].copy_from_slice(&encode(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
         crate::sys::bpf::prog_load(&mut crate::sys::bpf::ProgLoadAttr {
             prog_type: BPF_PROG_TYPE_TRACEPOINT,
             insns: &insns,

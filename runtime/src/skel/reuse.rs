@@ -76,7 +76,7 @@ pub(super) fn plan_reuse(spec: &SkelSpec, maps: &[(usize, &OpenMap)]) -> Result<
 
 /// What the loader would create for map `def` with the settings of `open`: (field, value).
 pub(super) fn expected_shape(def: &SkelMapDef, open: &OpenMap) -> Result<[(&'static str, u64); 6]> {
-    const PERF_EVENT_ARRAY: u32 = 4;
+    const PERF_EVENT_ARRAY: u32 = lskel_abi::map_type::PERF_EVENT_ARRAY;
     let mut max_entries = if open.max_entries != 0 {
         open.max_entries
     } else {

@@ -254,7 +254,7 @@ pub fn link_create(
 }
 
 /// `BPF_TRACE_KPROBE_MULTI`.
-const KPROBE_MULTI_ATTACH: u32 = 42;
+const KPROBE_MULTI_ATTACH: u32 = lskel_abi::attach_type::TRACE_KPROBE_MULTI;
 
 /// `BPF_LINK_CREATE` of a `BPF_TRACE_KPROBE_MULTI` link on the functions `syms`.
 pub fn link_create_kprobe_multi(

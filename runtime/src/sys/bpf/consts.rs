@@ -1,106 +1,65 @@
 //! The numbers of the uapi (`enum bpf_cmd`, map, program and attach types, flags) this crate uses.
 
 /// `BPF_OBJ_NAME_LEN`: object names hold at most 15 bytes plus a NUL.
-pub const BPF_OBJ_NAME_LEN: usize = 16;
+pub const BPF_OBJ_NAME_LEN: usize = lskel_abi::OBJ_NAME_LEN;
 
-/// `enum bpf_cmd` values used by this crate.
-#[allow(missing_docs)]
+/// `enum bpf_cmd` values used by this crate (from `lskel-abi`, under their C names).
 pub mod cmd {
-    pub const BPF_MAP_CREATE: u32 = 0;
-    pub const BPF_MAP_LOOKUP_ELEM: u32 = 1;
-    pub const BPF_MAP_UPDATE_ELEM: u32 = 2;
-    pub const BPF_MAP_DELETE_ELEM: u32 = 3;
-    pub const BPF_MAP_GET_NEXT_KEY: u32 = 4;
-    pub const BPF_PROG_LOAD: u32 = 5;
-    pub const BPF_OBJ_PIN: u32 = 6;
-    pub const BPF_OBJ_GET: u32 = 7;
-    pub const BPF_PROG_TEST_RUN: u32 = 10;
-    pub const BPF_PROG_GET_NEXT_ID: u32 = 11;
-    pub const BPF_MAP_GET_NEXT_ID: u32 = 12;
-    pub const BPF_PROG_GET_FD_BY_ID: u32 = 13;
-    pub const BPF_MAP_GET_FD_BY_ID: u32 = 14;
-    pub const BPF_OBJ_GET_INFO_BY_FD: u32 = 15;
-    pub const BPF_RAW_TRACEPOINT_OPEN: u32 = 17;
-    pub const BPF_BTF_GET_FD_BY_ID: u32 = 19;
-    pub const BPF_MAP_LOOKUP_AND_DELETE_ELEM: u32 = 21;
-    pub const BPF_MAP_FREEZE: u32 = 22;
-    pub const BPF_BTF_GET_NEXT_ID: u32 = 23;
-    pub const BPF_MAP_LOOKUP_BATCH: u32 = 24;
-    pub const BPF_MAP_LOOKUP_AND_DELETE_BATCH: u32 = 25;
-    pub const BPF_MAP_UPDATE_BATCH: u32 = 26;
-    pub const BPF_MAP_DELETE_BATCH: u32 = 27;
-    pub const BPF_LINK_CREATE: u32 = 28;
-    pub const BPF_LINK_GET_FD_BY_ID: u32 = 30;
-    pub const BPF_LINK_GET_NEXT_ID: u32 = 31;
-    pub const BPF_ENABLE_STATS: u32 = 32;
-    pub const BPF_ITER_CREATE: u32 = 33;
-    pub const BPF_PROG_BIND_MAP: u32 = 35;
+    pub use lskel_abi::cmd::{
+        BTF_GET_FD_BY_ID as BPF_BTF_GET_FD_BY_ID, BTF_GET_NEXT_ID as BPF_BTF_GET_NEXT_ID,
+        ENABLE_STATS as BPF_ENABLE_STATS, ITER_CREATE as BPF_ITER_CREATE,
+        LINK_CREATE as BPF_LINK_CREATE, LINK_GET_FD_BY_ID as BPF_LINK_GET_FD_BY_ID,
+        LINK_GET_NEXT_ID as BPF_LINK_GET_NEXT_ID, MAP_CREATE as BPF_MAP_CREATE,
+        MAP_DELETE_BATCH as BPF_MAP_DELETE_BATCH, MAP_DELETE_ELEM as BPF_MAP_DELETE_ELEM,
+        MAP_FREEZE as BPF_MAP_FREEZE, MAP_GET_FD_BY_ID as BPF_MAP_GET_FD_BY_ID,
+        MAP_GET_NEXT_ID as BPF_MAP_GET_NEXT_ID, MAP_GET_NEXT_KEY as BPF_MAP_GET_NEXT_KEY,
+        MAP_LOOKUP_AND_DELETE_BATCH as BPF_MAP_LOOKUP_AND_DELETE_BATCH,
+        MAP_LOOKUP_AND_DELETE_ELEM as BPF_MAP_LOOKUP_AND_DELETE_ELEM,
+        MAP_LOOKUP_BATCH as BPF_MAP_LOOKUP_BATCH, MAP_LOOKUP_ELEM as BPF_MAP_LOOKUP_ELEM,
+        MAP_UPDATE_BATCH as BPF_MAP_UPDATE_BATCH, MAP_UPDATE_ELEM as BPF_MAP_UPDATE_ELEM,
+        OBJ_GET as BPF_OBJ_GET, OBJ_GET_INFO_BY_FD as BPF_OBJ_GET_INFO_BY_FD,
+        OBJ_PIN as BPF_OBJ_PIN, PROG_BIND_MAP as BPF_PROG_BIND_MAP,
+        PROG_GET_FD_BY_ID as BPF_PROG_GET_FD_BY_ID, PROG_GET_NEXT_ID as BPF_PROG_GET_NEXT_ID,
+        PROG_LOAD as BPF_PROG_LOAD, PROG_TEST_RUN as BPF_PROG_TEST_RUN,
+        RAW_TRACEPOINT_OPEN as BPF_RAW_TRACEPOINT_OPEN,
+    };
 }
 
-/// `enum bpf_map_type` values used by this crate and its tests.
-#[allow(missing_docs)]
+/// `enum bpf_map_type` values used by this crate and its tests (from `lskel-abi`).
 pub mod map_type {
-    pub const BPF_MAP_TYPE_HASH: u32 = 1;
-    pub const BPF_MAP_TYPE_ARRAY: u32 = 2;
-    pub const BPF_MAP_TYPE_PROG_ARRAY: u32 = 3;
-    pub const BPF_MAP_TYPE_PERF_EVENT_ARRAY: u32 = 4;
-    pub const BPF_MAP_TYPE_PERCPU_HASH: u32 = 5;
-    pub const BPF_MAP_TYPE_PERCPU_ARRAY: u32 = 6;
-    pub const BPF_MAP_TYPE_LRU_PERCPU_HASH: u32 = 10;
-    pub const BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE: u32 = 21;
-    pub const BPF_MAP_TYPE_RINGBUF: u32 = 27;
-
-    /// Whether lookups of this map type return one value per possible CPU.
-    pub fn is_percpu(t: u32) -> bool {
-        matches!(
-            t,
-            BPF_MAP_TYPE_PERCPU_HASH
-                | BPF_MAP_TYPE_PERCPU_ARRAY
-                | BPF_MAP_TYPE_LRU_PERCPU_HASH
-                | BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE
-        )
-    }
+    pub use lskel_abi::map_type::is_percpu;
+    pub use lskel_abi::map_type::{
+        ARRAY as BPF_MAP_TYPE_ARRAY, HASH as BPF_MAP_TYPE_HASH,
+        LRU_PERCPU_HASH as BPF_MAP_TYPE_LRU_PERCPU_HASH, PERCPU_ARRAY as BPF_MAP_TYPE_PERCPU_ARRAY,
+        PERCPU_CGROUP_STORAGE as BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE,
+        PERCPU_HASH as BPF_MAP_TYPE_PERCPU_HASH, PERF_EVENT_ARRAY as BPF_MAP_TYPE_PERF_EVENT_ARRAY,
+        PROG_ARRAY as BPF_MAP_TYPE_PROG_ARRAY, RINGBUF as BPF_MAP_TYPE_RINGBUF,
+    };
 }
 
-/// `enum bpf_prog_type` values used by this crate and its tests.
-#[allow(missing_docs)]
+/// `enum bpf_prog_type` values used by this crate and its tests (from `lskel-abi`).
 pub mod prog_type {
-    pub const BPF_PROG_TYPE_SOCKET_FILTER: u32 = 1;
-    pub const BPF_PROG_TYPE_RAW_TRACEPOINT: u32 = 17;
-    pub const BPF_PROG_TYPE_TRACING: u32 = 26;
-    pub const BPF_PROG_TYPE_SYSCALL: u32 = 31;
+    pub use lskel_abi::prog_type::{
+        RAW_TRACEPOINT as BPF_PROG_TYPE_RAW_TRACEPOINT,
+        SOCKET_FILTER as BPF_PROG_TYPE_SOCKET_FILTER, SYSCALL as BPF_PROG_TYPE_SYSCALL,
+        TRACING as BPF_PROG_TYPE_TRACING,
+    };
 }
 
-/// Flag values (`BPF_F_*`, `BPF_ANY`, …) used by this crate.
-#[allow(missing_docs)]
+/// Flag values (`BPF_F_*`, `BPF_ANY`, …) used by this crate (from `lskel-abi`).
 pub mod flags {
-    /// `BPF_ANY`: create or update an element.
-    pub const BPF_ANY: u64 = 0;
-    /// `BPF_NOEXIST`: create only.
-    pub const BPF_NOEXIST: u64 = 1;
-    /// `BPF_EXIST`: update only.
-    pub const BPF_EXIST: u64 = 2;
-    /// `BPF_F_LOCK`
-    pub const BPF_F_LOCK: u64 = 4;
-    /// `BPF_F_RDONLY` (map_flags): read-only for the syscall side.
-    pub const BPF_F_RDONLY: u32 = 1 << 3;
-    /// `BPF_F_WRONLY` (map_flags)
-    pub const BPF_F_WRONLY: u32 = 1 << 4;
-    /// `BPF_F_RDONLY_PROG` (map_flags): read-only for programs.
-    pub const BPF_F_RDONLY_PROG: u32 = 1 << 7;
-    /// `BPF_F_WRONLY_PROG` (map_flags)
-    pub const BPF_F_WRONLY_PROG: u32 = 1 << 8;
-    /// `BPF_F_MMAPABLE` (map_flags): the array can be `mmap`ed.
-    pub const BPF_F_MMAPABLE: u32 = 1 << 10;
-    /// `BPF_F_SLEEPABLE` (prog_flags)
-    pub const BPF_F_SLEEPABLE: u32 = 1 << 4;
+    pub use lskel_abi::elem_flags::NOEXIST as BPF_NOEXIST;
+    pub use lskel_abi::elem_flags::{ANY as BPF_ANY, EXIST as BPF_EXIST, LOCK as BPF_F_LOCK};
+    pub use lskel_abi::map_flags::WRONLY_PROG as BPF_F_WRONLY_PROG;
+    pub use lskel_abi::map_flags::{MMAPABLE as BPF_F_MMAPABLE, RDONLY as BPF_F_RDONLY};
+    pub use lskel_abi::map_flags::{RDONLY_PROG as BPF_F_RDONLY_PROG, WRONLY as BPF_F_WRONLY};
+    pub use lskel_abi::prog_flags::SLEEPABLE as BPF_F_SLEEPABLE;
 }
 
-/// `enum bpf_attach_type` values used by this crate.
-#[allow(missing_docs)]
+/// `enum bpf_attach_type` values used by this crate (from `lskel-abi`).
 pub mod attach_type {
-    pub const BPF_TRACE_RAW_TP: u32 = 23;
-    pub const BPF_TRACE_FENTRY: u32 = 24;
-    pub const BPF_TRACE_ITER: u32 = 28;
-    pub const BPF_PERF_EVENT: u32 = 41;
+    pub use lskel_abi::attach_type::{
+        PERF_EVENT as BPF_PERF_EVENT, TRACE_FENTRY as BPF_TRACE_FENTRY,
+        TRACE_ITER as BPF_TRACE_ITER, TRACE_RAW_TP as BPF_TRACE_RAW_TP,
+    };
 }

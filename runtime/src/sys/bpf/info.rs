@@ -48,28 +48,12 @@ fn wr_u64(b: &mut [u8], off: usize, v: u64) {
 }
 
 /// `sizeof(struct bpf_prog_info)` in the uapi header this crate was written against.
-pub const PROG_INFO_SIZE: usize = 232;
+pub const PROG_INFO_SIZE: usize = lskel_abi::info::prog_info::SIZE;
 /// `sizeof(struct bpf_map_info)` in the uapi header this crate was written against.
-pub const MAP_INFO_SIZE: usize = 104;
+pub const MAP_INFO_SIZE: usize = lskel_abi::info::map_info::SIZE;
 
-/// Offsets in `struct bpf_prog_info` (checked with gcc against `linux/bpf.h`).
-pub(super) mod prog_info_off {
-    pub const TYPE: usize = 0;
-    pub const ID: usize = 4;
-    pub const TAG: usize = 8;
-    pub const XLATED_PROG_LEN: usize = 20;
-    pub const XLATED_PROG_INSNS: usize = 32;
-    pub const NR_MAP_IDS: usize = 52;
-    pub const MAP_IDS: usize = 56;
-    pub const NAME: usize = 64;
-    pub const BTF_ID: usize = 128;
-    pub const RUN_TIME_NS: usize = 192;
-    pub const RUN_CNT: usize = 200;
-    pub const RECURSION_MISSES: usize = 208;
-    pub const VERIFIED_INSNS: usize = 216;
-    pub const ATTACH_BTF_OBJ_ID: usize = 220;
-    pub const ATTACH_BTF_ID: usize = 224;
-}
+/// Offsets in `struct bpf_prog_info` (from `lskel-abi`).
+pub(super) use lskel_abi::info::prog_info as prog_info_off;
 
 /// Part of `struct bpf_prog_info`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -180,21 +164,22 @@ pub fn map_info(map: BorrowedFd<'_>) -> Result<MapInfo, Errno> {
     if crate::sys::is_bpf_map(map) == Some(false) {
         return Err(Errno::INVAL);
     }
+    use lskel_abi::info::map_info as mi;
     let mut words = [0u64; MAP_INFO_SIZE / 8];
     let b = u64s_as_bytes_mut(&mut words);
     obj_get_info(map, b)?;
     Ok(MapInfo {
-        map_type: rd_u32(b, 0),
-        id: rd_u32(b, 4),
-        key_size: rd_u32(b, 8),
-        value_size: rd_u32(b, 12),
-        max_entries: rd_u32(b, 16),
-        map_flags: rd_u32(b, 20),
-        name: name_from_bytes(&b[24..24 + BPF_OBJ_NAME_LEN]),
-        btf_id: rd_u32(b, 64),
-        btf_key_type_id: rd_u32(b, 68),
-        btf_value_type_id: rd_u32(b, 72),
-        map_extra: rd_u64(b, 80),
+        map_type: rd_u32(b, mi::TYPE),
+        id: rd_u32(b, mi::ID),
+        key_size: rd_u32(b, mi::KEY_SIZE),
+        value_size: rd_u32(b, mi::VALUE_SIZE),
+        max_entries: rd_u32(b, mi::MAX_ENTRIES),
+        map_flags: rd_u32(b, mi::MAP_FLAGS),
+        name: name_from_bytes(&b[mi::NAME..mi::NAME + BPF_OBJ_NAME_LEN]),
+        btf_id: rd_u32(b, mi::BTF_ID),
+        btf_key_type_id: rd_u32(b, mi::BTF_KEY_TYPE_ID),
+        btf_value_type_id: rd_u32(b, mi::BTF_VALUE_TYPE_ID),
+        map_extra: rd_u64(b, mi::MAP_EXTRA),
     })
 }
 
@@ -213,7 +198,7 @@ mod tests {
 
     #[test]
     fn attr_sizes_match_uapi() {
-        assert_eq!(std::mem::size_of::<InfoRaw>(), 16);
+        assert_eq!(std::mem::size_of::<InfoRaw>(), lskel_abi::attr::sizes::INFO);
     }
 
     #[test]

@@ -140,9 +140,18 @@ mod tests {
 
     #[test]
     fn attr_sizes_match_uapi() {
-        assert_eq!(size_of::<RawTpRaw>(), 24);
-        assert_eq!(size_of::<LinkCreateRaw>(), 48);
-        assert_eq!(size_of::<LinkCreatePerfEventRaw>(), 48);
+        assert_eq!(
+            size_of::<RawTpRaw>(),
+            lskel_abi::attr::sizes::RAW_TRACEPOINT_OPEN
+        );
+        assert_eq!(
+            size_of::<LinkCreateRaw>(),
+            lskel_abi::attr::LINK_CREATE_SIZE
+        );
+        assert_eq!(
+            size_of::<LinkCreatePerfEventRaw>(),
+            lskel_abi::attr::LINK_CREATE_SIZE
+        );
         assert_eq!(size_of::<IterCreateRaw>(), 8);
     }
 }

@@ -224,10 +224,14 @@ mod tests {
     #[test]
     fn attr_sizes_match_uapi() {
         // offsetofend() of the last field used, rounded up to 8, checked with gcc against bpf.h.
-        assert_eq!(size_of::<MapCreateRaw>(), 96);
-        assert_eq!(offset_of!(MapCreateRaw, map_extra), 64);
-        assert_eq!(offset_of!(MapCreateRaw, excl_prog_hash_size), 88);
-        assert_eq!(size_of::<ElemRaw>(), 32);
+        use lskel_abi::attr::{map_create, sizes};
+        assert_eq!(size_of::<MapCreateRaw>(), sizes::MAP_CREATE);
+        assert_eq!(offset_of!(MapCreateRaw, map_extra), map_create::MAP_EXTRA);
+        assert_eq!(
+            offset_of!(MapCreateRaw, excl_prog_hash_size),
+            map_create::EXCL_PROG_HASH_SIZE
+        );
+        assert_eq!(size_of::<ElemRaw>(), lskel_abi::attr::map_elem::SIZE);
         assert_eq!(size_of::<BatchRaw>(), 56);
         assert_eq!(offset_of!(BatchRaw, count), 32);
         assert_eq!(offset_of!(BatchRaw, elem_flags), 40);

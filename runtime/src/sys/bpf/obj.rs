@@ -130,7 +130,7 @@ mod tests {
 
     #[test]
     fn attr_sizes_match_uapi() {
-        assert_eq!(size_of::<ObjRaw>(), 24);
-        assert_eq!(size_of::<IdRaw>(), 16);
+        assert_eq!(size_of::<ObjRaw>(), lskel_abi::attr::sizes::OBJ);
+        assert_eq!(size_of::<IdRaw>(), lskel_abi::attr::sizes::GET_ID);
     }
 }

@@ -198,11 +198,18 @@ mod tests {
 
     #[test]
     fn attr_sizes_match_uapi() {
-        assert_eq!(size_of::<ProgLoadRaw>(), 168);
-        assert_eq!(offset_of!(ProgLoadRaw, fd_array), 120);
-        assert_eq!(offset_of!(ProgLoadRaw, core_relo_rec_size), 136);
-        assert_eq!(offset_of!(ProgLoadRaw, log_true_size), 140);
-        assert_eq!(offset_of!(ProgLoadRaw, keyring_id), 164);
+        use lskel_abi::attr::{prog_load, sizes};
+        assert_eq!(size_of::<ProgLoadRaw>(), sizes::PROG_LOAD);
+        assert_eq!(offset_of!(ProgLoadRaw, fd_array), prog_load::FD_ARRAY);
+        assert_eq!(
+            offset_of!(ProgLoadRaw, core_relo_rec_size),
+            prog_load::CORE_RELO_REC_SIZE
+        );
+        assert_eq!(
+            offset_of!(ProgLoadRaw, log_true_size),
+            prog_load::LOG_TRUE_SIZE
+        );
+        assert_eq!(offset_of!(ProgLoadRaw, keyring_id), prog_load::KEYRING_ID);
         assert_eq!(size_of::<ProgBindMapRaw>(), 12);
     }
 }

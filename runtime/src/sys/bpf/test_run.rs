@@ -108,8 +108,9 @@ mod tests {
 
     #[test]
     fn attr_sizes_match_uapi() {
-        assert_eq!(size_of::<TestRunRaw>(), 80);
-        assert_eq!(offset_of!(TestRunRaw, ctx_in), 48);
-        assert_eq!(offset_of!(TestRunRaw, batch_size), 72);
+        use lskel_abi::attr::{sizes, test_run};
+        assert_eq!(size_of::<TestRunRaw>(), sizes::TEST_RUN);
+        assert_eq!(offset_of!(TestRunRaw, ctx_in), test_run::CTX_IN);
+        assert_eq!(offset_of!(TestRunRaw, batch_size), test_run::BATCH_SIZE);
     }
 }
