@@ -179,7 +179,7 @@ impl SysCall {
 /// Every helper call, in order.
 #[derive(Clone, Debug)]
 pub enum Event {
-    /// `bpf_sys_bpf`: index into [`MockKernel::syscalls`].
+    /// `bpf_sys_bpf`: index into [`MockKernel::syscalls`](super::MockKernel::syscalls).
     Bpf(usize),
     /// `bpf_sys_close`
     Close {
