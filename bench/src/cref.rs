@@ -198,11 +198,15 @@ impl Driver {
         if !dir.join(kind.header(name)).exists() {
             generate(kind, obj, name, dir)?;
         }
-        let types = run(Command::new("bpftool")
-            .args(["btf", "dump", "file"])
-            .arg(obj)
-            .args(["format", "c"]))?;
-        std::fs::write(dir.join("types.h"), types).map_err(|e| e.to_string())?;
+        // The object's types, dumped once per object: both kinds' drivers include the same file.
+        let types_h = dir.join("types.h");
+        if !types_h.exists() {
+            let types = run(Command::new("bpftool")
+                .args(["btf", "dump", "file"])
+                .arg(obj)
+                .args(["format", "c"]))?;
+            std::fs::write(&types_h, types).map_err(|e| e.to_string())?;
+        }
         let src = dir.join(format!("{name}_{kind:?}.c"));
         let exe = dir.join(format!("{name}_{kind:?}"));
         let mut first_err = None;
