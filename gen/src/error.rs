@@ -3,6 +3,8 @@
 
 use thiserror::Error;
 
+pub use crate::reloc::{LinkError, RelocError};
+
 /// Everything that can go wrong turning an object into a skeleton.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum Error {
@@ -61,7 +63,7 @@ pub enum Error {
         what: String,
     },
     /// A relocation lskel cannot apply.
-    #[error("section `{section}`, instruction {insn} (offset {offset:#x}): relocation against `{symbol}`: {what}")]
+    #[error("section `{section}`, instruction {insn} (offset {offset:#x}): relocation against `{symbol}`: {source}")]
     Reloc {
         /// The section holding the instruction.
         section: String,
@@ -72,9 +74,21 @@ pub enum Error {
         /// The symbol the relocation names.
         symbol: String,
         /// What is wrong.
-        what: String,
+        #[source]
+        source: RelocError,
     },
-    /// A program-level problem (code layout, subprogram calls, func/line info).
+    /// A program that cannot be linked (subprogram calls, func/line info).
+    #[error("program `{program}` (section `{section}`): {source}")]
+    Link {
+        /// The program's name.
+        program: String,
+        /// Its section.
+        section: String,
+        /// What is wrong.
+        #[source]
+        source: LinkError,
+    },
+    /// A program-level problem outside linking (its symbol, its section's attach target).
     #[error("program `{program}` (section `{section}`): {what}")]
     Program {
         /// The program's name.
@@ -98,6 +112,47 @@ pub enum Error {
         /// Which limit and by how much.
         what: String,
     },
+    /// Several independent problems, in the order they were found; never fewer than two and
+    /// never nested (build it with [`Error::from_many`]).
+    #[error("{}", show_many(.0))]
+    Many(Vec<Error>),
+}
+
+impl Error {
+    /// One error for `errors`: `None` for none, the error itself for one, else [`Error::Many`]
+    /// with nested lists flattened.
+    pub fn from_many(errors: Vec<Error>) -> Option<Error> {
+        let mut flat: Vec<Error> = Vec::with_capacity(errors.len());
+        for e in errors {
+            match e {
+                Error::Many(inner) => flat.extend(inner),
+                e => flat.push(e),
+            }
+        }
+        match flat.len() {
+            0 => None,
+            1 => flat.pop(),
+            _ => Some(Error::Many(flat)),
+        }
+    }
+
+    /// Every single problem this error holds: itself, or each of a [`Error::Many`].
+    pub fn diagnostics(&self) -> Vec<&Error> {
+        match self {
+            Error::Many(all) => all.iter().flat_map(Error::diagnostics).collect(),
+            e => vec![e],
+        }
+    }
+}
+
+/// "2 problems:" and then each on its own line.
+fn show_many(errors: &[Error]) -> String {
+    let mut out = format!("{} problems:", errors.len());
+    for e in errors {
+        out.push_str("\n- ");
+        out.push_str(&e.to_string());
+    }
+    out
 }
 
 /// `54 68 69 73 ("This")`: hex bytes, and the text when they are printable.

@@ -485,7 +485,7 @@ fn collect_init_values(
                 insn: 0,
                 offset: rel.offset,
                 symbol: sym.name.clone(),
-                what: "relocation outside every map definition".into(),
+                source: crate::reloc::RelocError::OutsideMaps,
             });
         };
         let map = &maps[owner];

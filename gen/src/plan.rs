@@ -135,6 +135,7 @@ impl Plan {
             maps: &maps,
             ext: ext.as_ref(),
             externs: &externs,
+            failed_maps: &[],
         };
         let mut programs = Vec::with_capacity(funcs.programs.len());
         let mut targets = Vec::new();
