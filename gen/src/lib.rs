@@ -11,6 +11,7 @@
 
 pub mod abi;
 pub mod btf;
+pub mod diag;
 pub mod disasm;
 pub mod elf;
 pub mod error;
