@@ -4,7 +4,8 @@
 //! are replaced by a dummy VAR, and `.kconfig` VARs get their offsets in the `.kconfig` map.
 
 use crate::btf::{enter, kind, Btf};
-use crate::elf::ElfObject;
+use crate::diag::Diag;
+use crate::elf::{ElfObject, Symbol};
 use crate::error::{btf_err, Error, Result};
 
 use crate::abi::btf::func_linkage::{EXTERN as FUNC_EXTERN, GLOBAL as FUNC_GLOBAL};
@@ -93,10 +94,12 @@ fn essential_name(name: &str) -> &str {
     }
 }
 
-/// Collects externs and rewrites their BTF as the kernel needs it.
+/// Collects externs and rewrites their BTF as the kernel needs it. Each extern is checked on
+/// its own, so the error names every bad one.
 pub fn collect(obj: &ElfObject<'_>, btf: &mut Btf) -> Result<Externs> {
     let mut list = Vec::new();
     let mut kcfg_layout = Vec::new();
+    let mut diag = Diag::new();
     for (sym_idx, sym) in obj.symbols.iter().enumerate() {
         let is_extern = sym.shndx == 0
             && (sym.bind == object::elf::STB_GLOBAL || sym.bind == object::elf::STB_WEAK)
@@ -104,63 +107,23 @@ pub fn collect(obj: &ElfObject<'_>, btf: &mut Btf) -> Result<Externs> {
         if !is_extern || sym.name.is_empty() {
             continue;
         }
-        let btf_id = find_extern_btf(btf, &sym.name)?;
-        let sec = find_extern_section(btf, btf_id).ok_or_else(|| {
-            Error::Extern {
-                name: sym.name.clone(),
-                what: "it is neither a kernel symbol nor a kernel config value; lskel resolves only `extern ... __ksym` (kfuncs, kernel variables) and `extern ... __kconfig` (CONFIG_*, LINUX_*): define it in the object or declare it as one of those".into(),
-            }
-        })?;
-        let sec_name = btf.type_name(sec)?.to_string();
-        let t = btf.get(btf_id)?.clone();
-        let weak = sym.bind == object::elf::STB_WEAK;
-        let kind = match sec_name.as_str() {
-            ".kconfig" => {
-                if t.kind() == kind::FUNC {
-                    return Err(Error::Unsupported {
-                        what: format!("extern function `{}` in .kconfig", sym.name),
-                        why: ".kconfig holds values only".into(),
-                    });
+        let at = list.len();
+        match extern_kind(btf, sym) {
+            Ok((kind, layout)) => {
+                if let Some((align, size)) = layout {
+                    kcfg_layout.push((at, align, size));
                 }
-                let ty = kconfig_type(btf, t.size_or_type)?.ok_or_else(|| Error::Unsupported {
-                    what: format!(".kconfig extern `{}`'s type", sym.name),
-                    why: "use bool, char, a 1/2/4/8-byte integer, enum libbpf_tristate or a char array".into(),
-                })?;
-                let size = btf.size_of(t.size_or_type)?;
-                if size > crate::maps::MAX_DATA_SECTION {
-                    return Err(Error::Limit { what: format!(".kconfig extern `{}` is {size} bytes; the .kconfig map holds at most {}", sym.name, crate::maps::MAX_DATA_SECTION) });
-                }
-                let size = size as u32;
-                let align = btf.align_of(t.size_or_type)? as u32;
-                kcfg_layout.push((list.len(), align, size));
-                ExternKind::Kconfig { offset: 0, ty }
+                list.push(Extern {
+                    name: essential_name(&sym.name).to_string(),
+                    weak: sym.bind == object::elf::STB_WEAK,
+                    kind,
+                    sym: sym_idx,
+                });
             }
-            ".ksyms" => {
-                if t.kind() == kind::FUNC {
-                    // A call makes it a kfunc; an address load (bpf_ksym_exists) a typed ksym.
-                    ExternKind::Kfunc
-                } else if btf.skip_mods_and_typedefs(t.size_or_type)? == 0 {
-                    ExternKind::TypelessKsym
-                } else {
-                    ExternKind::TypedKsym {
-                        btf_kind: kind::VAR,
-                    }
-                }
-            }
-            other => {
-                return Err(Error::Unsupported {
-                    what: format!("extern `{}` in section `{other}`", sym.name),
-                    why: "externs must be __ksym or __kconfig".into(),
-                })
-            }
-        };
-        list.push(Extern {
-            name: essential_name(&sym.name).to_string(),
-            weak,
-            kind,
-            sym: sym_idx,
-        });
+            Err(e) => diag.push(e),
+        }
     }
+    diag.finish()?;
     // .kconfig layout: by alignment (descending), size, then name, as libbpf lays it out.
     kcfg_layout.sort_by(|a, b| {
         b.1.cmp(&a.1)
@@ -192,6 +155,66 @@ pub fn collect(obj: &ElfObject<'_>, btf: &mut Btf) -> Result<Externs> {
     Ok(Externs {
         list,
         kconfig_size: off,
+    })
+}
+
+/// What the undefined symbol `sym` is, and for a `.kconfig` value its (alignment, size).
+fn extern_kind(btf: &Btf, sym: &Symbol) -> Result<(ExternKind, Option<(u32, u32)>)> {
+    let btf_id = find_extern_btf(btf, &sym.name)?;
+    let sec = find_extern_section(btf, btf_id).ok_or_else(|| {
+        Error::Extern {
+            name: sym.name.clone(),
+            what: "it is neither a kernel symbol nor a kernel config value; lskel resolves only `extern ... __ksym` (kfuncs, kernel variables) and `extern ... __kconfig` (CONFIG_*, LINUX_*): define it in the object or declare it as one of those".into(),
+        }
+    })?;
+    let sec_name = btf.type_name(sec)?.to_string();
+    let t = btf.get(btf_id)?.clone();
+    Ok(match sec_name.as_str() {
+        ".kconfig" => {
+            if t.kind() == kind::FUNC {
+                return Err(Error::Unsupported {
+                    what: format!("extern function `{}` in .kconfig", sym.name),
+                    why: ".kconfig holds values only".into(),
+                });
+            }
+            let ty = kconfig_type(btf, t.size_or_type)?.ok_or_else(|| Error::Unsupported {
+                what: format!(".kconfig extern `{}`'s type", sym.name),
+                why: "use bool, char, a 1/2/4/8-byte integer, enum libbpf_tristate or a char array"
+                    .into(),
+            })?;
+            let size = btf.size_of(t.size_or_type)?;
+            if size > crate::maps::MAX_DATA_SECTION {
+                return Err(Error::Limit {
+                    what: format!(
+                        ".kconfig extern `{}` is {size} bytes; the .kconfig map holds at most {}",
+                        sym.name,
+                        crate::maps::MAX_DATA_SECTION
+                    ),
+                });
+            }
+            let size = size as u32;
+            let align = btf.align_of(t.size_or_type)? as u32;
+            (ExternKind::Kconfig { offset: 0, ty }, Some((align, size)))
+        }
+        ".ksyms" => {
+            let kind = if t.kind() == kind::FUNC {
+                // A call makes it a kfunc; an address load (bpf_ksym_exists) a typed ksym.
+                ExternKind::Kfunc
+            } else if btf.skip_mods_and_typedefs(t.size_or_type)? == 0 {
+                ExternKind::TypelessKsym
+            } else {
+                ExternKind::TypedKsym {
+                    btf_kind: kind::VAR,
+                }
+            };
+            (kind, None)
+        }
+        other => {
+            return Err(Error::Unsupported {
+                what: format!("extern `{}` in section `{other}`", sym.name),
+                why: "externs must be __ksym or __kconfig".into(),
+            })
+        }
     })
 }
 

@@ -6,6 +6,7 @@ use crate::abi::{
     map_type, BPF_F_MMAPABLE, BPF_F_RDONLY_PROG, BPF_MAP_TYPE_ARENA, BPF_MAP_TYPE_ARRAY,
 };
 use crate::btf::{kind, Btf, VAR_STATIC};
+use crate::diag::Diag;
 use crate::elf::{ElfObject, Section};
 use crate::error::{Error, Result};
 
@@ -196,21 +197,30 @@ pub fn kernel_name(name: &str) -> String {
     name.chars().take(15).collect()
 }
 
-/// Collects every map of the object in libbpf's order.
+/// The maps of an object, and the `.maps` offsets of the definitions that failed (their
+/// errors are in the [`Diag`] given to [`collect`]).
+#[derive(Clone, Debug, Default)]
+pub struct Collected {
+    /// The maps in `fd_array` order.
+    pub maps: Vec<MapDef>,
+    /// Offsets in `.maps` of bad definitions: references to them are follow-on errors.
+    pub failed: Vec<u64>,
+}
+
+/// Collects every map of the object in libbpf's order. A bad `.maps` definition goes to
+/// `diag` and the others are still collected; other problems are returned.
 pub fn collect(
     obj: &ElfObject<'_>,
     btf: &Btf,
     obj_name: &str,
     kconfig_size: u32,
-) -> Result<Vec<MapDef>> {
+    diag: &mut Diag,
+) -> Result<Collected> {
     let mut maps = Vec::new();
+    let mut failed = Vec::new();
     if let Some(maps_sec) = obj.section(".maps") {
-        maps.extend(with_init_values(
-            obj,
-            btf,
-            maps_sec,
-            btf_maps(btf, maps_sec)?,
-        )?);
+        let defs = btf_maps(btf, maps_sec, diag, &mut failed)?;
+        maps.extend(with_init_values(obj, btf, maps_sec, defs, &failed)?);
     }
     for section in &obj.sections {
         let Some(kind) = data_kind_of(section) else {
@@ -278,7 +288,7 @@ pub fn collect(
             MapOrigin::StructOps(Box::new(s)),
         ));
     }
-    Ok(maps)
+    Ok(Collected { maps, failed })
 }
 
 /// The `.kconfig` map: values of `__kconfig` externs, written by the runtime at load time.
@@ -349,38 +359,55 @@ fn has_global_var(btf: &Btf, datasec: u32) -> bool {
 }
 
 /// Parses the `.maps` DATASEC: one map per VAR, each a struct of `__uint`/`__type` fields.
-fn btf_maps(btf: &Btf, maps_sec: &Section<'_>) -> Result<Vec<MapDef>> {
+/// Each definition is checked on its own: a bad one goes to `diag` and its offset to `failed`.
+fn btf_maps(
+    btf: &Btf,
+    maps_sec: &Section<'_>,
+    diag: &mut Diag,
+    failed: &mut Vec<u64>,
+) -> Result<Vec<MapDef>> {
     let datasec = btf.find(".maps", kind::DATASEC).ok_or_else(|| Error::Map { map: ".maps".into(), what: "section `.maps` has no DATASEC in BTF; define maps with `SEC(\".maps\")` in a `-g` build".into() })?;
     let mut maps = Vec::new();
     for (var_id, offset, _) in btf.get(datasec)?.secinfos().collect::<Vec<_>>() {
-        let var = btf.get(var_id)?;
-        let name = btf.name(var.name_off)?.to_string();
-        if var.kind() != kind::VAR {
-            return Err(Error::Map {
-                map: name,
-                what: format!("`.maps` entry is BTF kind {}, not a variable", var.kind()),
-            });
+        match btf_map(btf, maps_sec, var_id, offset) {
+            Ok(map) => maps.push(map),
+            Err(e) => {
+                diag.push(e);
+                failed.push(u64::from(offset));
+            }
         }
-        let def = parse_map_struct(btf, &name, var.size_or_type, false)?;
-        if u64::from(offset) >= maps_sec.size.max(1) {
-            return Err(Error::Map {
-                map: name,
-                what: format!(
-                    "offset {offset} is beyond `.maps` ({} bytes)",
-                    maps_sec.size
-                ),
-            });
-        }
-        maps.push(MapDef {
-            kernel_name: kernel_name(&name),
-            name,
-            origin: MapOrigin::Btf {
-                offset: u64::from(offset),
-            },
-            ..def
-        });
     }
     Ok(maps)
+}
+
+/// The map of `.maps` VAR `var_id` at `offset`.
+fn btf_map(btf: &Btf, maps_sec: &Section<'_>, var_id: u32, offset: u32) -> Result<MapDef> {
+    let var = btf.get(var_id)?;
+    let name = btf.name(var.name_off)?.to_string();
+    if var.kind() != kind::VAR {
+        return Err(Error::Map {
+            map: name,
+            what: format!("`.maps` entry is BTF kind {}, not a variable", var.kind()),
+        });
+    }
+    let def = parse_map_struct(btf, &name, var.size_or_type, false)?;
+    if u64::from(offset) >= maps_sec.size.max(1) {
+        return Err(Error::Map {
+            map: name,
+            what: format!(
+                "offset {offset} is beyond `.maps` ({} bytes)",
+                maps_sec.size
+            ),
+        });
+    }
+    Ok(MapDef {
+        kernel_name: kernel_name(&name),
+        name,
+        origin: MapOrigin::Btf {
+            offset: u64::from(offset),
+        },
+        ..def
+    })
 }
 
 /// Whether `maps` (from `.maps`) hold static `.values`; fills them in.
@@ -389,8 +416,9 @@ fn with_init_values(
     btf: &Btf,
     maps_sec: &Section<'_>,
     mut maps: Vec<MapDef>,
+    failed: &[u64],
 ) -> Result<Vec<MapDef>> {
-    collect_init_values(obj, btf, maps_sec, &mut maps)?;
+    collect_init_values(obj, btf, maps_sec, &mut maps, failed)?;
     Ok(maps)
 }
 
@@ -457,6 +485,7 @@ fn collect_init_values(
     btf: &Btf,
     maps_sec: &Section<'_>,
     maps: &mut [MapDef],
+    failed: &[u64],
 ) -> Result<()> {
     let datasec = btf.find(".maps", kind::DATASEC).unwrap_or(0);
     let sizes: Vec<(u64, u64)> = btf
@@ -479,6 +508,16 @@ fn collect_init_values(
                 .map_or(0, |(_, s)| *s);
             rel.offset >= offset && rel.offset < offset + size
         });
+        let size_at = |offset: u64| {
+            (sizes.iter())
+                .find(|(o, _)| *o == offset)
+                .map_or(0, |(_, s)| *s)
+        };
+        let in_failed = (failed.iter()).any(|&o| rel.offset >= o && rel.offset < o + size_at(o));
+        if owner.is_none() && in_failed {
+            // Inside a definition that failed: already reported.
+            continue;
+        }
         let Some(owner) = owner else {
             return Err(Error::Reloc {
                 section: ".maps".into(),
@@ -520,7 +559,12 @@ fn collect_init_values(
             });
         }
         let target = if is_map_in_map(map.map_type) {
-            if obj.section_name(sym.shndx.into()) != ".maps" {
+            let in_maps = obj.section_name(sym.shndx.into()) == ".maps";
+            if in_maps && failed.contains(&sym.value) {
+                // The inner map's definition failed: already reported.
+                continue;
+            }
+            if !in_maps {
                 return Err(Error::Map {
                     map: map.name.clone(),
                     what: format!(

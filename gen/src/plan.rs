@@ -3,6 +3,7 @@
 
 use crate::btf::ext::BtfExt;
 use crate::btf::Btf;
+use crate::diag::Diag;
 use crate::elf::ElfObject;
 use crate::error::{btf_err, Error, Result};
 use crate::externs::{self, Externs};
@@ -127,20 +128,26 @@ impl Plan {
                 })
             })
             .transpose()?;
-        let maps = maps::collect(&obj, &btf, name, externs.kconfig_size)?;
-        let funcs = program::collect(&obj)?;
+        // Bad map definitions and bad programs are independent: all of them are reported.
+        let mut diag = Diag::new();
+        let maps::Collected { maps, failed } =
+            maps::collect(&obj, &btf, name, externs.kconfig_size, &mut diag)
+                .map_err(|e| diag.fail(e))?;
+        let funcs = program::collect(&obj).map_err(|e| diag.fail(e))?;
         let linker = Linker {
             obj: &obj,
             funcs: &funcs,
             maps: &maps,
             ext: ext.as_ref(),
             externs: &externs,
-            failed_maps: &[],
+            failed_maps: &failed,
         };
         let mut programs = Vec::with_capacity(funcs.programs.len());
         let mut targets = Vec::new();
         for (j, def) in funcs.programs.iter().enumerate() {
-            let linked = linker.link(def)?;
+            let Some(linked) = diag.ok(linker.link(def)) else {
+                continue;
+            };
             let target = attach_target(def, targets.len());
             if target.as_ref().is_some_and(|t| t.slot().is_some()) {
                 targets.push(j);
@@ -152,6 +159,7 @@ impl Plan {
                 expected_attach_type: def.def.expected_attach_type,
             });
         }
+        diag.check()?;
         bind_struct_ops(&maps, &mut programs)?;
         let prog_array_init = prog_array_init(&maps, &programs)?;
         Ok(Plan {

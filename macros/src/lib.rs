@@ -203,13 +203,22 @@ fn expand(input: &SkeletonInput) -> syn::Result<proc_macro2::TokenStream> {
         Some(name) => name.clone(),
         None => syn::parse_str::<Ident>(&stem).map_err(|_| err(format!("bpf_skeleton!: the file stem `{stem}` is not a Rust identifier; add `name = some_name`")))?,
     };
-    let skel = lskel_gen::generate(&data, &name.to_string())
-        .map_err(|e| err(format!("bpf_skeleton!: {shown}: {e}")))?;
+    // One `compile_error!` per problem of the object, so one build shows them all.
+    let gen_err = |e: lskel_gen::Error| {
+        (e.diagnostics().into_iter())
+            .map(|d| err(format!("bpf_skeleton!: {shown}: {d}")))
+            .reduce(|mut all, one| {
+                all.combine(one);
+                all
+            })
+            .unwrap_or_else(|| err(format!("bpf_skeleton!: {shown}: {e}")))
+    };
+    let skel = lskel_gen::generate(&data, &name.to_string()).map_err(gen_err)?;
     let path_str = path
         .to_str()
         .ok_or_else(|| err(format!("bpf_skeleton!: {shown} is not valid UTF-8")))?;
-    let tokens = lskel_gen::expand::skeleton::expand(&skel, &name, Some(path_str))
-        .map_err(|e| err(format!("bpf_skeleton!: {shown}: {e}")))?;
+    let tokens =
+        lskel_gen::expand::skeleton::expand(&skel, &name, Some(path_str)).map_err(gen_err)?;
     Ok(respan(tokens, lit.span))
 }
 
