@@ -55,3 +55,17 @@ fn a_single_problem_is_reported_as_before() {
         Some("it points into section `.foo` at 0x0, which holds no map or global data lskel knows")
     );
 }
+
+#[test]
+fn every_bad_extern_is_reported_and_their_uses_are_not() {
+    let e = lskel_gen::generate(&object("plain_externs"), "plain_externs").unwrap_err();
+    let names: Vec<&str> = (e.diagnostics().into_iter())
+        .map(|d| match d {
+            Error::Extern { name, .. } => name.as_str(),
+            other => panic!("not an extern error: {other}"),
+        })
+        .collect();
+    assert_eq!(names, ["foo", "bar"]);
+    // The relocations reading them would say "undefined symbol ...": follow-ons, left out.
+    assert!(!e.to_string().contains("undefined symbol"), "{e}");
+}

@@ -23,6 +23,7 @@
 #   plain_extern.bpf.o      a program reading `extern int foo;` (neither __ksym nor __kconfig)
 #   custom_data_section.bpf.o   a program incrementing a global in SEC(".foo")
 #   bad_uprobe_target.bpf.o a program in SEC("uprobe/libc.so.6") (no `:function`)
+#   plain_externs.bpf.o     a program reading two plain externs (`foo`, `bar`): both are reported
 #   several_problems.bpf.o  two bad map definitions and two programs using a global in SEC(".foo"):
 #                           one build must report all four
 #
@@ -86,6 +87,7 @@ bpf bpf src/inner_without_values.bpf.c inner_without_values.bpf.o -g
 bpf bpf src/plain_extern.bpf.c plain_extern.bpf.o -g
 bpf bpf src/custom_data_section.bpf.c custom_data_section.bpf.o -g
 bpf bpf src/bad_uprobe_target.bpf.c bad_uprobe_target.bpf.o -g
+bpf bpf src/plain_externs.bpf.c plain_externs.bpf.o -g
 bpf bpf src/several_problems.bpf.c several_problems.bpf.o -g
 
 echo "  GEN ui-tests/objects/src/too_many_kfuncs.bpf.c"
