@@ -496,25 +496,21 @@ fn collect_init_values(
                 .collect()
         })
         .unwrap_or_default();
+    // Whether `at` is inside the definition at `offset`.
+    let within = |at: u64, offset: u64| {
+        let size = sizes
+            .iter()
+            .find(|(o, _)| *o == offset)
+            .map_or(0, |(_, s)| *s);
+        at >= offset && at < offset + size
+    };
     for rel in &maps_sec.relocs {
         let sym = &obj.symbols[rel.sym];
-        let owner = maps.iter().position(|m| {
-            let MapOrigin::Btf { offset } = m.origin else {
-                return false;
-            };
-            let size = sizes
-                .iter()
-                .find(|(o, _)| *o == offset)
-                .map_or(0, |(_, s)| *s);
-            rel.offset >= offset && rel.offset < offset + size
+        let owner = maps.iter().position(|m| match m.origin {
+            MapOrigin::Btf { offset } => within(rel.offset, offset),
+            _ => false,
         });
-        let size_at = |offset: u64| {
-            (sizes.iter())
-                .find(|(o, _)| *o == offset)
-                .map_or(0, |(_, s)| *s)
-        };
-        let in_failed = (failed.iter()).any(|&o| rel.offset >= o && rel.offset < o + size_at(o));
-        if owner.is_none() && in_failed {
+        if owner.is_none() && failed.iter().any(|&o| within(rel.offset, o)) {
             // Inside a definition that failed: already reported.
             continue;
         }

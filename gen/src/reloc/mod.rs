@@ -2,10 +2,9 @@
 //! (depth first, in the order calls appear, as libbpf does so the kernel sees the same code),
 //! with map and global-data references rewritten to `fd_array` indexes and func_info /
 //! line_info / CO-RE records rebased to the linked program.
-
 //!
-//! Each relocation is first classified ([`classify`], which changes nothing), then applied by
-//! the small function of its kind: [`call`], [`callback`], [`map`], [`data`], [`externs`].
+//! Each relocation is first classified (`classify`, which changes nothing), then applied by
+//! the small function of its kind: `call`, `callback`, `map`, `data`, `externs`.
 
 mod call;
 mod callback;
