@@ -530,7 +530,7 @@ mod tests {
     fn each_use_of_an_extern_becomes_a_loader_patch_site() {
         let mut e = ElfBuilder::new();
         let [ld0, ld1] = ld_imm64();
-        let mut code = vec![call(0, 0), ld0, ld1, ld0, ld1, ld0, ld1];
+        let mut code = vec![call(0, 0), ld0, ld1, ld0, ld1, ld0, ld1, ld0, ld1];
         code.extend(ret0());
         let prog = e.code("syscall", &code);
         e.license("GPL");
@@ -544,6 +544,7 @@ mod tests {
         e.rel(prog, 8, syms[1], R_BPF_64_64); // &typed
         e.rel(prog, 24, syms[2], R_BPF_64_64); // &typeless
         e.rel(prog, 40, syms[3], R_BPF_64_64); // CONFIG_HZ
+        e.rel(prog, 56, syms[0], R_BPF_64_64); // &bpf_kfunc, as bpf_ksym_exists() takes it
         let plan = crate::Plan::build(&e.build(), "ext").unwrap();
         let linked = &plan.programs[0].linked;
         let sites: Vec<(&str, usize, SiteKind)> = (linked.extern_sites.iter())
@@ -555,7 +556,8 @@ mod tests {
             [
                 ("bpf_kfunc", 0, SiteKind::KfuncCall),
                 ("typed", 1, SiteKind::BtfId),
-                ("typeless", 3, SiteKind::Address)
+                ("typeless", 3, SiteKind::Address),
+                ("bpf_kfunc", 7, SiteKind::BtfId)
             ]
         );
         assert_eq!(linked.insns[1] >> 4, crate::abi::BPF_PSEUDO_KFUNC_CALL);
@@ -604,6 +606,21 @@ mod tests {
         b.datasec(".data", 4, &[(v, 0, 4)]);
         let e = refusal(&b, "in_data");
         assert!(e.contains("extern `in_data` in section `.data`"), "{e}");
+    }
+
+    #[test]
+    fn a_kconfig_value_larger_than_a_data_map_is_refused() {
+        let mut b = extern_btf();
+        let len = crate::maps::MAX_DATA_SECTION as u32 + 1;
+        let huge = b.array(4, 1, len); // char[len]
+        let v = b.var("CONFIG_HUGE", huge, VAR_GLOBAL_EXTERN);
+        b.datasec(".kconfig", 0, &[(v, 0, 0)]);
+        let e = refusal(&b, "CONFIG_HUGE");
+        assert!(
+            e.starts_with("limit exceeded: .kconfig extern `CONFIG_HUGE`"),
+            "{e}"
+        );
+        assert!(e.contains(&format!("is {len} bytes")), "{e}");
     }
 
     #[test]

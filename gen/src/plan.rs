@@ -465,6 +465,26 @@ mod tests {
     }
 
     #[test]
+    fn the_loader_creates_every_map_and_loads_every_program_of_the_plan() {
+        let skel = crate::generate(&many_sections(), "many").unwrap();
+        let steps = &skel.loader.steps;
+        for map in ["first", "second", ".rodata", ".bss", ".data"] {
+            assert!(
+                steps.contains(&format!("create map `{map}`")),
+                "{map}: {steps:?}"
+            );
+        }
+        let loads: Vec<&String> = (steps.iter())
+            .filter(|s| s.starts_with("load program"))
+            .collect();
+        let want: Vec<String> = ["a", "a2", "b", "c", "d", "e", "f"]
+            .iter()
+            .map(|p| format!("load program `{p}`"))
+            .collect();
+        assert_eq!(loads, want.iter().collect::<Vec<_>>());
+    }
+
+    #[test]
     fn an_object_without_btf_is_refused() {
         let mut e = ElfBuilder::new();
         let xdp = e.code("xdp", &ret0());
