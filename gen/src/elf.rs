@@ -310,4 +310,19 @@ mod tests {
         let err = ElfObject::parse(&hdr).unwrap_err().to_string();
         assert!(err.contains("x86-64"), "{err}");
     }
+
+    #[test]
+    fn an_object_is_read_wherever_its_bytes_sit() {
+        // `include_bytes!` data has alignment 1: the same object at every offset of a
+        // buffer must parse alike, not fail on the header's alignment.
+        let bytes = include_bytes!("../tests/objects/structops.bpf.o");
+        let mut buf = vec![0u8; bytes.len() + 8];
+        for shift in 0..8 {
+            buf[shift..shift + bytes.len()].copy_from_slice(bytes);
+            let obj = ElfObject::parse(&buf[shift..shift + bytes.len()])
+                .unwrap_or_else(|e| panic!("at byte {shift}: {e}"));
+            assert_eq!(obj.license.as_deref(), Some("GPL"));
+            assert!(obj.section(".struct_ops.link").is_some());
+        }
+    }
 }

@@ -410,4 +410,257 @@ mod tests {
         let e = kconfig_type(&btf, 4).unwrap_err().to_string();
         assert!(e.contains("refers to itself"), "{e}");
     }
+
+    use crate::testobj::{call, ld_imm64, ret0, BtfBuilder, ElfBuilder, R_BPF_64_32, R_BPF_64_64};
+    use crate::testobj::{INT_BOOL, INT_SIGNED};
+
+    /// BTF of the extern declarations every test here starts from: a kfunc, a typed ksym
+    /// (with a `___flavor`), a typeless ksym, and five `.kconfig` values of each storage type.
+    fn extern_btf() -> BtfBuilder {
+        let mut b = BtfBuilder::new();
+        let int = b.int("int", 4, INT_SIGNED);
+        let u64_ = b.int("unsigned long long", 8, 0);
+        let boolean = b.int("_Bool", 1, INT_BOOL);
+        let char_ = b.int("char", 1, INT_SIGNED);
+        let tri = b.enumeration("libbpf_tristate", 4, &[("TRI_NO", 0), ("TRI_YES", 1)]);
+        let str8 = b.array(char_, int, 8);
+        let proto = b.func_proto(int, &[("x", int)]);
+        let kfunc = b.func("bpf_kfunc", proto, FUNC_EXTERN);
+        let typed = b.var("typed___2", int, VAR_GLOBAL_EXTERN);
+        let typeless = b.var("typeless", 0, VAR_GLOBAL_EXTERN);
+        b.datasec(
+            ".ksyms",
+            0,
+            &[(kfunc, 0, 0), (typed, 0, 0), (typeless, 0, 0)],
+        );
+        let mut kcfg = Vec::new();
+        for (name, ty) in [
+            ("CONFIG_HZ", int),
+            ("CONFIG_BPF", boolean),
+            ("LINUX_KERNEL_VERSION", u64_),
+            ("CONFIG_STR", str8),
+            ("CONFIG_TRI", tri),
+        ] {
+            kcfg.push((b.var(name, ty, VAR_GLOBAL_EXTERN), 0, 0));
+        }
+        b.datasec(".kconfig", 0, &kcfg);
+        b
+    }
+
+    const WEAK: [&str; 2] = ["typeless", "CONFIG_BPF"];
+    const NAMES: [&str; 8] = [
+        "bpf_kfunc",
+        "typed___2",
+        "typeless",
+        "CONFIG_HZ",
+        "CONFIG_BPF",
+        "LINUX_KERNEL_VERSION",
+        "CONFIG_STR",
+        "CONFIG_TRI",
+    ];
+
+    /// An object whose symbol table holds `names` as undefined symbols, described by `btf`.
+    fn object_with(btf: &BtfBuilder, names: &[&str]) -> Vec<u8> {
+        let mut e = ElfBuilder::new();
+        e.section(".BTF", object::elf::SHT_PROGBITS, 0, &btf.build());
+        for name in names {
+            e.undefined(name, WEAK.contains(name));
+        }
+        e.build()
+    }
+
+    fn collect_from(btf: &BtfBuilder, names: &[&str]) -> Result<(Externs, Btf)> {
+        let bytes = object_with(btf, names);
+        let obj = ElfObject::parse(&bytes).unwrap();
+        let mut btf = Btf::parse(obj.section(".BTF").unwrap().data).unwrap();
+        collect(&obj, &mut btf).map(|x| (x, btf))
+    }
+
+    #[test]
+    fn externs_are_classified_and_kconfig_values_laid_out() {
+        let (ext, _) = collect_from(&extern_btf(), &NAMES).unwrap();
+        let got: Vec<(&str, bool, &ExternKind)> = (ext.list.iter())
+            .map(|e| (e.name.as_str(), e.weak, &e.kind))
+            .collect();
+        let kcfg = |offset, ty| ExternKind::Kconfig { offset, ty };
+        let int = |size, signed| KconfigType::Int { size, signed };
+        // .kconfig first by name; its layout is by alignment (descending), size, then name.
+        let want = [
+            ("CONFIG_BPF", true, kcfg(16, KconfigType::Bool)),
+            ("CONFIG_HZ", false, kcfg(8, int(4, true))),
+            ("CONFIG_STR", false, kcfg(17, KconfigType::Str { len: 8 })),
+            ("CONFIG_TRI", false, kcfg(12, KconfigType::Tristate)),
+            ("LINUX_KERNEL_VERSION", false, kcfg(0, int(8, false))),
+            ("bpf_kfunc", false, ExternKind::Kfunc),
+            (
+                "typed",
+                false,
+                ExternKind::TypedKsym {
+                    btf_kind: kind::VAR,
+                },
+            ),
+            ("typeless", true, ExternKind::TypelessKsym),
+        ];
+        let want: Vec<(&str, bool, &ExternKind)> =
+            want.iter().map(|(n, w, k)| (*n, *w, k)).collect();
+        assert_eq!(got, want);
+        assert_eq!(ext.kconfig_size, 25);
+        // Symbol indexes follow the symbol table (1-based, in NAMES order).
+        assert_eq!(ext.by_sym(2).unwrap().name, "typed");
+        assert_eq!(ext.by_sym(1).unwrap().kind, ExternKind::Kfunc);
+    }
+
+    #[test]
+    fn extern_sections_are_rewritten_as_the_kernel_accepts_them() {
+        let (_, btf) = collect_from(&extern_btf(), &NAMES).unwrap();
+        let ksyms = btf.get(btf.find(".ksyms", kind::DATASEC).unwrap()).unwrap();
+        assert_eq!(ksyms.size_or_type, 12, "three 4-byte placeholders");
+        let entries: Vec<(u32, u32, u32)> = ksyms.secinfos().collect();
+        let dummy = btf.find("dummy_ksym", kind::VAR).unwrap();
+        assert_eq!(
+            entries[0],
+            (dummy, 0, 4),
+            "the kfunc's slot holds the dummy VAR"
+        );
+        assert_eq!((entries[1].1, entries[2].1), (4, 8));
+        for (var, _, _) in &entries[1..] {
+            let v = btf.get(*var).unwrap();
+            assert_eq!(v.extra[0], VAR_GLOBAL_ALLOCATED);
+            assert_eq!(btf.type_name(v.size_or_type).unwrap(), "int");
+        }
+        let kfunc = btf.get(btf.find("bpf_kfunc", kind::FUNC).unwrap()).unwrap();
+        assert_eq!(kfunc.vlen() as u32, FUNC_GLOBAL);
+        let kcfg = btf
+            .get(btf.find(".kconfig", kind::DATASEC).unwrap())
+            .unwrap();
+        assert_eq!(kcfg.size_or_type, 25);
+        let offsets: Vec<(&str, u32)> = (kcfg.secinfos())
+            .map(|(v, off, _)| (btf.type_name(v).unwrap(), off))
+            .collect();
+        assert_eq!(
+            offsets,
+            [
+                ("CONFIG_HZ", 8),
+                ("CONFIG_BPF", 16),
+                ("LINUX_KERNEL_VERSION", 0),
+                ("CONFIG_STR", 17),
+                ("CONFIG_TRI", 12)
+            ]
+        );
+    }
+
+    #[test]
+    fn each_use_of_an_extern_becomes_a_loader_patch_site() {
+        let mut e = ElfBuilder::new();
+        let [ld0, ld1] = ld_imm64();
+        let mut code = vec![call(0, 0), ld0, ld1, ld0, ld1, ld0, ld1, ld0, ld1];
+        code.extend(ret0());
+        let prog = e.code("syscall", &code);
+        e.license("GPL");
+        e.section(".BTF", object::elf::SHT_PROGBITS, 0, &extern_btf().build());
+        let syms: Vec<usize> = NAMES
+            .iter()
+            .map(|n| e.undefined(n, WEAK.contains(n)))
+            .collect();
+        e.func("p", prog, 0, code.len() as u64);
+        e.rel(prog, 0, syms[0], R_BPF_64_32); // call bpf_kfunc
+        e.rel(prog, 8, syms[1], R_BPF_64_64); // &typed
+        e.rel(prog, 24, syms[2], R_BPF_64_64); // &typeless
+        e.rel(prog, 40, syms[3], R_BPF_64_64); // CONFIG_HZ
+        e.rel(prog, 56, syms[0], R_BPF_64_64); // &bpf_kfunc, as bpf_ksym_exists() takes it
+        let plan = crate::Plan::build(&e.build(), "ext").unwrap();
+        let linked = &plan.programs[0].linked;
+        let sites: Vec<(&str, usize, SiteKind)> = (linked.extern_sites.iter())
+            .map(|s| (plan.externs.list[s.ext].name.as_str(), s.insn, s.kind))
+            .collect();
+        use crate::reloc::SiteKind;
+        assert_eq!(
+            sites,
+            [
+                ("bpf_kfunc", 0, SiteKind::KfuncCall),
+                ("typed", 1, SiteKind::BtfId),
+                ("typeless", 3, SiteKind::Address),
+                ("bpf_kfunc", 7, SiteKind::BtfId)
+            ]
+        );
+        assert_eq!(linked.insns[1] >> 4, crate::abi::BPF_PSEUDO_KFUNC_CALL);
+        // The .kconfig load reads the .kconfig map (the only map) at CONFIG_HZ's offset.
+        let kconfig = plan.maps.iter().position(|m| m.name == ".kconfig");
+        assert_eq!(kconfig, Some(0));
+        assert_eq!(plan.maps[0].value_size, 25);
+        let ld = &linked.insns[40..56];
+        assert_eq!(ld[1] >> 4, crate::abi::BPF_PSEUDO_MAP_IDX_VALUE);
+        assert_eq!((ld[4], ld[12]), (0, 8));
+    }
+
+    fn refusal(btf: &BtfBuilder, name: &str) -> String {
+        collect_from(btf, &[name]).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn externs_lskel_cannot_resolve_are_refused_by_name() {
+        let b = extern_btf();
+        let e = refusal(&b, "nowhere");
+        assert!(
+            e.contains("extern `nowhere`: undefined, and the object's BTF does not describe it"),
+            "{e}"
+        );
+
+        let mut b = extern_btf();
+        b.var("defined", 1, VAR_GLOBAL_ALLOCATED);
+        let e = refusal(&b, "defined");
+        assert!(
+            e.contains("`defined` is undefined in the ELF symbol table but its BTF"),
+            "{e}"
+        );
+
+        let mut b = extern_btf();
+        b.var("homeless", 1, VAR_GLOBAL_EXTERN);
+        let e = refusal(&b, "homeless");
+        assert!(
+            e.contains(
+                "extern `homeless`: it is neither a kernel symbol nor a kernel config value"
+            ),
+            "{e}"
+        );
+
+        let mut b = extern_btf();
+        let v = b.var("in_data", 1, VAR_GLOBAL_EXTERN);
+        b.datasec(".data", 4, &[(v, 0, 4)]);
+        let e = refusal(&b, "in_data");
+        assert!(e.contains("extern `in_data` in section `.data`"), "{e}");
+    }
+
+    #[test]
+    fn a_kconfig_value_larger_than_a_data_map_is_refused() {
+        let mut b = extern_btf();
+        let len = crate::maps::MAX_DATA_SECTION as u32 + 1;
+        let huge = b.array(4, 1, len); // char[len]
+        let v = b.var("CONFIG_HUGE", huge, VAR_GLOBAL_EXTERN);
+        b.datasec(".kconfig", 0, &[(v, 0, 0)]);
+        let e = refusal(&b, "CONFIG_HUGE");
+        assert!(
+            e.starts_with("limit exceeded: .kconfig extern `CONFIG_HUGE`"),
+            "{e}"
+        );
+        assert!(e.contains(&format!("is {len} bytes")), "{e}");
+    }
+
+    #[test]
+    fn kconfig_values_of_the_wrong_kind_are_refused() {
+        let mut b = extern_btf();
+        let proto = b.func_proto(1, &[]);
+        let f = b.func("CONFIG_FN", proto, FUNC_EXTERN);
+        let ptr = b.ptr(1);
+        let p = b.var("CONFIG_PTR", ptr, VAR_GLOBAL_EXTERN);
+        b.datasec(".kconfig", 0, &[(f, 0, 0), (p, 0, 0)]);
+        let e = refusal(&b, "CONFIG_FN");
+        assert!(e.contains("extern function `CONFIG_FN` in .kconfig"), "{e}");
+        let e = refusal(&b, "CONFIG_PTR");
+        assert!(
+            e.contains(".kconfig extern `CONFIG_PTR`'s type is not supported"),
+            "{e}"
+        );
+        assert!(e.contains("use bool, char"), "{e}");
+    }
 }

@@ -25,6 +25,8 @@ pub mod reloc;
 pub mod section;
 pub mod struct_ops;
 pub mod target;
+#[cfg(test)]
+mod testobj;
 
 pub use error::{Error, Result};
 pub use loader::Loader;

@@ -336,4 +336,198 @@ mod tests {
         assert!(!loads.is_empty());
         assert!(loads.iter().all(|s| !s.contains("license")), "{loads:?}");
     }
+
+    use crate::testobj::{call, ld_imm64, ret0, BtfBuilder, ElfBuilder, R_BPF_64_32, R_BPF_64_64};
+
+    /// An object with a `.text` subprogram, programs in seven sections (one autoload-off,
+    /// four with BTF attach targets of each origin), two `.maps` maps declared out of offset
+    /// order, and `.rodata`, `.bss` and `.data`.
+    fn many_sections() -> Vec<u8> {
+        let mut b = BtfBuilder::new();
+        let int = b.int("int", 4, crate::testobj::INT_SIGNED);
+        let sizes = [("key_size", 4), ("value_size", 8)];
+        let array = b.map_def(
+            int,
+            &[("type", 2), ("max_entries", 1), sizes[0], sizes[1]],
+            &[],
+        );
+        let hash = b.map_def(
+            int,
+            &[("type", 1), ("max_entries", 64), sizes[0], sizes[1]],
+            &[],
+        );
+        let first = b.var("first", array, 1);
+        let second = b.var("second", hash, 1);
+        b.datasec(".maps", 64, &[(second, 32, 32), (first, 0, 32)]);
+
+        let mut e = ElfBuilder::new();
+        let text = e.code(".text", &ret0());
+        let [ld0, ld1] = ld_imm64();
+        let mut a = vec![ld0, ld1, ld0, ld1, call(1, -1)];
+        a.extend(ret0());
+        let xdp = e.code("xdp", &[a, ret0()].concat());
+        let kprobe = e.code("?kprobe/do_x", &ret0());
+        let fentry = e.code("fentry", &ret0());
+        let tp = e.code("tp_btf/sched_switch", &ret0());
+        let freplace = e.code("freplace", &ret0());
+        let lsm = e.code("lsm", &ret0());
+        let maps = e.data(".maps", &[0; 64], true);
+        e.data(".rodata", &[1; 8], false);
+        e.bss(".bss", 16);
+        let data = e.data(".data", &[2; 8], true);
+        e.license("GPL");
+        e.section(".BTF", object::elf::SHT_PROGBITS, 0, &b.build());
+        let helper = e.func("helper", text, 0, 2);
+        e.func("a2", xdp, 7, 2); // before `a` in the symbol table, after it in the section
+        e.func("a", xdp, 0, 7);
+        for (name, sec) in [
+            ("b", kprobe),
+            ("c", fentry),
+            ("d", tp),
+            ("e", freplace),
+            ("f", lsm),
+        ] {
+            e.func(name, sec, 0, 2);
+        }
+        e.object("first", maps, 0, 32);
+        let second = e.object("second", maps, 32, 32);
+        let counter = e.object("counter", data, 4, 4);
+        e.rel(xdp, 0, second, R_BPF_64_64);
+        e.rel(xdp, 16, counter, R_BPF_64_64);
+        e.rel(xdp, 32, helper, R_BPF_64_32);
+        e.build()
+    }
+
+    #[test]
+    fn maps_and_programs_come_in_object_order() {
+        let plan = Plan::build(&many_sections(), "many").unwrap();
+        let maps: Vec<&str> = plan.maps.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(maps, ["first", "second", ".rodata", ".bss", ".data"]);
+        assert_eq!((plan.maps[0].map_type, plan.maps[1].map_type), (2, 1));
+        assert_eq!(plan.maps[1].max_entries, 64);
+        assert_eq!(plan.maps[2].kernel_name, "many.rodata");
+        let progs: Vec<&str> = (plan.programs.iter())
+            .map(|p| p.def.func.name.as_str())
+            .collect();
+        // `helper`, the `.text` subprogram, is not a program of its own.
+        assert_eq!(progs, ["a", "a2", "b", "c", "d", "e", "f"]);
+        let off: Vec<&str> = (plan.programs.iter())
+            .filter(|p| p.def.autoload_off)
+            .map(|p| p.def.func.name.as_str())
+            .collect();
+        assert_eq!(off, ["b"]);
+        assert_eq!(plan.license, "GPL");
+    }
+
+    #[test]
+    fn linking_appends_the_subprogram_and_points_loads_at_maps() {
+        let plan = Plan::build(&many_sections(), "many").unwrap();
+        let insns = &plan.programs[0].linked.insns;
+        assert_eq!(insns.len(), 9 * 8, "a's 7 instructions, then helper's 2");
+        assert_eq!(&insns[7 * 8..], &ret0().concat()[..]);
+        // `second` is map 1, by fd_array index.
+        assert_eq!(
+            (insns[1] >> 4, insns[4]),
+            (crate::abi::BPF_PSEUDO_MAP_IDX, 1)
+        );
+        // `counter` is at byte 4 of `.data`, map 4.
+        assert_eq!(insns[17] >> 4, crate::abi::BPF_PSEUDO_MAP_IDX_VALUE);
+        assert_eq!((insns[20], insns[28]), (4, 4));
+        // The call at instruction 4 now reaches instruction 7: imm = 7 - 4 - 1.
+        assert_eq!(i32::from_le_bytes(insns[36..40].try_into().unwrap()), 2);
+        assert_eq!(plan.programs[1].linked.insns, ret0().concat());
+    }
+
+    #[test]
+    fn attach_targets_are_assigned_once_in_program_order() {
+        use crate::btf::kind;
+        let plan = Plan::build(&many_sections(), "many").unwrap();
+        let targets: Vec<Option<&AttachTarget>> =
+            plan.programs.iter().map(|p| p.target.as_ref()).collect();
+        let before = |prefix: &str, slot| AttachTarget::BeforeLoad {
+            prefix: prefix.into(),
+            btf_kind: kind::FUNC,
+            slot,
+        };
+        let tp = AttachTarget::Kernel {
+            name: "btf_trace_sched_switch".into(),
+            btf_kind: kind::TYPEDEF,
+        };
+        assert_eq!(
+            targets,
+            [
+                None,
+                None,
+                None,
+                Some(&before("", 0)),
+                Some(&tp),
+                Some(&AttachTarget::Freplace { slot: 1 }),
+                Some(&before("bpf_lsm_", 2)),
+            ]
+        );
+        // Entry k of `targets` is the program whose slot is k.
+        assert_eq!(plan.targets, [3, 5, 6]);
+        assert_eq!(
+            plan.programs[4].kernel_target(),
+            Some(("btf_trace_sched_switch", kind::TYPEDEF))
+        );
+    }
+
+    #[test]
+    fn the_loader_creates_every_map_and_loads_every_program_of_the_plan() {
+        let skel = crate::generate(&many_sections(), "many").unwrap();
+        let steps = &skel.loader.steps;
+        for map in ["first", "second", ".rodata", ".bss", ".data"] {
+            assert!(
+                steps.contains(&format!("create map `{map}`")),
+                "{map}: {steps:?}"
+            );
+        }
+        let loads: Vec<&String> = (steps.iter())
+            .filter(|s| s.starts_with("load program"))
+            .collect();
+        let want: Vec<String> = ["a", "a2", "b", "c", "d", "e", "f"]
+            .iter()
+            .map(|p| format!("load program `{p}`"))
+            .collect();
+        assert_eq!(loads, want.iter().collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn an_object_without_btf_is_refused() {
+        let mut e = ElfBuilder::new();
+        let xdp = e.code("xdp", &ret0());
+        e.func("a", xdp, 0, 2);
+        assert_eq!(Plan::build(&e.build(), "x").unwrap_err(), Error::NoBtf);
+    }
+
+    #[test]
+    fn subprograms_are_linked_into_each_caller_not_planned() {
+        let plan = Plan::build(&fixture("calls"), "calls").unwrap();
+        let names: Vec<&str> = (plan.programs.iter())
+            .map(|p| p.def.func.name.as_str())
+            .collect();
+        assert_eq!(names, ["calc", "calc_fixed", "calls_tp"]);
+        for p in &plan.programs {
+            assert!(
+                p.linked.insns.len() > p.def.func.len * 8,
+                "{} links no subprogram",
+                p.def.func.name
+            );
+        }
+    }
+
+    #[test]
+    fn static_tail_call_slots_name_entry_programs() {
+        let plan = Plan::build(&fixture("tailcall"), "tailcall").unwrap();
+        let jmp = plan
+            .maps
+            .iter()
+            .position(|m| m.name == "jmp_table")
+            .unwrap();
+        let named: Vec<(usize, u32, &str)> = (plan.prog_array_init.iter())
+            .map(|&(m, slot, p)| (m, slot, plan.programs[p].def.func.name.as_str()))
+            .collect();
+        assert_eq!(named, [(jmp, 0, "target_a"), (jmp, 1, "target_b")]);
+    }
 }

@@ -175,3 +175,222 @@ fn members_of(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::abi::btf::var_linkage::GLOBAL_ALLOCATED;
+    use crate::testobj::{ret0, BtfBuilder, ElfBuilder, R_BPF_64_ABS64};
+
+    /// `struct ops { void (*init)(void); void (*cong_avoid)(void); int flags; }` and its
+    /// BTF ids: (btf, the struct, int).
+    fn ops_btf() -> (BtfBuilder, u32, u32) {
+        let mut b = BtfBuilder::new();
+        let int = b.int("int", 4, crate::testobj::INT_SIGNED);
+        let proto = b.func_proto(0, &[]);
+        let fptr = b.ptr(proto);
+        let members = [
+            ("init", fptr, 0),
+            ("cong_avoid", fptr, 64),
+            ("flags", int, 128),
+        ];
+        let st = b.structure("tcp_congestion_ops", 24, &members);
+        (b, st, int)
+    }
+
+    /// An object with `my_ops` in `section` pointing `init` and `cong_avoid` (when `cong`
+    /// is given, at byte `cong.1` of the struct, from section `cong.0`) at programs, and an
+    /// orphan struct_ops program that no map uses.
+    fn ops_object(section: &str, cong: Option<(&str, u64)>) -> Vec<u8> {
+        let (mut b, st, _) = ops_btf();
+        let var = b.var("my_ops", st, GLOBAL_ALLOCATED);
+        b.datasec(section.trim_start_matches('?'), 24, &[(var, 0, 24)]);
+        let mut e = ElfBuilder::new();
+        let init = e.code("struct_ops/init", &ret0());
+        let cong_sec = e.code(cong.map_or("struct_ops/cong", |c| c.0), &ret0());
+        let orphan = e.code("struct_ops/orphan", &ret0());
+        // Clang leaves the pointer slots for relocations; junk there must not survive.
+        let mut value = [0xffu8; 24];
+        value[16..20].copy_from_slice(&7u32.to_le_bytes());
+        let ops = e.data(section, &value, true);
+        e.license("GPL");
+        e.section(".BTF", object::elf::SHT_PROGBITS, 0, &b.build());
+        let f_init = e.func("my_init", init, 0, 2);
+        let f_cong = e.func("my_cong", cong_sec, 0, 2);
+        e.func("orphan", orphan, 0, 2);
+        e.object("my_ops", ops, 0, 24);
+        e.rel(ops, 0, f_init, R_BPF_64_ABS64);
+        e.rel(ops, cong.map_or(8, |c| c.1), f_cong, R_BPF_64_ABS64);
+        e.build()
+    }
+
+    fn collect_from(bytes: &[u8]) -> Result<Vec<StructOps>> {
+        let obj = ElfObject::parse(bytes).unwrap();
+        let btf = Btf::parse(obj.section(".BTF").unwrap().data).unwrap();
+        collect(&obj, &btf)
+    }
+
+    #[test]
+    fn members_are_bound_to_the_programs_the_struct_points_at() {
+        let ops = collect_from(&ops_object(".struct_ops.link", None)).unwrap();
+        assert_eq!(ops.len(), 1);
+        let s = &ops[0];
+        assert_eq!(
+            (s.name.as_str(), s.struct_name.as_str()),
+            ("my_ops", "tcp_congestion_ops")
+        );
+        assert!(s.link);
+        assert_eq!(
+            s.data_offset, 8,
+            "after the 8-byte common header, at the struct's alignment"
+        );
+        let mut want = vec![0u8; 32];
+        want[24..28].copy_from_slice(&7u32.to_le_bytes());
+        want[28..32].fill(0xff); // tail padding, copied from the object
+        assert_eq!(
+            s.value, want,
+            "header zero, pointer slots zero, `flags` kept"
+        );
+        assert_eq!(
+            s.funcs,
+            [(0, 0, "my_init".to_string()), (8, 1, "my_cong".to_string())]
+        );
+        let members: Vec<(&str, u32, u32, Option<usize>)> = (s.members.iter())
+            .map(|m| (m.name.as_str(), m.offset, m.size, m.func))
+            .collect();
+        assert_eq!(
+            members,
+            [
+                ("init", 0, 8, Some(0)),
+                ("cong_avoid", 8, 8, Some(1)),
+                ("flags", 16, 4, None)
+            ]
+        );
+        let ops = collect_from(&ops_object("?.struct_ops", None)).unwrap();
+        assert!(
+            !ops[0].link,
+            "a `.struct_ops` map is registered by its update, not a link"
+        );
+    }
+
+    #[test]
+    fn the_plan_attaches_bound_programs_and_leaves_orphans_unloaded() {
+        use crate::target::AttachTarget;
+        let plan = crate::Plan::build(&ops_object(".struct_ops.link", None), "ops").unwrap();
+        let map = plan.maps.iter().find(|m| m.name == "my_ops").unwrap();
+        assert_eq!(
+            (map.map_type, map.map_flags, map.value_size),
+            (MAP_TYPE, BPF_F_LINK, 32)
+        );
+        let progs: Vec<(&str, u32, bool)> = (plan.programs.iter())
+            .map(|p| {
+                (
+                    p.def.func.name.as_str(),
+                    p.expected_attach_type,
+                    p.def.autoload_off,
+                )
+            })
+            .collect();
+        assert_eq!(
+            progs,
+            [
+                ("my_init", 0, false),
+                ("my_cong", 1, false),
+                ("orphan", 0, true)
+            ]
+        );
+        let target = AttachTarget::Kernel {
+            name: "tcp_congestion_ops".into(),
+            btf_kind: kind::STRUCT,
+        };
+        assert_eq!(plan.programs[0].target.as_ref(), Some(&target));
+        assert_eq!(plan.programs[1].target.as_ref(), Some(&target));
+        assert_eq!(plan.programs[2].target, None);
+        assert!(
+            plan.targets.is_empty(),
+            "struct_ops targets are known at generation"
+        );
+    }
+
+    #[test]
+    fn pointers_that_start_no_member_or_name_no_program_are_refused() {
+        let e = collect_from(&ops_object(".struct_ops", Some(("struct_ops/cong", 4))));
+        let e = e.unwrap_err().to_string();
+        assert!(e.contains("map `my_ops`: `my_cong` is stored at byte 4, which starts no member of `tcp_congestion_ops`"), "{e}");
+        let e = collect_from(&ops_object(".struct_ops", Some(("xdp", 8))));
+        let e = e.unwrap_err().to_string();
+        assert!(e.contains("member 1 holds `my_cong`, which is not a program of a `SEC(\"struct_ops/...\")` section"), "{e}");
+    }
+
+    #[test]
+    fn variables_that_are_not_described_structs_are_refused() {
+        let (mut b, _, int) = ops_btf();
+        let var = b.var("not_ops", int, GLOBAL_ALLOCATED);
+        b.datasec(".struct_ops", 4, &[(var, 0, 4)]);
+        let mut e = ElfBuilder::new();
+        e.data(".struct_ops", &[0; 4], true);
+        e.section(".BTF", object::elf::SHT_PROGBITS, 0, &b.build());
+        e.object("not_ops", 1, 0, 4);
+        let err = collect_from(&e.build()).unwrap_err().to_string();
+        assert!(
+            err.contains("map `not_ops`: a struct_ops variable must be a struct"),
+            "{err}"
+        );
+
+        let (b, st, _) = ops_btf();
+        let mut b2 = b;
+        let var = b2.var("short", st, GLOBAL_ALLOCATED);
+        b2.datasec(".struct_ops.link", 24, &[(var, 0, 24)]);
+        let mut e = ElfBuilder::new();
+        e.data(".struct_ops.link", &[0; 16], true);
+        e.section(".BTF", object::elf::SHT_PROGBITS, 0, &b2.build());
+        e.object("short", 1, 0, 24);
+        let err = collect_from(&e.build()).unwrap_err().to_string();
+        assert!(
+            err.contains("map `short`: bytes 0..24 are beyond the 16-byte section"),
+            "{err}"
+        );
+
+        let (b, _, _) = ops_btf();
+        let mut e = ElfBuilder::new();
+        e.data(".struct_ops", &[0; 24], true);
+        e.section(".BTF", object::elf::SHT_PROGBITS, 0, &b.build());
+        e.object("my_ops", 1, 0, 24);
+        let err = collect_from(&e.build()).unwrap_err().to_string();
+        assert!(
+            err.contains("map `.struct_ops`: no DATASEC describes this section"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_fixture_binds_each_member_it_sets() {
+        let bytes = include_bytes!("../tests/objects/structops.bpf.o");
+        let ops = collect_from(bytes).unwrap();
+        assert_eq!(ops.len(), 1);
+        let s = &ops[0];
+        assert_eq!(
+            (s.name.as_str(), s.struct_name.as_str(), s.link),
+            ("lskel_cc", "tcp_congestion_ops", true)
+        );
+        let mut bound: Vec<(&str, &str)> = (s.funcs.iter())
+            .map(|f| (s.members[f.1 as usize].name.as_str(), f.2.as_str()))
+            .collect();
+        bound.sort();
+        assert_eq!(
+            bound,
+            [
+                ("cong_avoid", "lskel_cong_avoid"),
+                ("ssthresh", "lskel_ssthresh"),
+                ("undo_cwnd", "lskel_undo_cwnd")
+            ]
+        );
+        let name = s.members.iter().find(|m| m.name == "name").unwrap();
+        let at = (s.data_offset + name.offset) as usize;
+        assert_eq!(
+            &s.value[at..at + 9],
+            b"lskel_cc\0",
+            "non-pointer members keep their bytes"
+        );
+    }
+}
