@@ -36,8 +36,8 @@ pub const ERANGE: i32 = 34;
 pub const EPROTO: i32 = 71;
 /// `EOPNOTSUPP`
 pub const EOPNOTSUPP: i32 = 95;
-/// `ENOTSUPP` (kernel-internal 524)
-pub const ENOTSUPP: i32 = 524;
+/// `ENOTSUPP` (kernel-internal, not in uapi)
+pub use lskel_abi::errno::ENOTSUPP;
 
 /// BTF kinds (`BTF_KIND_*`).
 pub use lskel_abi::btf::kind;

@@ -7,10 +7,19 @@ use super::attr::{valid_obj_name, A};
 use super::{refuse, KResult, MapObject, MockKernel, Object, Pointees, Refusal};
 use crate::consts::{attr, kind, map_type, *};
 use crate::mem::Memory;
+use lskel_abi::{elem_flags, map_flags, OBJ_NAME_LEN};
 
 /// Whether key size `ks`, value size `vs` and `max_entries` `me` suit a map of type `t`.
 fn map_sizes_valid(t: u32, ks: u32, vs: u32, me: u32) -> Result<(), Refusal> {
-    let storage = matches!(t, 19 | 21 | 24 | 28 | 29 | 32);
+    let storage = matches!(
+        t,
+        map_type::CGROUP_STORAGE
+            | map_type::PERCPU_CGROUP_STORAGE
+            | map_type::SK_STORAGE
+            | map_type::INODE_STORAGE
+            | map_type::TASK_STORAGE
+            | map_type::CGRP_STORAGE
+    );
     if storage {
         ensure!(me == 0, EINVAL, "local storage maps need max_entries 0");
     } else {
@@ -93,7 +102,7 @@ impl MockKernel {
             EINVAL,
             "unknown map type {t}"
         );
-        let name = match valid_obj_name(&a.0[f::MAP_NAME..f::MAP_NAME + 16]) {
+        let name = match valid_obj_name(&a.0[f::MAP_NAME..f::MAP_NAME + OBJ_NAME_LEN]) {
             Ok(n) => n,
             Err(e) => return refuse(EINVAL, e),
         };
@@ -222,10 +231,14 @@ impl MockKernel {
         }
         check!(tail_zero, EINVAL, "attr bytes beyond flags are not zero");
         let flags = a.u64(f::FLAGS);
-        check!(flags <= 4, EINVAL, "unknown update flags {flags:#x}");
+        check!(
+            flags <= elem_flags::LOCK,
+            EINVAL,
+            "unknown update flags {flags:#x}"
+        );
         check!(!m.frozen, EPERM, "map `{}` is frozen", m.name);
         check!(
-            m.map_flags & (1 << 3) == 0,
+            m.map_flags & map_flags::RDONLY == 0,
             EPERM,
             "map `{}` is BPF_F_RDONLY",
             m.name
@@ -242,15 +255,27 @@ impl MockKernel {
                     "index {idx} >= max_entries {}",
                     m.max_entries
                 );
-                check!(flags & 3 != 1, EEXIST, "BPF_NOEXIST on an array");
+                check!(
+                    flags & 3 != elem_flags::NOEXIST,
+                    EEXIST,
+                    "BPF_NOEXIST on an array"
+                );
             }
             map_type::RINGBUF | map_type::USER_RINGBUF => {
                 return refuse(ENOTSUPP, "ring buffers have no elements")
             }
             _ => {
                 let exists = m.entries.contains_key(&key);
-                check!(!(flags & 3 == 1 && exists), EEXIST, "key exists");
-                check!(flags & 3 != 2 || exists, ENOENT, "key does not exist");
+                check!(
+                    !(flags & 3 == elem_flags::NOEXIST && exists),
+                    EEXIST,
+                    "key exists"
+                );
+                check!(
+                    flags & 3 != elem_flags::EXIST || exists,
+                    ENOENT,
+                    "key does not exist"
+                );
                 check!(
                     exists || m.entries.len() < m.max_entries as usize,
                     E2BIG,

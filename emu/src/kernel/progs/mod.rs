@@ -17,7 +17,7 @@ use lskel_abi::insn::pseudo::{
     BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_IDX, BPF_PSEUDO_MAP_IDX_VALUE,
 };
 use lskel_abi::insn::{CALL, LD_IMM64};
-use lskel_abi::prog_flags;
+use lskel_abi::{prog_flags, OBJ_NAME_LEN};
 
 impl MockKernel {
     pub(super) fn prog_load(
@@ -188,7 +188,7 @@ fn prog_attrs_valid(a: &A) -> Result<(u32, u32, String), Refusal> {
     ensure!(cnt <= 1_000_000, E2BIG, "insn_cnt {cnt} too large");
     let flags = a.u32(f::PROG_FLAGS);
     ensure!(
-        flags & !(0xff | prog_flags::TOKEN_FD) == 0,
+        flags & !prog_flags::ALL == 0,
         EINVAL,
         "unknown prog_flags {flags:#x}"
     );
@@ -197,7 +197,8 @@ fn prog_attrs_valid(a: &A) -> Result<(u32, u32, String), Refusal> {
         EINVAL,
         "BPF_F_TOKEN_FD without a token"
     );
-    let name = valid_obj_name(&a.0[f::PROG_NAME..f::PROG_NAME + 16]).map_err(|w| (EINVAL, w))?;
+    let name =
+        valid_obj_name(&a.0[f::PROG_NAME..f::PROG_NAME + OBJ_NAME_LEN]).map_err(|w| (EINVAL, w))?;
     log_attrs_valid(a.u32(f::LOG_LEVEL), a.u32(f::LOG_SIZE), a.u64(f::LOG_BUF))
         .map_err(|w| (EINVAL, w))?;
     ensure!(
