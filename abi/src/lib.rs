@@ -74,6 +74,7 @@ pub const ALL_C_VALUES: &[(&str, &[(&str, i128)])] = &[
     ("ctx::map", ctx::map::C_VALUES),
     ("elem_flags", elem_flags::C_VALUES),
     ("errno", errno::C_VALUES),
+    ("errno", errno::KERNEL_C_VALUES),
     ("helper", helper::C_VALUES),
     ("info::prog_info", info::prog_info::C_VALUES),
     ("info::map_info", info::map_info::C_VALUES),
