@@ -69,6 +69,7 @@ pub const ALL_C_VALUES: &[(&str, &[(&str, i128)])] = &[
     ("btf::kind", btf::kind::C_VALUES),
     ("btf::var_linkage", btf::var_linkage::C_VALUES),
     ("btf::func_linkage", btf::func_linkage::C_VALUES),
+    ("btf::bits", btf::bits::C_VALUES),
     ("cmd", cmd::C_VALUES),
     ("ctx", ctx::C_VALUES),
     ("ctx::map", ctx::map::C_VALUES),

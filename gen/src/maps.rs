@@ -662,7 +662,7 @@ fn parse_map_struct(btf: &Btf, name: &str, ty: u32, inner: bool) -> Result<MapDe
             }
             "pinning" => def.pin_by_name = pinning(name, uint_field(btf, name, field, mty)?, inner)?,
             "values" => {
-                let bits = if kflag { moff & 0xff_ffff } else { moff };
+                let bits = if kflag { lskel_abi::btf::bits::member_bit_offset(moff) } else { moff };
                 def.values_offset = Some(bits / 8);
                 def.inner = values_field(btf, name, &def, m + 1 == members.len(), mty, inner)?;
                 def.value_size = 4;
