@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::externs::{ExternKind, Externs};
 use crate::maps::{DataKind, MapDef, MapOrigin};
 use crate::program::{Function, Functions, ProgramDef, INSN_SIZE};
+use lskel_abi::insn::{field, Insn};
 
 /// A fully linked program, ready to hand to the kernel.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -103,19 +104,19 @@ struct Linking<'l> {
 }
 
 fn imm(insn: &[u8; 8]) -> i32 {
-    i32::from_le_bytes([insn[4], insn[5], insn[6], insn[7]])
+    Insn::from_bytes(*insn).imm
 }
 
 fn set_imm(insn: &mut [u8; 8], v: i32) {
-    insn[4..8].copy_from_slice(&v.to_le_bytes());
+    insn[field::IMM..field::IMM + 4].copy_from_slice(&v.to_le_bytes());
 }
 
 fn src_reg(insn: &[u8; 8]) -> u8 {
-    insn[1] >> 4
+    Insn::from_bytes(*insn).src
 }
 
 fn set_src_reg(insn: &mut [u8; 8], src: u8) {
-    insn[1] = (insn[1] & 0x0f) | (src << 4);
+    insn[field::REGS] = field::regs(field::dst_reg(insn[field::REGS]), src);
 }
 
 impl Linker<'_, '_> {
@@ -352,7 +353,7 @@ impl Linker<'_, '_> {
                 let insn = &mut st.insns[site];
                 set_src_reg(insn, BPF_PSEUDO_KFUNC_CALL);
                 set_imm(insn, 0);
-                insn[2..4].copy_from_slice(&[0, 0]);
+                insn[field::OFF..field::OFF + 2].fill(0);
                 SiteKind::KfuncCall
             }
             (ExternKind::Kfunc | ExternKind::TypedKsym { .. }, _) if is_ld => SiteKind::BtfId,
