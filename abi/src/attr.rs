@@ -242,6 +242,10 @@ pub mod sizes {
         "offsetof(union bpf_attr, info.info) + 8" => INFO = 16;
         /// `BPF_MAP_*_BATCH` (`batch`).
         "offsetof(union bpf_attr, batch.flags) + 8" => BATCH = 56;
+        /// `BPF_ITER_CREATE` (`iter_create`).
+        "offsetof(union bpf_attr, iter_create.flags) + 4" => ITER_CREATE = 8;
+        /// `BPF_PROG_BIND_MAP` (`prog_bind_map`).
+        "offsetof(union bpf_attr, prog_bind_map.flags) + 4" => PROG_BIND_MAP = 12;
     }
 }
 
@@ -256,6 +260,20 @@ pub mod test_run {
         "offsetof(union bpf_attr, test.ctx_in)" => CTX_IN = 48;
         "offsetof(union bpf_attr, test.ctx_out)" => CTX_OUT = 56;
         "offsetof(union bpf_attr, test.batch_size)" => BATCH_SIZE = 72;
+    }
+}
+
+/// `BPF_MAP_*_BATCH` (`batch`) offsets the runtime's struct must match.
+pub mod batch {
+    c_values! { usize;
+        "offsetof(union bpf_attr, batch.in_batch)" => IN_BATCH = 0;
+        "offsetof(union bpf_attr, batch.out_batch)" => OUT_BATCH = 8;
+        "offsetof(union bpf_attr, batch.keys)" => KEYS = 16;
+        "offsetof(union bpf_attr, batch.values)" => VALUES = 24;
+        "offsetof(union bpf_attr, batch.count)" => COUNT = 32;
+        "offsetof(union bpf_attr, batch.map_fd)" => MAP_FD = 36;
+        "offsetof(union bpf_attr, batch.elem_flags)" => ELEM_FLAGS = 40;
+        "offsetof(union bpf_attr, batch.flags)" => FLAGS = 48;
     }
 }
 

@@ -91,3 +91,55 @@ pub mod func_linkage {
         "BTF_FUNC_EXTERN" => EXTERN = 2;
     }
 }
+
+/// The bit fields packed into BTF words: `btf_type.info` (`BTF_INFO_*`), the word after an
+/// INT (`BTF_INT_*`) and a member's offset in a struct with `kind_flag` (`BTF_MEMBER_*`). The
+/// header check finds each shift as the lowest bit its C macro reads.
+pub mod bits {
+    c_values! { u32;
+        "({ int s = 0; while (!BTF_INFO_KIND(1u << s)) s++; s; })" => KIND_SHIFT = 24;
+        "BTF_INFO_KIND(0xffffffffu)" => KIND_MASK = 0x1f;
+        "BTF_INFO_VLEN(0xffffffffu)" => VLEN_MASK = 0xffff;
+        "({ int s = 0; while (!BTF_INFO_KFLAG(1u << s)) s++; s; })" => KFLAG_SHIFT = 31;
+        "({ int s = 0; while (!BTF_INT_ENCODING(1u << s)) s++; s; })" => INT_ENCODING_SHIFT = 24;
+        "BTF_INT_BITS(0xffffffffu)" => INT_BITS_MASK = 0xff;
+        "BTF_INT_SIGNED" => INT_SIGNED = 1 << 0;
+        "BTF_INT_CHAR" => INT_CHAR = 1 << 1;
+        "BTF_INT_BOOL" => INT_BOOL = 1 << 2;
+        "BTF_MEMBER_BIT_OFFSET(0xffffffffu)" => MEMBER_BIT_OFFSET_MASK = 0xff_ffff;
+        "({ int s = 0; while (!BTF_MEMBER_BITFIELD_SIZE(1u << s)) s++; s; })" => MEMBER_BITFIELD_SIZE_SHIFT = 24;
+    }
+
+    /// `BTF_INFO_KIND(info)`
+    pub const fn kind(info: u32) -> u32 {
+        (info >> KIND_SHIFT) & KIND_MASK
+    }
+    /// `BTF_INFO_VLEN(info)`
+    pub const fn vlen(info: u32) -> u32 {
+        info & VLEN_MASK
+    }
+    /// `BTF_INFO_KFLAG(info)` as a flag.
+    pub const fn kflag(info: u32) -> bool {
+        info >> KFLAG_SHIFT == 1
+    }
+    /// An `info` word of `kind` with `vlen` and no `kind_flag`.
+    pub const fn info(kind: u32, vlen: u32) -> u32 {
+        (kind << KIND_SHIFT) | vlen
+    }
+    /// `BTF_INT_ENCODING` without its mask: the bits above the encoding are reserved zero.
+    pub const fn int_encoding(word: u32) -> u32 {
+        word >> INT_ENCODING_SHIFT
+    }
+    /// `BTF_INT_BITS(word)`
+    pub const fn int_bits(word: u32) -> u32 {
+        word & INT_BITS_MASK
+    }
+    /// `BTF_MEMBER_BIT_OFFSET(off)`
+    pub const fn member_bit_offset(off: u32) -> u32 {
+        off & MEMBER_BIT_OFFSET_MASK
+    }
+    /// `BTF_MEMBER_BITFIELD_SIZE(off)`
+    pub const fn member_bitfield_size(off: u32) -> u32 {
+        off >> MEMBER_BITFIELD_SIZE_SHIFT
+    }
+}

@@ -41,3 +41,16 @@ pub mod map_info {
         "(offsetof(struct bpf_map_info, hash_size) + 4 + 7) / 8 * 8" => SIZE = 104;
     }
 }
+
+/// `struct bpf_link_info`
+pub mod link_info {
+    c_values! { usize;
+        "offsetof(struct bpf_link_info, id)" => ID = 4;
+    }
+}
+
+/// Offset of `id` in the info records of programs, maps and links alike (BTF's differs), so
+/// one read gets the id of any of them.
+pub const ID: usize = prog_info::ID;
+
+const _: () = assert!(map_info::ID == ID && link_info::ID == ID);

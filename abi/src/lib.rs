@@ -35,6 +35,7 @@ pub mod btf;
 pub mod cmd;
 pub mod ctx;
 pub mod elem_flags;
+pub mod errno;
 pub mod helper;
 pub mod info;
 pub mod insn;
@@ -42,6 +43,8 @@ pub mod map_flags;
 pub mod map_type;
 pub mod prog_flags;
 pub mod prog_type;
+pub mod ringbuf;
+pub mod stats_type;
 
 c_values! { table NAME_C_VALUES; usize;
     "BPF_OBJ_NAME_LEN" => OBJ_NAME_LEN = 16;
@@ -59,19 +62,24 @@ pub const ALL_C_VALUES: &[(&str, &[(&str, i128)])] = &[
     ("attr::sizes", attr::sizes::C_VALUES),
     ("attr::test_run", attr::test_run::C_VALUES),
     ("attr::link_create", attr::link_create::C_VALUES),
+    ("attr::batch", attr::batch::C_VALUES),
     ("btf", btf::C_VALUES),
     ("btf", btf::VERSION_C_VALUES),
     ("btf", btf::LAYOUT_C_VALUES),
     ("btf::kind", btf::kind::C_VALUES),
     ("btf::var_linkage", btf::var_linkage::C_VALUES),
     ("btf::func_linkage", btf::func_linkage::C_VALUES),
+    ("btf::bits", btf::bits::C_VALUES),
     ("cmd", cmd::C_VALUES),
     ("ctx", ctx::C_VALUES),
     ("ctx::map", ctx::map::C_VALUES),
     ("elem_flags", elem_flags::C_VALUES),
+    ("errno", errno::C_VALUES),
+    ("errno", errno::KERNEL_C_VALUES),
     ("helper", helper::C_VALUES),
     ("info::prog_info", info::prog_info::C_VALUES),
     ("info::map_info", info::map_info::C_VALUES),
+    ("info::link_info", info::link_info::C_VALUES),
     ("insn", insn::C_VALUES),
     ("insn", insn::LAYOUT_C_VALUES),
     ("insn", insn::OFF_C_VALUES),
@@ -81,4 +89,7 @@ pub const ALL_C_VALUES: &[(&str, &[(&str, i128)])] = &[
     ("map_type", map_type::C_VALUES),
     ("prog_flags", prog_flags::C_VALUES),
     ("prog_type", prog_type::C_VALUES),
+    ("ringbuf", ringbuf::C_VALUES),
+    ("ringbuf", ringbuf::HDR_C_VALUES),
+    ("stats_type", stats_type::C_VALUES),
 ];

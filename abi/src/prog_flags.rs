@@ -11,3 +11,14 @@ c_values! { u32;
     "BPF_F_TEST_REG_INVARIANTS" => TEST_REG_INVARIANTS = 1 << 7;
     "BPF_F_TOKEN_FD" => TOKEN_FD = 1 << 16;
 }
+
+/// Every flag a 6.18 kernel accepts; `BPF_PROG_LOAD` refuses any other bit.
+pub const ALL: u32 = STRICT_ALIGNMENT
+    | ANY_ALIGNMENT
+    | TEST_RND_HI32
+    | TEST_STATE_FREQ
+    | SLEEPABLE
+    | XDP_HAS_FRAGS
+    | XDP_DEV_BOUND_ONLY
+    | TEST_REG_INVARIANTS
+    | TOKEN_FD;

@@ -1,7 +1,7 @@
 //! Every number lskel-abi holds, compared with what a C compiler makes of the kernel's headers.
 //!
 //! A C program prints each `C_VALUES` expression; it is compiled against the installed uapi
-//! headers (`linux/bpf.h`, `linux/btf.h`) and, for what those headers are too old to have,
+//! headers (`linux/bpf.h`, `linux/btf.h`, and `errno.h` for the error codes) and, for what those headers are too old to have,
 //! against the running kernel's BTF dumped as C (`bpftool btf dump ... format c`). Our own ctx
 //! structs are declared in the program as C, the way libbpf's `skel_internal.h` declares its
 //! part of them. An expression neither source knows is listed, not failed: it is newer than
@@ -28,7 +28,7 @@ struct lskel_attach_target {
 "#;
 
 const UAPI_PRELUDE: &str =
-    "#include <stdio.h>\n#include <stddef.h>\n#include <linux/bpf.h>\n#include <linux/btf.h>\n";
+    "#include <stdio.h>\n#include <stddef.h>\n#include <errno.h>\n#include <linux/bpf.h>\n#include <linux/btf.h>\n";
 const VMLINUX_PRELUDE: &str = "#include \"vmlinux.h\"\n#define offsetof(t, m) __builtin_offsetof(t, m)\nint printf(const char *, ...);\n";
 
 struct Item {

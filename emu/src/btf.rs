@@ -79,8 +79,8 @@ impl Btf {
             let name_off = u32_at(t, off).ok_or("truncated type")?;
             let info = u32_at(t, off + 4).ok_or("truncated type")?;
             let size_or_type = u32_at(t, off + 8).ok_or("truncated type")?;
-            let k = (info >> 24) & 0x1f;
-            let vlen = info & 0xffff;
+            let k = lskel_abi::btf::bits::kind(info);
+            let vlen = lskel_abi::btf::bits::vlen(info);
             let extra = match k {
                 kind::INT | kind::VAR | kind::DECL_TAG => 4,
                 kind::ARRAY => 12,

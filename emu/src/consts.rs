@@ -1,43 +1,10 @@
-//! Kernel numbers the emulator needs: `errno.h` here, the BPF ABI from `lskel-abi`.
+//! Kernel numbers the emulator needs, all from `lskel-abi`: error codes and the BPF ABI.
 
-/// `EPERM`
-pub const EPERM: i32 = 1;
-/// `ENOENT`
-pub const ENOENT: i32 = 2;
-/// `EINTR`
-pub const EINTR: i32 = 4;
-/// `EIO`
-pub const EIO: i32 = 5;
-/// `E2BIG`
-pub const E2BIG: i32 = 7;
-/// `EBADF`
-pub const EBADF: i32 = 9;
-/// `EAGAIN`
-pub const EAGAIN: i32 = 11;
-/// `ENOMEM`
-pub const ENOMEM: i32 = 12;
-/// `EACCES`
-pub const EACCES: i32 = 13;
-/// `EFAULT`
-pub const EFAULT: i32 = 14;
-/// `EBUSY`
-pub const EBUSY: i32 = 16;
-/// `EEXIST`
-pub const EEXIST: i32 = 17;
-/// `EINVAL`
-pub const EINVAL: i32 = 22;
-/// `EMFILE`
-pub const EMFILE: i32 = 24;
-/// `ENOSPC`
-pub const ENOSPC: i32 = 28;
-/// `ERANGE`
-pub const ERANGE: i32 = 34;
-/// `EPROTO`
-pub const EPROTO: i32 = 71;
-/// `EOPNOTSUPP`
-pub const EOPNOTSUPP: i32 = 95;
-/// `ENOTSUPP` (kernel-internal 524)
-pub const ENOTSUPP: i32 = 524;
+/// Error codes (`errno.h`, and the kernel-internal `ENOTSUPP`).
+pub use lskel_abi::errno::{
+    E2BIG, EACCES, EAGAIN, EBADF, EBUSY, EEXIST, EFAULT, EINTR, EINVAL, EIO, EMFILE, ENOENT,
+    ENOMEM, ENOSPC, ENOTSUPP, EOPNOTSUPP, EPERM, EPROTO, ERANGE,
+};
 
 /// BTF kinds (`BTF_KIND_*`).
 pub use lskel_abi::btf::kind;

@@ -533,7 +533,7 @@ impl Vm {
     }
 
     fn ld(&mut self, pc: usize, i: &Insn) -> Result<(), Error> {
-        if i.code != BPF_LD | 0x18 || i.off != 0 {
+        if i.code != LD_IMM64 || i.off != 0 {
             return Err(Error::at(
                 pc,
                 ErrorKind::Insn,

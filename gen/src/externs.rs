@@ -268,9 +268,9 @@ fn kconfig_type_in(btf: &Btf, id: u32, path: &mut Vec<u32>) -> Result<Option<Kco
     let t = btf.get(id)?;
     Ok(match t.kind() {
         kind::INT => {
-            let enc = t.extra.first().copied().unwrap_or(0) >> 24;
+            let enc = lskel_abi::btf::bits::int_encoding(t.extra.first().copied().unwrap_or(0));
             let size = t.size_or_type;
-            if enc & 4 != 0 {
+            if enc & lskel_abi::btf::bits::INT_BOOL != 0 {
                 return Ok((size == 1).then_some(KconfigType::Bool));
             }
             if size == 1 {
@@ -278,7 +278,7 @@ fn kconfig_type_in(btf: &Btf, id: u32, path: &mut Vec<u32>) -> Result<Option<Kco
             }
             (matches!(size, 2 | 4 | 8)).then_some(KconfigType::Int {
                 size,
-                signed: enc & 1 != 0,
+                signed: enc & lskel_abi::btf::bits::INT_SIGNED != 0,
             })
         }
         kind::ENUM | kind::ENUM64 => (btf.name(t.name_off)? == "libbpf_tristate"
@@ -303,7 +303,10 @@ fn rewrite_btf(btf: &mut Btf, list: &[Extern], kconfig_size: u32) -> Result<()> 
         .ids()
         .find(|&id| {
             btf.get(id).is_ok_and(|t| {
-                t.kind() == kind::INT && t.extra.first().is_some_and(|e| e & 0xff == 32)
+                t.kind() == kind::INT
+                    && t.extra
+                        .first()
+                        .is_some_and(|&e| lskel_abi::btf::bits::int_bits(e) == 32)
             })
         })
         .unwrap_or(0);
@@ -340,7 +343,7 @@ fn rewrite_btf(btf: &mut Btf, list: &[Extern], kconfig_size: u32) -> Result<()> 
                     }
                 }
                 let f = btf.get_mut(var)?;
-                f.info = (f.info & !0xffff) | FUNC_GLOBAL;
+                f.info = (f.info & !lskel_abi::btf::bits::VLEN_MASK) | FUNC_GLOBAL;
                 new_type = dummy;
             } else {
                 let v = btf.get_mut(var)?;
@@ -386,10 +389,19 @@ mod tests {
     #[test]
     fn a_kconfig_array_of_itself_is_an_error() {
         // [1] char; [2] char[16]; [3] an array of itself; [4] typedef "t" -> [5] const -> [4].
-        let info = |kind: u32| kind << 24;
+        let info = |kind: u32| lskel_abi::btf::bits::info(kind, 0);
         let btf = Btf::parse(&raw_btf(
             &[
-                (1, info(kind::INT), 1, vec![(1 << 24) | 8]),
+                (
+                    1,
+                    info(kind::INT),
+                    1,
+                    vec![
+                        (lskel_abi::btf::bits::INT_SIGNED
+                            << lskel_abi::btf::bits::INT_ENCODING_SHIFT)
+                            | 8,
+                    ],
+                ),
                 (0, info(kind::ARRAY), 0, vec![1, 1, 16]),
                 (0, info(kind::ARRAY), 0, vec![3, 1, 16]),
                 (6, info(kind::TYPEDEF), 5, vec![]),

@@ -172,7 +172,7 @@ pub fn data_kind_of(section: &Section<'_>) -> Option<DataKind> {
 /// section name, except for custom `.data.foo`-style sections, which keep their own name
 /// (libbpf's naming, so tools that look maps up by name find the same ones).
 pub fn internal_map_name(obj_name: &str, section: &str) -> String {
-    const NAME_LEN: usize = 16;
+    const NAME_LEN: usize = lskel_abi::OBJ_NAME_LEN;
     let sfx_len = section.len().clamp(7, NAME_LEN - 1);
     let pfx_len = if section.get(1..).is_some_and(|s| s.contains('.')) {
         0
@@ -194,7 +194,7 @@ pub fn internal_map_name(obj_name: &str, section: &str) -> String {
 
 /// Truncates to the kernel's 15-byte object name limit.
 pub fn kernel_name(name: &str) -> String {
-    name.chars().take(15).collect()
+    name.chars().take(lskel_abi::OBJ_NAME_LEN - 1).collect()
 }
 
 /// The maps of an object, and the `.maps` offsets of the definitions that failed (their
@@ -545,7 +545,7 @@ fn collect_init_values(
             });
         }
         let slot = ((within - u64::from(values)) / 8) as u32;
-        if slot >= map.max_entries && map.map_type != 13 {
+        if slot >= map.max_entries && map.map_type != map_type::HASH_OF_MAPS {
             return Err(Error::Map {
                 map: map.name.clone(),
                 what: format!(
@@ -569,7 +569,7 @@ fn collect_init_values(
                     ),
                 });
             }
-            if map.map_type == 13 && map.key_size != 4 {
+            if map.map_type == map_type::HASH_OF_MAPS && map.key_size != 4 {
                 return Err(Error::Map {
                     map: map.name.clone(),
                     what: format!(
@@ -702,7 +702,7 @@ fn parse_map_struct(btf: &Btf, name: &str, ty: u32, inner: bool) -> Result<MapDe
             }
             "pinning" => def.pin_by_name = pinning(name, uint_field(btf, name, field, mty)?, inner)?,
             "values" => {
-                let bits = if kflag { moff & 0xff_ffff } else { moff };
+                let bits = if kflag { lskel_abi::btf::bits::member_bit_offset(moff) } else { moff };
                 def.values_offset = Some(bits / 8);
                 def.inner = values_field(btf, name, &def, m + 1 == members.len(), mty, inner)?;
                 def.value_size = 4;

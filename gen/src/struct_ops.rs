@@ -117,7 +117,7 @@ pub fn collect(obj: &ElfObject<'_>, btf: &Btf) -> Result<Vec<StructOps>> {
             {
                 let sym = &obj.symbols[rel.sym];
                 let moff = (rel.offset as usize - start) as u32;
-                let member = st.members().position(|(_, _, off)| (if st.kflag() { off & 0xff_ffff } else { off }) == moff * 8).ok_or_else(|| Error::Map {
+                let member = st.members().position(|(_, _, off)| (if st.kflag() { lskel_abi::btf::bits::member_bit_offset(off) } else { off }) == moff * 8).ok_or_else(|| Error::Map {
                     map: name.clone(),
                     what: format!("`{}` is stored at byte {moff}, which starts no member of `{struct_name}`", sym.name),
                 })?;
@@ -157,7 +157,10 @@ fn members_of(
     let mut out = Vec::new();
     for (index, (name_off, ty, off)) in st.members().enumerate() {
         let (bit_off, bit_size) = if st.kflag() {
-            (off & 0xff_ffff, off >> 24)
+            (
+                lskel_abi::btf::bits::member_bit_offset(off),
+                lskel_abi::btf::bits::member_bitfield_size(off),
+            )
         } else {
             (off, 0)
         };

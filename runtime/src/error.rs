@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use lskel_abi::errno::ENOTSUPP;
+
 /// An error code returned by the kernel (`errno`).
 ///
 /// A transparent newtype rather than an enum, so a code this crate does not name is still a valid value.
@@ -62,7 +64,7 @@ errno_consts! {
 
 impl Errno {
     /// `ENOTSUPP` (524): a kernel-internal code that still reaches user space from some BPF paths.
-    pub const KERNEL_NOTSUPP: Errno = Errno(524);
+    pub const KERNEL_NOTSUPP: Errno = Errno(ENOTSUPP);
 
     /// Wraps a raw positive error code.
     #[inline]
@@ -89,10 +91,6 @@ impl Errno {
     }
 }
 
-/// `ENOTSUPP` (524): the kernel's internal "operation not supported", which BPF commands
-/// return to user space although libc has no name for it.
-const ENOTSUPP: i32 = 524;
-
 impl Errno {
     /// `ENOTSUPP` (524), kernel-internal but returned by BPF commands (e.g. a struct_ops
     /// program without its map, a program type the kernel cannot attach).
@@ -104,7 +102,7 @@ impl fmt::Display for Errno {
         if self.0 == ENOTSUPP {
             return write!(
                 f,
-                "ENOTSUPP: operation not supported by the kernel (error 524)"
+                "ENOTSUPP: operation not supported by the kernel (error {ENOTSUPP})"
             );
         }
         match self.name() {

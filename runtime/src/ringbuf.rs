@@ -23,17 +23,19 @@ use std::sync::atomic::Ordering;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
+use lskel_abi::map_type::USER_RINGBUF;
+
 use crate::sys::bpf;
 use crate::sys::epoll::Epoll;
 use crate::sys::mmap::{page_size, Mmap};
 use crate::{retry_on_intr, Error, Result};
 
 /// `BPF_RINGBUF_BUSY_BIT`.
-pub const BPF_RINGBUF_BUSY_BIT: u32 = 1 << 31;
+pub const BPF_RINGBUF_BUSY_BIT: u32 = lskel_abi::ringbuf::BUSY_BIT;
 /// `BPF_RINGBUF_DISCARD_BIT`.
-pub const BPF_RINGBUF_DISCARD_BIT: u32 = 1 << 30;
+pub const BPF_RINGBUF_DISCARD_BIT: u32 = lskel_abi::ringbuf::DISCARD_BIT;
 /// `BPF_RINGBUF_HDR_SZ`.
-pub const BPF_RINGBUF_HDR_SZ: usize = 8;
+pub const BPF_RINGBUF_HDR_SZ: usize = lskel_abi::ringbuf::HDR_SZ;
 
 /// A ring buffer consumer: maps the ring and waits on it with epoll.
 #[derive(Debug)]
@@ -307,9 +309,6 @@ impl UserRingBuffer {
         Ok(true)
     }
 }
-
-/// `BPF_MAP_TYPE_USER_RINGBUF`
-const USER_RINGBUF: u32 = 31;
 
 /// Which end of a ring user space holds: it may write its own position page (and, for a
 /// producer, the data area).

@@ -1,10 +1,67 @@
-//! Reading what a command is given: the attr (padded to its command's size), the kernel
-//! memory its pointers reach, the object names and log attributes every load checks, and the
-//! log the kernel writes back to user memory.
+//! Reading what a command is given: the call ([`Call`]: the attr padded to its command's
+//! size, the kernel memory its pointers reach, the checks every command makes first), the
+//! object names and log attributes every load checks, and the log the kernel writes back to
+//! user memory.
 
-use super::MockKernel;
+use super::{MockKernel, Pointees, Refusal};
+use crate::consts::EINVAL;
 use crate::mem::{Memory, USER_BASE};
 use crate::{Error, ErrorKind};
+
+/// One command's call, as every command handler takes it.
+pub(super) struct Call<'c> {
+    /// The attr, zero-padded to the command's full size.
+    pub(super) a: A,
+    /// The loader's memory, where the attr's pointers lead.
+    pub(super) mem: &'c Memory,
+    /// What the kernel read through those pointers, recorded with the call.
+    pub(super) p: &'c mut Pointees,
+    /// The loader instruction that made the call.
+    pub(super) pc: usize,
+    /// The failure injected into this call, if any.
+    pub(super) inj: Option<i32>,
+    /// Whether the attr's bytes past the command's last field (6.18) are zero.
+    pub(super) tail_zero: bool,
+}
+
+impl Call<'_> {
+    /// Reads `len` bytes at `addr`, as the kernel reads an attr pointer (`what` names it).
+    pub(super) fn read(&self, addr: u64, len: u64, what: &str) -> Result<Vec<u8>, Error> {
+        MockKernel::read_ptr(self.mem, addr, len, what, self.pc)
+    }
+
+    /// The refusals every command gives before its own checks: the injected failure, then
+    /// non-zero bytes past `last`, the command's last field.
+    pub(super) fn admitted(&self, last: &str) -> Result<(), Refusal> {
+        if let Some(e) = self.inj {
+            return Err((e, "injected".into()));
+        }
+        ensure!(
+            self.tail_zero,
+            EINVAL,
+            "attr bytes beyond {last} are not zero"
+        );
+        Ok(())
+    }
+
+    /// The log attributes of a load, at the command's offsets of `log_level`, `log_size` and
+    /// `log_buf`.
+    pub(super) fn log(&self, level: usize, size: usize, buf: usize) -> Log {
+        Log {
+            level: self.a.u32(level),
+            size: self.a.u32(size),
+            buf: self.a.u64(buf),
+        }
+    }
+}
+
+/// A load's log attributes: where the kernel writes why it refused.
+#[derive(Clone, Copy)]
+pub(super) struct Log {
+    pub(super) level: u32,
+    pub(super) size: u32,
+    pub(super) buf: u64,
+}
 
 /// An attr padded with zeros to its command's full size.
 pub(super) struct A(pub(super) Vec<u8>);
@@ -39,22 +96,26 @@ pub(super) fn valid_obj_name(b: &[u8]) -> Result<String, String> {
     Ok(String::from_utf8_lossy(name).into_owned())
 }
 
-pub(super) fn log_attrs_valid(level: u32, size: u32, buf: u64) -> Result<(), String> {
-    if (buf != 0) != (size != 0) {
-        return Err(format!(
-            "log_buf {buf:#x} and log_size {size} must be set together"
-        ));
+impl Log {
+    /// The kernel's checks of the three together.
+    pub(super) fn valid(self) -> Result<(), String> {
+        let Log { level, size, buf } = self;
+        if (buf != 0) != (size != 0) {
+            return Err(format!(
+                "log_buf {buf:#x} and log_size {size} must be set together"
+            ));
+        }
+        if buf != 0 && level == 0 {
+            return Err("log_buf without log_level".into());
+        }
+        if level & !0x7 != 0 {
+            return Err(format!("log_level {level:#x} has unknown bits"));
+        }
+        if size > u32::MAX >> 2 {
+            return Err("log_size too large".into());
+        }
+        Ok(())
     }
-    if buf != 0 && level == 0 {
-        return Err("log_buf without log_level".into());
-    }
-    if level & !0x7 != 0 {
-        return Err(format!("log_level {level:#x} has unknown bits"));
-    }
-    if size > u32::MAX >> 2 {
-        return Err("log_size too large".into());
-    }
-    Ok(())
 }
 
 impl MockKernel {
@@ -106,13 +167,8 @@ impl MockKernel {
         })
     }
 
-    pub(super) fn write_log(
-        &mut self,
-        buf: u64,
-        size: u32,
-        msg: &str,
-        pc: usize,
-    ) -> Result<(), Error> {
+    pub(super) fn write_log(&mut self, log: Log, msg: &str, pc: usize) -> Result<(), Error> {
+        let Log { size, buf, .. } = log;
         if buf == 0 || size == 0 {
             return Ok(());
         }

@@ -3,14 +3,31 @@
 
 use std::collections::BTreeMap;
 
-use super::attr::{valid_obj_name, A};
-use super::{refuse, KResult, MapObject, MockKernel, Object, Pointees, Refusal};
+use super::attr::{valid_obj_name, Call, A};
+use super::{refuse, KResult, MapObject, MockKernel, Object, Refusal};
 use crate::consts::{attr, kind, map_type, *};
-use crate::mem::Memory;
+use crate::Error;
+use lskel_abi::{elem_flags, map_flags, OBJ_NAME_LEN};
+
+/// An element command's operands: the map (its index among the objects), and the key and
+/// value (empty for a delete) read at the map's sizes.
+struct Elem {
+    map: usize,
+    key: Vec<u8>,
+    value: Vec<u8>,
+}
 
 /// Whether key size `ks`, value size `vs` and `max_entries` `me` suit a map of type `t`.
 fn map_sizes_valid(t: u32, ks: u32, vs: u32, me: u32) -> Result<(), Refusal> {
-    let storage = matches!(t, 19 | 21 | 24 | 28 | 29 | 32);
+    let storage = matches!(
+        t,
+        map_type::CGROUP_STORAGE
+            | map_type::PERCPU_CGROUP_STORAGE
+            | map_type::SK_STORAGE
+            | map_type::INODE_STORAGE
+            | map_type::TASK_STORAGE
+            | map_type::CGRP_STORAGE
+    );
     if storage {
         ensure!(me == 0, EINVAL, "local storage maps need max_entries 0");
     } else {
@@ -53,16 +70,9 @@ fn map_sizes_valid(t: u32, ks: u32, vs: u32, me: u32) -> Result<(), Refusal> {
 }
 
 impl MockKernel {
-    pub(super) fn map_create(
-        &mut self,
-        a: &A,
-        mem: &Memory,
-        p: &mut Pointees,
-        pc: usize,
-        inj: Option<i32>,
-        tail_zero: bool,
-    ) -> KResult {
+    pub(super) fn map_create(&mut self, c: &mut Call<'_>) -> KResult {
         use attr::map_create as f;
+        let a = &c.a;
         let t = a.u32(f::MAP_TYPE);
         let (ks, vs, me, flags) = (
             a.u32(f::KEY_SIZE),
@@ -72,28 +82,22 @@ impl MockKernel {
         );
         let hash = a.u64(f::EXCL_PROG_HASH);
         if hash != 0 {
-            p.excl_prog_hash = Some(Self::read_ptr(
-                mem,
+            let bytes = c.read(
                 hash,
                 u64::from(a.u32(f::EXCL_PROG_HASH_SIZE)),
                 "excl_prog_hash",
-                pc,
-            )?);
+            )?;
+            c.p.excl_prog_hash = Some(bytes);
         }
-        if let Some(e) = inj {
-            return refuse(e, "injected");
+        if let Err(r) = c.admitted("excl_prog_hash_size") {
+            return Ok(Err(r));
         }
-        check!(
-            tail_zero,
-            EINVAL,
-            "attr bytes beyond excl_prog_hash_size are not zero"
-        );
         check!(
             (1..=map_type::ARENA).contains(&t),
             EINVAL,
             "unknown map type {t}"
         );
-        let name = match valid_obj_name(&a.0[f::MAP_NAME..f::MAP_NAME + 16]) {
+        let name = match valid_obj_name(&a.0[f::MAP_NAME..f::MAP_NAME + OBJ_NAME_LEN]) {
             Ok(n) => n,
             Err(e) => return refuse(EINVAL, e),
         };
@@ -198,34 +202,53 @@ impl MockKernel {
         }
     }
 
-    pub(super) fn map_update(
-        &mut self,
-        a: &A,
-        mem: &Memory,
-        p: &mut Pointees,
-        pc: usize,
-        inj: Option<i32>,
-        tail_zero: bool,
-    ) -> KResult {
+    /// The map an element command names, and the key (and, with `with_value`, the value)
+    /// read through the attr's pointers at the map's sizes and recorded in the call.
+    fn elem(&self, c: &mut Call<'_>, with_value: bool) -> Result<Result<Elem, Refusal>, Error> {
         use attr::map_elem as f;
-        let fd = a.i32(f::MAP_FD);
-        let (i, m) = match self.map_by_fd(fd) {
+        let (map, m) = match self.map_by_fd(c.a.i32(f::MAP_FD)) {
             Ok(v) => v,
             Err(r) => return Ok(Err(r)),
         };
-        let key = Self::read_ptr(mem, a.u64(f::KEY), u64::from(m.key_size), "key", pc)?;
-        let value = Self::read_ptr(mem, a.u64(f::VALUE), self.value_len(m), "value", pc)?;
-        p.key = Some(key.clone());
-        p.value = Some(value.clone());
-        if let Some(e) = inj {
-            return refuse(e, "injected");
+        let key = c.read(c.a.u64(f::KEY), u64::from(m.key_size), "key")?;
+        let value = if with_value {
+            c.read(c.a.u64(f::VALUE), self.value_len(m), "value")?
+        } else {
+            Vec::new()
+        };
+        c.p.key = Some(key.clone());
+        if with_value {
+            c.p.value = Some(value.clone());
         }
-        check!(tail_zero, EINVAL, "attr bytes beyond flags are not zero");
-        let flags = a.u64(f::FLAGS);
-        check!(flags <= 4, EINVAL, "unknown update flags {flags:#x}");
+        Ok(Ok(Elem { map, key, value }))
+    }
+
+    /// The map at object index `i`.
+    fn map_at(&self, i: usize) -> &MapObject {
+        let Object::Map(m) = &self.objects[i] else {
+            unreachable!("object {i} was found as a map")
+        };
+        m
+    }
+
+    pub(super) fn map_update(&mut self, c: &mut Call<'_>) -> KResult {
+        let (i, key, value) = match self.elem(c, true)? {
+            Ok(Elem { map, key, value }) => (map, key, value),
+            Err(r) => return Ok(Err(r)),
+        };
+        if let Err(r) = c.admitted("flags") {
+            return Ok(Err(r));
+        }
+        let m = self.map_at(i);
+        let flags = c.a.u64(attr::map_elem::FLAGS);
+        check!(
+            flags <= elem_flags::LOCK,
+            EINVAL,
+            "unknown update flags {flags:#x}"
+        );
         check!(!m.frozen, EPERM, "map `{}` is frozen", m.name);
         check!(
-            m.map_flags & (1 << 3) == 0,
+            m.map_flags & map_flags::RDONLY == 0,
             EPERM,
             "map `{}` is BPF_F_RDONLY",
             m.name
@@ -242,15 +265,27 @@ impl MockKernel {
                     "index {idx} >= max_entries {}",
                     m.max_entries
                 );
-                check!(flags & 3 != 1, EEXIST, "BPF_NOEXIST on an array");
+                check!(
+                    flags & 3 != elem_flags::NOEXIST,
+                    EEXIST,
+                    "BPF_NOEXIST on an array"
+                );
             }
             map_type::RINGBUF | map_type::USER_RINGBUF => {
                 return refuse(ENOTSUPP, "ring buffers have no elements")
             }
             _ => {
                 let exists = m.entries.contains_key(&key);
-                check!(!(flags & 3 == 1 && exists), EEXIST, "key exists");
-                check!(flags & 3 != 2 || exists, ENOENT, "key does not exist");
+                check!(
+                    !(flags & 3 == elem_flags::NOEXIST && exists),
+                    EEXIST,
+                    "key exists"
+                );
+                check!(
+                    flags & 3 != elem_flags::EXIST || exists,
+                    ENOENT,
+                    "key does not exist"
+                );
                 check!(
                     exists || m.entries.len() < m.max_entries as usize,
                     E2BIG,
@@ -287,27 +322,15 @@ impl MockKernel {
         Ok(Ok(0))
     }
 
-    pub(super) fn map_delete(
-        &mut self,
-        a: &A,
-        mem: &Memory,
-        p: &mut Pointees,
-        pc: usize,
-        inj: Option<i32>,
-        tail_zero: bool,
-    ) -> KResult {
-        use attr::map_elem as f;
-        let fd = a.i32(f::MAP_FD);
-        let (i, m) = match self.map_by_fd(fd) {
-            Ok(v) => v,
+    pub(super) fn map_delete(&mut self, c: &mut Call<'_>) -> KResult {
+        let (i, key) = match self.elem(c, false)? {
+            Ok(Elem { map, key, .. }) => (map, key),
             Err(r) => return Ok(Err(r)),
         };
-        let key = Self::read_ptr(mem, a.u64(f::KEY), u64::from(m.key_size), "key", pc)?;
-        p.key = Some(key.clone());
-        if let Some(e) = inj {
-            return refuse(e, "injected");
+        if let Err(r) = c.admitted("flags") {
+            return Ok(Err(r));
         }
-        check!(tail_zero, EINVAL, "attr bytes beyond flags are not zero");
+        let m = self.map_at(i);
         check!(!m.frozen, EPERM, "map `{}` is frozen", m.name);
         check!(
             !matches!(m.map_type, map_type::ARRAY | map_type::PERCPU_ARRAY),
@@ -323,12 +346,11 @@ impl MockKernel {
         }
     }
 
-    pub(super) fn map_freeze(&mut self, a: &A, inj: Option<i32>, tail_zero: bool) -> KResult {
-        if let Some(e) = inj {
-            return refuse(e, "injected");
+    pub(super) fn map_freeze(&mut self, c: &mut Call<'_>) -> KResult {
+        if let Err(r) = c.admitted("map_fd") {
+            return Ok(Err(r));
         }
-        check!(tail_zero, EINVAL, "attr bytes beyond map_fd are not zero");
-        let fd = a.i32(attr::map_freeze::MAP_FD);
+        let fd = c.a.i32(attr::map_freeze::MAP_FD);
         let i = match self.map_by_fd(fd) {
             Ok((i, _)) => i,
             Err(r) => return Ok(Err(r)),

@@ -2,7 +2,7 @@
 //! with the checks every command shares (allowed from a syscall program, size, injection),
 //! and records the call.
 
-use super::attr::A;
+use super::attr::{Call, A};
 use super::{refuse, Cmd, Event, KResult, MockKernel, Op, Pointees, SysCall};
 use crate::consts::{attr, E2BIG, EINVAL};
 use crate::mem::Memory;
@@ -103,17 +103,23 @@ impl MockKernel {
         }
         let mut a = raw.to_vec();
         a.resize(a.len().max(end), 0);
-        let a = A(a);
         let inj = self.inject(Op::Bpf(cmd));
         *injected = inj.is_some();
-        let tail_zero = raw.iter().skip(end).all(|&b| b == 0);
+        let c = &mut Call {
+            a: A(a),
+            mem,
+            p,
+            pc,
+            inj,
+            tail_zero: raw.iter().skip(end).all(|&b| b == 0),
+        };
         match cmd {
-            Cmd::MapCreate => self.map_create(&a, mem, p, pc, inj, tail_zero),
-            Cmd::MapUpdateElem => self.map_update(&a, mem, p, pc, inj, tail_zero),
-            Cmd::MapDeleteElem => self.map_delete(&a, mem, p, pc, inj, tail_zero),
-            Cmd::MapFreeze => self.map_freeze(&a, inj, tail_zero),
-            Cmd::BtfLoad => self.btf_load(&a, mem, p, pc, inj, tail_zero),
-            Cmd::ProgLoad => self.prog_load(&a, mem, p, pc, inj, tail_zero),
+            Cmd::MapCreate => self.map_create(c),
+            Cmd::MapUpdateElem => self.map_update(c),
+            Cmd::MapDeleteElem => self.map_delete(c),
+            Cmd::MapFreeze => self.map_freeze(c),
+            Cmd::BtfLoad => self.btf_load(c),
+            Cmd::ProgLoad => self.prog_load(c),
             _ => unreachable!(),
         }
     }

@@ -69,15 +69,15 @@ pub struct Type {
 impl Type {
     /// `BTF_INFO_KIND`
     pub fn kind(&self) -> u32 {
-        (self.info >> 24) & 0x1f
+        lskel_abi::btf::bits::kind(self.info)
     }
     /// `BTF_INFO_VLEN`
     pub fn vlen(&self) -> usize {
-        (self.info & 0xffff) as usize
+        lskel_abi::btf::bits::vlen(self.info) as usize
     }
     /// `BTF_INFO_KFLAG`
     pub fn kflag(&self) -> bool {
-        self.info >> 31 == 1
+        lskel_abi::btf::bits::kflag(self.info)
     }
     /// Members of a struct/union: `(name_off, type, offset word)`.
     pub fn members(&self) -> impl Iterator<Item = (u32, u32, u32)> + '_ {
@@ -511,7 +511,7 @@ impl Btf {
         let name_off = self.add_string(name);
         self.types.push(Type {
             name_off,
-            info: kind::VAR << 24,
+            info: lskel_abi::btf::bits::info(kind::VAR, 0),
             size_or_type: ty,
             extra: vec![linkage],
         });
@@ -650,7 +650,7 @@ pub(crate) mod tests {
     }
 
     fn info(kind: u32, vlen: u32) -> u32 {
-        (kind << 24) | vlen
+        lskel_abi::btf::bits::info(kind, vlen)
     }
 
     #[test]

@@ -37,6 +37,8 @@ use crate::reloc::SiteKind;
 use crate::struct_ops::StructOps;
 use blob::{Attr, Blob, BlobOff};
 use emit::{reg::*, Builder, Label, Size};
+// ENOENT is what the lookup helpers return for a name the kernel does not have.
+use lskel_abi::errno::{EBADF, EINVAL, ENAMETOOLONG, ENOENT};
 
 /// The emitted loader.
 #[derive(Clone, Debug)]
@@ -215,14 +217,6 @@ pub fn emit(plan: &Plan) -> Result<Loader> {
     })
 }
 
-/// `ENOENT`: what the lookup helpers return for a name the kernel does not have.
-const ENOENT: i32 = 2;
-/// `EBADF`
-const EBADF: i32 = 9;
-/// `EINVAL`
-const EINVAL: i32 = 22;
-/// `ENAMETOOLONG`
-const ENAMETOOLONG: i32 = 36;
 /// Longest attach target name set at load time, NUL included (`KSYM_NAME_LEN`).
 const TARGET_NAME_MAX: usize = 512;
 

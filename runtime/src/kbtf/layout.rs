@@ -3,7 +3,10 @@
 
 use std::sync::OnceLock;
 
-use super::*;
+use super::{
+    btf_error, kind, malformed, Btf, DATA_MEMBER, MAX_VALUE_SIZE, VALUE_PREFIX, VMLINUX_BTF_PATH,
+};
+use crate::error::{Error, Result};
 
 /// The running kernel's layout of one struct_ops type.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -211,8 +211,8 @@ impl<'a> Btf<'a> {
             };
             let name_off = read_u32(big_endian, types, pos).ok_or_else(truncated)?;
             let info = read_u32(big_endian, types, pos + 4).ok_or_else(truncated)?;
-            let k = ((info >> 24) & 0x1f) as u8;
-            let vlen = (info & 0xffff) as usize;
+            let k = lskel_abi::btf::bits::kind(info) as u8;
+            let vlen = lskel_abi::btf::bits::vlen(info) as usize;
             let extra = match k {
                 kind::PTR
                 | kind::FWD
@@ -273,9 +273,9 @@ impl<'a> Btf<'a> {
             })? as usize;
         let info = self.u32_at(at + 4)?;
         Ok(Type {
-            kind: ((info >> 24) & 0x1f) as u8,
-            kind_flag: info >> 31 != 0,
-            vlen: (info & 0xffff) as usize,
+            kind: lskel_abi::btf::bits::kind(info) as u8,
+            kind_flag: lskel_abi::btf::bits::kflag(info),
+            vlen: lskel_abi::btf::bits::vlen(info) as usize,
             name_off: self.u32_at(at)?,
             size_or_type: self.u32_at(at + 8)?,
             extra: at + TYPE_LEN,
@@ -287,7 +287,10 @@ impl<'a> Btf<'a> {
         let at = t.extra + 12 * i;
         let raw = self.u32_at(at + 8)?;
         let (bit_offset, bitfield_bits) = if t.kind_flag {
-            (raw & 0x00ff_ffff, (raw >> 24) as u8)
+            (
+                lskel_abi::btf::bits::member_bit_offset(raw),
+                lskel_abi::btf::bits::member_bitfield_size(raw) as u8,
+            )
         } else {
             (raw, 0)
         };

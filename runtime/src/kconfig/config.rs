@@ -1,7 +1,12 @@
 //! The kernel config: finding and reading it (`LSKEL_KCONFIG_PATH`, `/proc/config.gz`, `/boot`),
 //! and applying its `CONFIG_X=value` lines to the externs.
 
-use super::*;
+use std::collections::HashMap;
+use std::io::Read;
+
+use super::value::{parse_u64, set_num, set_str, set_tri};
+use super::{err, slot, KconfigExtern, Kind, KCONFIG_PATH_ENV, MAX_CONFIG_SIZE};
+use crate::{gzip, Result};
 
 /// One line of a kernel config, as libbpf reads it.
 #[derive(Debug, PartialEq, Eq)]

@@ -40,11 +40,6 @@
 //! A number fits if it is representable in the extern's size and signedness; a negative number is taken
 //! as its two's complement, so `-1` fits any signed integer. Values are stored in native byte order.
 
-use std::collections::HashMap;
-use std::io::Read;
-use std::sync::OnceLock;
-
-use crate::gzip;
 use crate::{Error, Result};
 
 mod config;

@@ -1,7 +1,8 @@
 //! Value conversion, as libbpf's `set_kcfg_value_tri` / `_str` / `_num`: the bytes one extern gets
 //! from the text of its config value. Errors are the text after "NAME: ".
 
-use super::*;
+use super::config::show;
+use super::{KconfigExtern, Kind, TRI_MODULE, TRI_NO, TRI_YES};
 
 pub(super) fn set_tri(ext: &KconfigExtern, out: &mut [u8], v: u8) -> Result<(), String> {
     let c = char::from(v);

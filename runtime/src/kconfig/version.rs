@@ -1,6 +1,8 @@
 //! The `LINUX_*` virtual externs: the kernel version code and the feature probes libbpf offers.
 
-use super::*;
+use std::sync::OnceLock;
+
+use crate::{Error, Result};
 
 /// `KERNEL_VERSION(a, b, c)` of `<linux/version.h>`: `(a << 16) + (b << 8) + min(c, 255)`.
 pub const fn kernel_version_code(a: u32, b: u32, c: u32) -> u32 {

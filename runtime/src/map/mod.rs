@@ -15,6 +15,7 @@
 //! programs; [`enable_stats`] turns on the kernel's run-time statistics of programs.
 
 mod bloom;
+mod handle;
 mod info;
 mod percpu;
 mod queue;
@@ -24,6 +25,7 @@ mod typed;
 pub use crate::cpus::{parse_cpu_list, possible_cpus};
 pub use crate::sys::bpf_map::MapShape;
 pub use bloom::BloomFilter;
+pub use handle::{kind, MapHandle};
 pub use info::{enable_stats, map_info, prog_info, MapInfo, ProgInfo};
 pub use percpu::{PerCpuIter, PerCpuMap};
 pub use queue::Queue;

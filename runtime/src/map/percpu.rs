@@ -1,10 +1,9 @@
 //! [`PerCpuMap`]: per-CPU maps, one value per possible CPU.
 
 use std::marker::PhantomData;
-use std::os::fd::BorrowedFd;
 
 use super::typed::TypedKeys;
-use super::{Map, MapInfo};
+use super::{kind, Map, MapHandle};
 use crate::sys::bpf::cmd;
 use crate::sys::bpf_map;
 use crate::{Pod, Result};
@@ -13,49 +12,9 @@ use crate::{Pod, Result};
 /// possible CPU ([`possible_cpus`](crate::possible_cpus)), in CPU order (the kernel lays them
 /// out at 8-byte strides; this handle packs and unpacks them). Sizes are checked as in
 /// [`TypedMap`](super::TypedMap).
-pub struct PerCpuMap<'a, K, V> {
-    map: Map<'a>,
-    _types: PhantomData<fn() -> (K, V)>,
-}
+pub type PerCpuMap<'a, K, V> = MapHandle<'a, kind::PerCpu, (K, V)>;
 
-impl<K, V> Clone for PerCpuMap<'_, K, V> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-
-impl<K, V> Copy for PerCpuMap<'_, K, V> {}
-
-impl<K, V> std::fmt::Debug for PerCpuMap<'_, K, V> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PerCpuMap").field("map", &self.map).finish()
-    }
-}
-
-impl<'a, K: Pod, V: Pod> PerCpuMap<'a, K, V> {
-    /// Views `map` with key type `K` and per-CPU value type `V`.
-    pub fn new(map: Map<'a>) -> Self {
-        PerCpuMap {
-            map,
-            _types: PhantomData,
-        }
-    }
-
-    /// The descriptor.
-    pub fn fd(&self) -> BorrowedFd<'a> {
-        self.map.fd()
-    }
-
-    /// The untyped map.
-    pub fn raw(&self) -> Map<'a> {
-        self.map
-    }
-
-    /// The kernel's description of the map.
-    pub fn info(&self) -> Result<MapInfo> {
-        self.map.info()
-    }
-
+impl<'a, K: Pod, V: Pod> MapHandle<'a, kind::PerCpu, (K, V)> {
     /// Each possible CPU's value under `key`, `None` if absent.
     pub fn get(&self, key: &K) -> Result<Option<Vec<V>>> {
         bpf_map::lookup::<K, V>(self.map.sized(), cmd::BPF_MAP_LOOKUP_ELEM, Some(key), 0)
@@ -116,17 +75,5 @@ impl<K: Pod, V: Pod> Iterator for PerCpuIter<'_, K, V> {
                 Err(e) => return Some(Err(e)),
             }
         }
-    }
-}
-
-impl<'a, K: Pod, V: Pod> std::os::fd::AsFd for PerCpuMap<'a, K, V> {
-    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
-        self.fd()
-    }
-}
-
-impl<'a, K: Pod, V: Pod> From<PerCpuMap<'a, K, V>> for std::os::fd::BorrowedFd<'a> {
-    fn from(map: PerCpuMap<'a, K, V>) -> Self {
-        map.fd()
     }
 }

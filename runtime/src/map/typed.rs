@@ -1,9 +1,8 @@
 //! [`TypedMap`]: keys and values as Rust types, for maps with one value per key.
 
 use std::marker::PhantomData;
-use std::os::fd::BorrowedFd;
 
-use super::{Map, MapInfo};
+use super::{kind, Map, MapHandle};
 use crate::sys::bpf::cmd;
 use crate::sys::bpf_map::{self, BPF_MAP_LOOKUP_AND_DELETE_ELEM};
 use crate::{Pod, Result};
@@ -12,49 +11,9 @@ use crate::{Pod, Result};
 /// other maps that hold one value per key. Operations copy keys and values in and out; a map
 /// whose key or value size is not `size_of::<K>()` / `size_of::<V>()` (a size changed before
 /// load) fails every operation with [`Error::BufferSize`](crate::Error::BufferSize).
-pub struct TypedMap<'a, K, V> {
-    map: Map<'a>,
-    _types: PhantomData<fn() -> (K, V)>,
-}
+pub type TypedMap<'a, K, V> = MapHandle<'a, kind::Single, (K, V)>;
 
-impl<K, V> Clone for TypedMap<'_, K, V> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-
-impl<K, V> Copy for TypedMap<'_, K, V> {}
-
-impl<K, V> std::fmt::Debug for TypedMap<'_, K, V> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TypedMap").field("map", &self.map).finish()
-    }
-}
-
-impl<'a, K: Pod, V: Pod> TypedMap<'a, K, V> {
-    /// Views `map` with key type `K` and value type `V` (sizes are checked by each operation).
-    pub fn new(map: Map<'a>) -> Self {
-        TypedMap {
-            map,
-            _types: PhantomData,
-        }
-    }
-
-    /// The descriptor.
-    pub fn fd(&self) -> BorrowedFd<'a> {
-        self.map.fd()
-    }
-
-    /// The untyped map: element access over bytes.
-    pub fn raw(&self) -> Map<'a> {
-        self.map
-    }
-
-    /// The kernel's description of the map (id, name, type, sizes, `max_entries`, flags).
-    pub fn info(&self) -> Result<MapInfo> {
-        self.map.info()
-    }
-
+impl<'a, K: Pod, V: Pod> MapHandle<'a, kind::Single, (K, V)> {
     /// Refuses a per-CPU map, whose elements hold one value per CPU ([`PerCpuMap`](super::PerCpuMap)).
     fn single(&self) -> Result<()> {
         if self.map.is_percpu() {
@@ -223,17 +182,5 @@ impl<K: Pod, V: Pod> Iterator for Iter<'_, K, V> {
                 }
             }
         }
-    }
-}
-
-impl<'a, K: Pod, V: Pod> std::os::fd::AsFd for TypedMap<'a, K, V> {
-    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
-        self.fd()
-    }
-}
-
-impl<'a, K: Pod, V: Pod> From<TypedMap<'a, K, V>> for std::os::fd::BorrowedFd<'a> {
-    fn from(map: TypedMap<'a, K, V>) -> Self {
-        map.fd()
     }
 }

@@ -1,6 +1,16 @@
 //! The load step of a skeleton: running its loader with the open-time settings and naming what failed.
 
-use super::*;
+use std::os::fd::{AsFd, BorrowedFd};
+
+use super::reuse::{pin_new_maps, plan_reuse};
+use super::spec::{InitialValue, SkelFds, SkelSpec};
+use super::struct_ops::{struct_ops_value, StructOpsValue};
+use super::{OpenMap, OpenProg};
+use crate::abi::LoaderCtx;
+use crate::kconfig::fill;
+use crate::load::{load_and_run_reusing, LoadOptions};
+use crate::sys::bpf::prog_bind_map;
+use crate::{Error, Result, VerifierLog};
 
 /// Names the failed step of a loader error (the loader reports its number; the skeleton
 /// knows what each step does).

@@ -1,16 +1,12 @@
 //! What generated skeletons are built from: the open-time map settings and the load step
 //! that turns the loader's ctx into owned fds.
 
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::abi::LoaderCtx;
-use crate::kconfig::{fill, KconfigExtern};
-use crate::load::{load_and_run_reusing, LoadOptions};
-use crate::sys::bpf::prog_bind_map;
-use crate::sys::trusted::TrustedLoader;
-use crate::{Error, Result, VerifierLog};
+use crate::{Error, Result};
 
 mod load;
 mod reuse;
@@ -18,7 +14,6 @@ mod spec;
 mod struct_ops;
 
 pub use load::*;
-use reuse::*;
 pub use spec::*;
 pub use struct_ops::*;
 

@@ -1,6 +1,12 @@
 //! Maps a load reuses (`reuse_fd`, or a pin path that already holds one) and maps it pins after the load.
 
-use super::*;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::spec::{SkelMapDef, SkelSpec};
+use super::OpenMap;
+use crate::{Error, Result};
 
 /// The maps of one load that are reused or pinned.
 pub(super) struct ReusePlan {

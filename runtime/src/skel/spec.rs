@@ -1,6 +1,10 @@
 //! The compile-time half of a skeleton: its spec, map definitions, initial values and `.kconfig` layout.
 
-use super::*;
+use std::os::fd::OwnedFd;
+
+use super::struct_ops::{SkelStructOps, StructOpsValue};
+use crate::kconfig::KconfigExtern;
+use crate::sys::trusted::TrustedLoader;
 
 /// The compile-time half of a skeleton. Its `loader` can only be made with an `unsafe`
 /// constructor, whose contract also covers the other fields: they describe that loader.

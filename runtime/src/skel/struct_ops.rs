@@ -1,7 +1,9 @@
 //! struct_ops maps of a skeleton: the value the object declares, laid out as the running kernel's BTF
 //! says, and attaching it.
 
-use super::*;
+use std::os::fd::BorrowedFd;
+
+use crate::{Error, Result};
 
 /// A struct_ops map of a skeleton, as the object declares it: what the runtime needs to lay
 /// its value out as the running kernel's BTF says.

@@ -30,10 +30,7 @@ const PERF_EVENT_IOC_DISABLE: libc::c_ulong = 0x2401;
 /// `PERF_EVENT_IOC_SET_BPF` (`_IOW('$', 8, __u32)`).
 const PERF_EVENT_IOC_SET_BPF: libc::c_ulong = 0x4004_2408;
 
-/// `BPF_PROG_ATTACH`, `BPF_PROG_DETACH`, `BPF_LINK_CREATE` (`enum bpf_cmd`).
-const BPF_PROG_ATTACH: libc::c_long = 8;
-const BPF_PROG_DETACH: libc::c_long = 9;
-const BPF_LINK_CREATE: libc::c_long = 28;
+use lskel_abi::cmd::{LINK_CREATE, PROG_ATTACH, PROG_DETACH};
 
 /// `SO_ATTACH_BPF`, and `SO_DETACH_BPF` (= `SO_DETACH_FILTER`).
 const SO_ATTACH_BPF: libc::c_int = 50;
@@ -222,12 +219,12 @@ pub fn link_create_attr(
 /// # Safety
 ///
 /// Pointers in `attr` must be valid for the kernel's reads.
-unsafe fn bpf_raw<T>(cmd: libc::c_long, attr: &mut T) -> libc::c_long {
+unsafe fn bpf_raw<T>(cmd: u32, attr: &mut T) -> libc::c_long {
     // SAFETY: `attr` is a live struct of `size_of::<T>()` bytes; its pointers are the caller's.
     unsafe {
         libc::syscall(
             libc::SYS_bpf,
-            cmd,
+            libc::c_long::from(cmd),
             attr as *mut T,
             size_of::<T>() as libc::c_long,
         )
@@ -246,9 +243,19 @@ pub fn link_create(
     if matches!(tail, LinkTail::KprobeMulti { .. }) {
         return Err(Errno::INVAL);
     }
-    let mut a = link_create_attr(prog.as_raw_fd() as u32, target, attach_type, flags, tail);
+    let a = link_create_attr(prog.as_raw_fd() as u32, target, attach_type, flags, tail);
     // SAFETY: the tail holds no pointers (None or Netfilter).
-    let ret = unsafe { bpf_raw(BPF_LINK_CREATE, &mut a) };
+    unsafe { link_create_raw(a) }
+}
+
+/// `BPF_LINK_CREATE` of a built attr.
+///
+/// # Safety
+///
+/// Pointers in the attr's tail must be valid for the kernel's reads.
+unsafe fn link_create_raw(mut a: LinkCreateAttr) -> Result<OwnedFd, Errno> {
+    // SAFETY: the caller vouches for the tail's pointers.
+    let ret = unsafe { bpf_raw(LINK_CREATE, &mut a) };
     // SAFETY: BPF_LINK_CREATE returns a fresh descriptor or -1.
     unsafe { ret_owned_fd(ret as i64) }
 }
@@ -264,7 +271,7 @@ pub fn link_create_kprobe_multi(
 ) -> Result<OwnedFd, Errno> {
     let ptrs: Vec<u64> = syms.iter().map(|s| s.as_ptr() as usize as u64).collect();
     let cnt = u32::try_from(ptrs.len()).map_err(|_| Errno::TOOBIG)?;
-    let mut a = link_create_attr(
+    let a = link_create_attr(
         prog.as_raw_fd() as u32,
         0,
         KPROBE_MULTI_ATTACH,
@@ -276,9 +283,7 @@ pub fn link_create_kprobe_multi(
         },
     );
     // SAFETY: `syms` points at `cnt` pointers to NUL-terminated strings, all alive for the call.
-    let ret = unsafe { bpf_raw(BPF_LINK_CREATE, &mut a) };
-    // SAFETY: BPF_LINK_CREATE returns a fresh descriptor or -1.
-    unsafe { ret_owned_fd(ret as i64) }
+    unsafe { link_create_raw(a) }
 }
 
 /// `struct { target_fd; attach_bpf_fd; attach_type; attach_flags; replace_bpf_fd; }` of
@@ -302,22 +307,21 @@ pub fn prog_attach(
     prog: BorrowedFd<'_>,
     attach_type: u32,
 ) -> Result<(), Errno> {
-    let mut a = prog_attach_attr(
-        target.as_raw_fd() as u32,
-        prog.as_raw_fd() as u32,
-        attach_type,
-    );
-    // SAFETY: no pointers.
-    let ret = unsafe { bpf_raw(BPF_PROG_ATTACH, &mut a) };
-    if ret < 0 {
-        Err(Errno::last_os_error())
-    } else {
-        Ok(())
-    }
+    prog_attach_cmd(PROG_ATTACH, target, prog, attach_type)
 }
 
 /// `BPF_PROG_DETACH` of `prog` from `target`.
 pub fn prog_detach(
+    target: BorrowedFd<'_>,
+    prog: BorrowedFd<'_>,
+    attach_type: u32,
+) -> Result<(), Errno> {
+    prog_attach_cmd(PROG_DETACH, target, prog, attach_type)
+}
+
+/// `BPF_PROG_ATTACH` or `BPF_PROG_DETACH` (`cmd`): both take the same attr.
+fn prog_attach_cmd(
+    cmd: u32,
     target: BorrowedFd<'_>,
     prog: BorrowedFd<'_>,
     attach_type: u32,
@@ -328,7 +332,7 @@ pub fn prog_detach(
         attach_type,
     );
     // SAFETY: no pointers.
-    let ret = unsafe { bpf_raw(BPF_PROG_DETACH, &mut a) };
+    let ret = unsafe { bpf_raw(cmd, &mut a) };
     if ret < 0 {
         Err(Errno::last_os_error())
     } else {
@@ -338,34 +342,23 @@ pub fn prog_detach(
 
 /// `setsockopt(sock, SOL_SOCKET, SO_ATTACH_BPF, &prog_fd)`.
 pub fn socket_attach_bpf(sock: BorrowedFd<'_>, prog: BorrowedFd<'_>) -> Result<(), Errno> {
-    let fd: libc::c_int = prog.as_raw_fd();
-    // SAFETY: the option value is a live `int` of the length given.
-    let ret = unsafe {
-        libc::setsockopt(
-            sock.as_raw_fd(),
-            libc::SOL_SOCKET,
-            SO_ATTACH_BPF,
-            &fd as *const libc::c_int as *const libc::c_void,
-            size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if ret < 0 {
-        Err(Errno::last_os_error())
-    } else {
-        Ok(())
-    }
+    set_socket_int(sock, SO_ATTACH_BPF, prog.as_raw_fd())
 }
 
 /// `setsockopt(sock, SOL_SOCKET, SO_DETACH_BPF, &0)`.
 pub fn socket_detach_bpf(sock: BorrowedFd<'_>) -> Result<(), Errno> {
-    let zero: libc::c_int = 0;
+    set_socket_int(sock, SO_DETACH_BPF, 0)
+}
+
+/// `setsockopt(sock, SOL_SOCKET, opt, &value)` of an `int` option.
+fn set_socket_int(sock: BorrowedFd<'_>, opt: libc::c_int, value: libc::c_int) -> Result<(), Errno> {
     // SAFETY: the option value is a live `int` of the length given.
     let ret = unsafe {
         libc::setsockopt(
             sock.as_raw_fd(),
             libc::SOL_SOCKET,
-            SO_DETACH_BPF,
-            &zero as *const libc::c_int as *const libc::c_void,
+            opt,
+            &value as *const libc::c_int as *const libc::c_void,
             size_of::<libc::c_int>() as libc::socklen_t,
         )
     };

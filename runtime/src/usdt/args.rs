@@ -1,6 +1,6 @@
 //! USDT argument specs: the assembler operands of a note, parsed into what the BPF side reads (x86-64).
 
-use super::*;
+use super::{USDT_ARG_SPEC_SIZE, USDT_MAX_ARG_CNT, USDT_SPEC_SIZE};
 
 /// `enum __bpf_usdt_arg_type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

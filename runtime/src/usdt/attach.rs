@@ -1,6 +1,18 @@
 //! Attaching USDT programs: a uprobe per probe site, with the spec the BPF side looks up by cookie.
 
-use super::*;
+use std::collections::HashMap;
+use std::ffi::CString;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use super::args::parse_x86_64_args;
+use super::notes::{find_usdt_targets, UsdtTarget};
+use super::{UsdtError, UPROBE_PMU_TYPE, UPROBE_REF_CTR_FORMAT, USDT_SPEC_SIZE};
+use crate::sys::perf::UprobeEvent;
+use crate::sys::{bpf, perf};
+use crate::{Link, Map};
 
 /// Hands out the entries of one `__bpf_usdt_specs` map. Share one manager (it is cheap to clone) among all
 /// attachments of programs using the same map, so their spec ids do not collide.

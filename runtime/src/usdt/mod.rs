@@ -20,18 +20,8 @@
 //! BPF cookies are required (Linux 5.15+): the `__bpf_usdt_ip_to_spec_id` fallback of older kernels is not
 //! filled. Only 64-bit little-endian ELF files and x86-64 argument specs are supported.
 
-use std::collections::HashMap;
-use std::ffi::CString;
 use std::fmt;
-use std::os::fd::{AsFd, BorrowedFd};
-use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-
-use crate::elf::Elf;
-use crate::sys::bpf;
-use crate::sys::perf::{self, UprobeEvent};
-use crate::{Link, Map};
+use std::path::PathBuf;
 
 mod args;
 mod attach;

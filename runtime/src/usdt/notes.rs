@@ -1,6 +1,7 @@
 //! USDT probes of an ELF file: its `.note.stapsdt` notes, and the probe addresses they give.
 
-use super::*;
+use super::{BASE_SECTION, NOTE_NAME, NOTE_SECTION, NOTE_TYPE};
+use crate::elf::Elf;
 
 /// One `.note.stapsdt` note: a probe site.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,7 +7,7 @@ mod info;
 mod refs;
 mod target;
 
-use super::attr::{log_attrs_valid, valid_obj_name, A};
+use super::attr::{valid_obj_name, Call, Log};
 use super::{refuse, KResult, MockKernel, Object, Pointees, ProgObject, Refusal};
 use crate::consts::{attr, prog_type, E2BIG, EINVAL, EPERM};
 use crate::mem::Memory;
@@ -17,40 +17,27 @@ use lskel_abi::insn::pseudo::{
     BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_IDX, BPF_PSEUDO_MAP_IDX_VALUE,
 };
 use lskel_abi::insn::{CALL, LD_IMM64};
-use lskel_abi::prog_flags;
+use lskel_abi::{prog_flags, OBJ_NAME_LEN};
 
 impl MockKernel {
-    pub(super) fn prog_load(
-        &mut self,
-        a: &A,
-        mem: &Memory,
-        p: &mut Pointees,
-        pc: usize,
-        inj: Option<i32>,
-        tail_zero: bool,
-    ) -> KResult {
+    pub(super) fn prog_load(&mut self, c: &mut Call<'_>) -> KResult {
         use attr::prog_load as f;
+        let (a, pc) = (&c.a, c.pc);
         let cnt = a.u32(f::INSN_CNT);
-        let (level, lsize, lbuf) = (a.u32(f::LOG_LEVEL), a.u32(f::LOG_SIZE), a.u64(f::LOG_BUF));
         let insns = if cnt > 0 && cnt <= 1_000_000 {
-            Some(Self::read_ptr(
-                mem,
-                a.u64(f::INSNS),
-                u64::from(cnt) * 8,
-                "insns",
-                pc,
-            )?)
+            Some(c.read(a.u64(f::INSNS), u64::from(cnt) * 8, "insns")?)
         } else {
             None
         };
-        let license = Self::read_ptr_cstr(mem, a.u64(f::LICENSE), 127, "license", pc)?;
+        let license = Self::read_ptr_cstr(c.mem, a.u64(f::LICENSE), 127, "license", pc)?;
         let recs =
             |ptr: usize, rsz: usize, n: usize, what: &str| -> Result<Option<Vec<u8>>, Error> {
                 let (n, rs) = (a.u32(n), a.u32(rsz));
                 if n == 0 || rs == 0 || rs > 4096 {
                     return Ok(None);
                 }
-                Self::read_ptr(mem, a.u64(ptr), u64::from(n) * u64::from(rs), what, pc).map(Some)
+                c.read(a.u64(ptr), u64::from(n) * u64::from(rs), what)
+                    .map(Some)
             };
         let func_info = recs(
             f::FUNC_INFO,
@@ -71,13 +58,14 @@ impl MockKernel {
             "core_relos",
         )?;
         let decoded = insns.as_deref().map(decode).unwrap_or_default();
-        Self::read_fd_array(mem, a.u64(f::FD_ARRAY), &decoded, p, pc)?;
+        Self::read_fd_array(c.mem, a.u64(f::FD_ARRAY), &decoded, c.p, pc)?;
+        let p = &mut *c.p;
         p.insns = insns.clone();
         p.license = Some(String::from_utf8_lossy(&license).into_owned());
         p.func_info = func_info.clone();
         p.line_info = line_info.clone();
         p.core_relos = core_relos.clone();
-        let res = self.prog_check(a, &decoded, p, inj, tail_zero);
+        let res = self.prog_check(c, &decoded);
         match res {
             Ok(mut prog) => {
                 prog.insns = insns.unwrap_or_default();
@@ -87,8 +75,9 @@ impl MockKernel {
             Err((e, why)) => {
                 // EPERM is the kernel's refusal before verification (a locked-down program
                 // type, say): it writes no log for it. Other failures come from the verifier.
-                if inj != Some(EPERM) && log_attrs_valid(level, lsize, lbuf).is_ok() {
-                    self.write_log(lbuf, lsize, &format!("mock verifier: {why}\n"), pc)?;
+                let log = prog_log(c);
+                if c.inj != Some(EPERM) && log.valid().is_ok() {
+                    self.write_log(log, &format!("mock verifier: {why}\n"), c.pc)?;
                 }
                 refuse(e, why)
             }
@@ -135,24 +124,11 @@ impl MockKernel {
 
     /// The verifier's verdict on a program: the object to make, or why not. The checks run
     /// in the kernel's order, so the first refusal is the one the kernel would give.
-    fn prog_check(
-        &self,
-        a: &A,
-        insns: &[Insn],
-        p: &Pointees,
-        inj: Option<i32>,
-        tail_zero: bool,
-    ) -> Result<ProgObject, Refusal> {
+    fn prog_check(&self, c: &Call<'_>, insns: &[Insn]) -> Result<ProgObject, Refusal> {
         use attr::prog_load as f;
-        if let Some(e) = inj {
-            return Err((e, "injected".into()));
-        }
-        ensure!(
-            tail_zero,
-            EINVAL,
-            "attr bytes beyond keyring_id are not zero"
-        );
-        let (t, flags, name) = prog_attrs_valid(a)?;
+        let (a, p) = (&c.a, &*c.p);
+        c.admitted("keyring_id")?;
+        let (t, flags, name) = prog_attrs_valid(c)?;
         let starts = info::subprog_starts(insns)?;
         self.btf_info_valid(a, insns, p, &starts)?;
         let attach_module = self.attach_target_valid(a, t)?;
@@ -172,11 +148,18 @@ impl MockKernel {
     }
 }
 
+/// The load's log attributes.
+fn prog_log(c: &Call<'_>) -> Log {
+    use attr::prog_load as f;
+    c.log(f::LOG_LEVEL, f::LOG_SIZE, f::LOG_BUF)
+}
+
 /// The attr fields checked before the instructions are: program type, count, flags, name,
 /// log attributes, and the features the mock does not have. Returns the type, the flags and
 /// the name.
-fn prog_attrs_valid(a: &A) -> Result<(u32, u32, String), Refusal> {
+fn prog_attrs_valid(c: &Call<'_>) -> Result<(u32, u32, String), Refusal> {
     use attr::prog_load as f;
+    let a = &c.a;
     let t = a.u32(f::PROG_TYPE);
     ensure!(
         (1..=prog_type::NETFILTER).contains(&t),
@@ -188,7 +171,7 @@ fn prog_attrs_valid(a: &A) -> Result<(u32, u32, String), Refusal> {
     ensure!(cnt <= 1_000_000, E2BIG, "insn_cnt {cnt} too large");
     let flags = a.u32(f::PROG_FLAGS);
     ensure!(
-        flags & !(0xff | prog_flags::TOKEN_FD) == 0,
+        flags & !prog_flags::ALL == 0,
         EINVAL,
         "unknown prog_flags {flags:#x}"
     );
@@ -197,9 +180,9 @@ fn prog_attrs_valid(a: &A) -> Result<(u32, u32, String), Refusal> {
         EINVAL,
         "BPF_F_TOKEN_FD without a token"
     );
-    let name = valid_obj_name(&a.0[f::PROG_NAME..f::PROG_NAME + 16]).map_err(|w| (EINVAL, w))?;
-    log_attrs_valid(a.u32(f::LOG_LEVEL), a.u32(f::LOG_SIZE), a.u64(f::LOG_BUF))
-        .map_err(|w| (EINVAL, w))?;
+    let name =
+        valid_obj_name(&a.0[f::PROG_NAME..f::PROG_NAME + OBJ_NAME_LEN]).map_err(|w| (EINVAL, w))?;
+    prog_log(c).valid().map_err(|w| (EINVAL, w))?;
     ensure!(
         a.u32(f::PROG_IFINDEX) == 0,
         EINVAL,

@@ -70,7 +70,7 @@ impl MockKernel {
                 let fd = p.fd_array.get(&(i.imm as u32)).copied().unwrap_or(-1);
                 (fd, format!("insn {k}: fd_array[{}] = {fd}", i.imm))
             }
-            3 => {
+            BPF_PSEUDO_BTF_ID => {
                 self.ksym_valid(k, i, imm2)?;
                 return Ok(None);
             }
@@ -79,7 +79,7 @@ impl MockKernel {
         let (obj, m) = self
             .map_by_fd(fd)
             .map_err(|r| (r.0, format!("{what}: {}", r.1)))?;
-        if matches!(i.src, 2 | 6) {
+        if matches!(i.src, BPF_PSEUDO_MAP_VALUE | BPF_PSEUDO_MAP_IDX_VALUE) {
             ensure!(
                 matches!(m.map_type, map_type::ARRAY | map_type::ARENA)
                     && (m.map_type != map_type::ARRAY || m.max_entries == 1),

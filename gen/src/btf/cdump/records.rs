@@ -12,7 +12,10 @@ impl<'b> Dumper<'b> {
         let mut out = Vec::with_capacity(t.vlen());
         for (name_off, ty, off) in t.members() {
             let (mut bit_off, mut bits) = if t.kflag() {
-                (u64::from(off & 0x00ff_ffff), u64::from(off >> 24))
+                (
+                    u64::from(lskel_abi::btf::bits::member_bit_offset(off)),
+                    u64::from(lskel_abi::btf::bits::member_bitfield_size(off)),
+                )
             } else {
                 (u64::from(off), 0)
             };

@@ -82,18 +82,7 @@ fn is_keyword(s: &str) -> bool {
 
 /// The type name for a data section: `.bss` -> `Bss`, `.data.custom` -> `DataCustom`.
 pub fn section_type_name(section: &str) -> Ident {
-    let mut out = String::new();
-    for part in section
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|p| !p.is_empty())
-    {
-        let mut chars = part.chars();
-        if let Some(first) = chars.next() {
-            out.push(first.to_ascii_uppercase());
-            out.extend(chars);
-        }
-    }
-    ident(&out)
+    ident(&camel_case(section))
 }
 
 /// The accessor name for a data section: `.bss` -> `bss`, `.data.custom` -> `data_custom`.

@@ -142,7 +142,11 @@ impl TypeGen<'_> {
         let id = self.btf.skip_mods_and_typedefs(id)?;
         let t = self.btf.get(id)?;
         let signed = match t.kind() {
-            kind::INT => t.extra.first().copied().unwrap_or(0) >> 24 & 1 != 0,
+            kind::INT => {
+                lskel_abi::btf::bits::int_encoding(t.extra.first().copied().unwrap_or(0))
+                    & lskel_abi::btf::bits::INT_SIGNED
+                    != 0
+            }
             kind::ENUM | kind::ENUM64 => t.kflag(),
             _ => return Ok(None),
         };

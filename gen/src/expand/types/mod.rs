@@ -101,8 +101,9 @@ impl<'b> TypeGen<'b> {
         let t = self.btf.get(id)?.clone();
         Ok(match t.kind() {
             kind::INT => {
-                let encoding = t.extra.first().copied().unwrap_or(0) >> 24;
-                let signed = encoding & 1 != 0;
+                let encoding =
+                    lskel_abi::btf::bits::int_encoding(t.extra.first().copied().unwrap_or(0));
+                let signed = encoding & lskel_abi::btf::bits::INT_SIGNED != 0;
                 int_type(t.size_or_type, signed)
             }
             kind::PTR => quote!(u64),

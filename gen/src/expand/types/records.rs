@@ -82,8 +82,12 @@ impl TypeGen<'_> {
         let mut fields = Vec::new();
         for (i, (name_off, mty, off)) in t.members().enumerate() {
             let (bits, bitfield) = (
-                if t.kflag() { off & 0xff_ffff } else { off },
-                t.kflag() && off >> 24 != 0,
+                if t.kflag() {
+                    lskel_abi::btf::bits::member_bit_offset(off)
+                } else {
+                    off
+                },
+                t.kflag() && lskel_abi::btf::bits::member_bitfield_size(off) != 0,
             );
             if bits != 0 || bitfield {
                 continue;
@@ -129,7 +133,10 @@ impl TypeGen<'_> {
         let mut chars = Vec::new();
         for (i, (name_off, mty, off)) in t.members().enumerate() {
             let (bit_off, bitfield_size) = if t.kflag() {
-                (off & 0xff_ffff, off >> 24)
+                (
+                    lskel_abi::btf::bits::member_bit_offset(off),
+                    lskel_abi::btf::bits::member_bitfield_size(off),
+                )
             } else {
                 (off, 0)
             };
@@ -167,7 +174,7 @@ impl TypeGen<'_> {
             return Ok(false);
         };
         let e = btf.get(btf.skip_mods_and_typedefs(elem)?)?;
-        let encoding = e.extra.first().copied().unwrap_or(0) >> 24;
+        let encoding = lskel_abi::btf::bits::int_encoding(e.extra.first().copied().unwrap_or(0));
         Ok(n > 0
             && e.kind() == kind::INT
             && e.size_or_type == 1

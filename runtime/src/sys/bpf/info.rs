@@ -183,13 +183,13 @@ pub fn map_info(map: BorrowedFd<'_>) -> Result<MapInfo, Errno> {
     })
 }
 
-/// `id` of any BPF object (program, map, link or BTF), from `BPF_OBJ_GET_INFO_BY_FD`: in every
-/// `struct bpf_*_info` except BTF's the id is the second `u32`.
+/// `id` of a BPF program, map or link, from `BPF_OBJ_GET_INFO_BY_FD`: their info records all
+/// hold it at the same offset (BTF's does not).
 pub fn prog_or_map_id(fd: impl AsFd) -> Result<u32, Errno> {
     let mut words = [0u64; 2];
     let b = u64s_as_bytes_mut(&mut words);
     obj_get_info(fd.as_fd(), b)?;
-    Ok(rd_u32(b, 4))
+    Ok(rd_u32(b, lskel_abi::info::ID))
 }
 
 #[cfg(test)]

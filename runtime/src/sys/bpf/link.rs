@@ -152,6 +152,9 @@ mod tests {
             size_of::<LinkCreatePerfEventRaw>(),
             lskel_abi::attr::LINK_CREATE_SIZE
         );
-        assert_eq!(size_of::<IterCreateRaw>(), 8);
+        assert_eq!(
+            size_of::<IterCreateRaw>(),
+            lskel_abi::attr::sizes::ITER_CREATE
+        );
     }
 }

@@ -232,8 +232,15 @@ mod tests {
             map_create::EXCL_PROG_HASH_SIZE
         );
         assert_eq!(size_of::<ElemRaw>(), lskel_abi::attr::map_elem::SIZE);
-        assert_eq!(size_of::<BatchRaw>(), 56);
-        assert_eq!(offset_of!(BatchRaw, count), 32);
-        assert_eq!(offset_of!(BatchRaw, elem_flags), 40);
+        use lskel_abi::attr::batch;
+        assert_eq!(size_of::<BatchRaw>(), sizes::BATCH);
+        assert_eq!(offset_of!(BatchRaw, in_batch), batch::IN_BATCH);
+        assert_eq!(offset_of!(BatchRaw, out_batch), batch::OUT_BATCH);
+        assert_eq!(offset_of!(BatchRaw, keys), batch::KEYS);
+        assert_eq!(offset_of!(BatchRaw, values), batch::VALUES);
+        assert_eq!(offset_of!(BatchRaw, count), batch::COUNT);
+        assert_eq!(offset_of!(BatchRaw, map_fd), batch::MAP_FD);
+        assert_eq!(offset_of!(BatchRaw, elem_flags), batch::ELEM_FLAGS);
+        assert_eq!(offset_of!(BatchRaw, flags), batch::FLAGS);
     }
 }

@@ -210,6 +210,6 @@ mod tests {
             prog_load::LOG_TRUE_SIZE
         );
         assert_eq!(offset_of!(ProgLoadRaw, keyring_id), prog_load::KEYRING_ID);
-        assert_eq!(size_of::<ProgBindMapRaw>(), 12);
+        assert_eq!(size_of::<ProgBindMapRaw>(), sizes::PROG_BIND_MAP);
     }
 }

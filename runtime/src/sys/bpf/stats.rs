@@ -9,7 +9,7 @@ use crate::sys::mem::u64s_as_bytes_mut;
 use crate::Errno;
 
 /// `BPF_STATS_RUN_TIME` of `enum bpf_stats_type`.
-pub const BPF_STATS_RUN_TIME: u32 = 0;
+pub const BPF_STATS_RUN_TIME: u32 = lskel_abi::stats_type::RUN_TIME;
 
 /// What `BPF_OBJ_GET_INFO_BY_FD` tells of a program, statistics included.
 #[derive(Debug, Clone, PartialEq, Eq)]
