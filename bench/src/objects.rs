@@ -1,12 +1,14 @@
 //! The objects measured: test fixtures that load with no settings, and the synthetic
 //! `scale_<N>` objects of the build script.
 
-/// An object to measure: its name (the skeleton's, also bpftool's `name`), its path, and a
-/// function that opens, loads and drops its lskel skeleton once.
+/// An object to measure: its name (the skeleton's, also bpftool's `name`), its path, a
+/// function that opens, loads and drops its lskel skeleton once, and one that does the same
+/// with `load_with_stats` and returns the phases.
 pub struct Object {
     pub name: &'static str,
     pub path: &'static str,
     pub load: fn() -> Result<(), String>,
+    pub stats: fn() -> Result<lskel::LoadStats, String>,
 }
 
 macro_rules! load_fn {
@@ -32,6 +34,18 @@ lskel::bpf_skeleton!("$OUT_DIR/scale_8.bpf.o");
 lskel::bpf_skeleton!("$OUT_DIR/scale_64.bpf.o");
 lskel::bpf_skeleton!("$OUT_DIR/scale_256.bpf.o");
 
+macro_rules! stats_fn {
+    ($module:ident) => {
+        || {
+            let (skel, stats) = $module::open()
+                .load_with_stats(&lskel::LoadOptions::default())
+                .map_err(|e| e.to_string())?;
+            drop(skel);
+            Ok(stats)
+        }
+    };
+}
+
 macro_rules! fixture {
     ($module:ident) => {
         Object {
@@ -43,6 +57,7 @@ macro_rules! fixture {
                 ".bpf.o"
             ),
             load: load_fn!($module),
+            stats: stats_fn!($module),
         }
     };
 }
@@ -53,6 +68,7 @@ macro_rules! synthetic {
             name: stringify!($module),
             path: concat!(env!("OUT_DIR"), "/", stringify!($module), ".bpf.o"),
             load: load_fn!($module),
+            stats: stats_fn!($module),
         }
     };
 }

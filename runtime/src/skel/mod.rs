@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use crate::abi::LoaderCtx;
 use crate::kconfig::{fill, KconfigExtern};
-use crate::load::{load_and_run_reusing, LoadOptions};
+use crate::load::{load_and_run_timed, LoadOptions};
+use crate::load_stats::{LoadStats, PhaseClock};
 use crate::sys::bpf::prog_bind_map;
 use crate::sys::trusted::TrustedLoader;
 use crate::{Error, Result, VerifierLog};

@@ -282,10 +282,14 @@ macro_rules! atomic_int {
 }
 atomic_int!(AtomicU8, AtomicI8, AtomicU16, AtomicI16, AtomicU32, AtomicI32, AtomicU64, AtomicI64);
 
-/// Checks that `fd` is a one-entry-or-more `BPF_F_MMAPABLE` array whose value holds a `T`, and
-/// maps its first value (`None` for a zero-sized `T`).
-fn map_typed<T: Pod>(fd: BorrowedFd<'_>, writable: bool) -> crate::Result<Option<Mmap>> {
-    let info = bpf::map_info(fd).map_err(|e| Error::syscall("BPF_OBJ_GET_INFO_BY_FD(map)", e))?;
+/// Checks that `fd`, whose info is `info` (asked once by the caller), is a one-entry-or-more
+/// `BPF_F_MMAPABLE` array whose value holds a `T`, and maps its first value (`None` for a
+/// zero-sized `T`).
+fn map_typed<T: Pod>(
+    fd: BorrowedFd<'_>,
+    info: &bpf::MapInfo,
+    writable: bool,
+) -> crate::Result<Option<Mmap>> {
     if info.map_type != bpf::map_type::BPF_MAP_TYPE_ARRAY || info.max_entries == 0 {
         return Err(Error::InvalidArgument(
             "global data view of a map that is not a non-empty array",
@@ -345,7 +349,7 @@ impl<T: Pod> MappedData<T> {
             ));
         }
         Ok(MappedData {
-            map: map_typed::<T>(map, true)?,
+            map: map_typed::<T>(map, &info, true)?,
             _t: PhantomData,
         })
     }
@@ -467,7 +471,7 @@ impl<T: Pod> MappedRoData<T> {
             Err(e) => return Err(Error::syscall("BPF_MAP_FREEZE", e)),
         }
         Ok(MappedRoData {
-            map: map_typed::<T>(map, false)?,
+            map: map_typed::<T>(map, &info, false)?,
             _t: PhantomData,
         })
     }
