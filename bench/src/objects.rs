@@ -29,6 +29,7 @@ lskel::bpf_skeleton!("../tests/bpf/core.bpf.o");
 lskel::bpf_skeleton!("../tests/bpf/ksyms.bpf.o");
 lskel::bpf_skeleton!("../tests/bpf/kconfig.bpf.o");
 lskel::bpf_skeleton!("../tests/bpf/scale.bpf.o");
+lskel::bpf_skeleton!("../tests/bpf/bigbss.bpf.o");
 lskel::bpf_skeleton!("$OUT_DIR/scale_1.bpf.o");
 lskel::bpf_skeleton!("$OUT_DIR/scale_8.bpf.o");
 lskel::bpf_skeleton!("$OUT_DIR/scale_64.bpf.o");
@@ -84,6 +85,7 @@ pub fn all() -> Vec<Object> {
         fixture!(ksyms),
         fixture!(kconfig),
         fixture!(scale),
+        fixture!(bigbss),
         synthetic!(scale_1),
         synthetic!(scale_8),
         synthetic!(scale_64),

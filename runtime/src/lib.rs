@@ -93,7 +93,7 @@ pub use sys::trusted::bpf_load_and_run;
 pub use usdt::{attach_usdt, UsdtError, UsdtLinks, UsdtManager};
 
 pub use lskel_macros::bpf_skeleton;
-pub use skel::{OpenMap, OpenProg, DEFAULT_PIN_ROOT};
+pub use skel::{OpenData, OpenMap, OpenProg, DEFAULT_PIN_ROOT};
 
 /// What generated skeletons use. Not a public API: it may change in any release.
 #[doc(hidden)]
@@ -108,8 +108,9 @@ pub mod __private {
     pub use crate::map::{possible_cpus, BloomFilter, Map, MapShape, PerCpuMap, Queue, TypedMap};
     pub use crate::ringbuf::RingBuffer;
     pub use crate::skel::{
-        attach_struct_ops_value, load, load_with_stats, InitialValue, OpenMap, OpenProg, SkelFds,
-        SkelKconfig, SkelMapDef, SkelSpec, SkelStructOps, SkelStructOpsMember, StructOpsValue,
+        attach_struct_ops_value, load, load_with_stats, InitialValue, OpenData, OpenMap, OpenProg,
+        SkelFds, SkelKconfig, SkelMapDef, SkelSpec, SkelStructOps, SkelStructOpsMember,
+        StructOpsValue,
     };
     pub use crate::sys::bpf;
     pub use crate::sys::mem::{pod_boxed, pod_copy, pod_read};

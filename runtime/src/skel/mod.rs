@@ -14,11 +14,13 @@ use crate::sys::trusted::TrustedLoader;
 use crate::{Error, Result, VerifierLog};
 
 mod load;
+mod open_data;
 mod reuse;
 mod spec;
 mod struct_ops;
 
 pub use load::*;
+pub use open_data::OpenData;
 use reuse::*;
 pub use spec::*;
 pub use struct_ops::*;

@@ -316,6 +316,21 @@ fn map_typed<T: Pod>(
     Ok(Some(map))
 }
 
+/// Copies `len` bytes from `src` to `dst` with relaxed atomic byte stores.
+///
+/// # Safety
+///
+/// `dst..dst + len` lies inside a live, writable mapping of [`MappedData`] (checked by its
+/// `at`), and `src..src + len` inside a live `Pod` value.
+unsafe fn store_bytes(dst: *mut u8, src: *const u8, len: usize) {
+    for i in 0..len {
+        // SAFETY: the caller's contract above: `dst + i` is inside the writable mapping, where an
+        // `AtomicU8` store cannot race with other atomic accesses; `src + i` is inside a `Pod`
+        // value whose bytes are all initialized.
+        unsafe { (*dst.add(i).cast::<AtomicU8>()).store(src.add(i).read(), Ordering::Relaxed) };
+    }
+}
+
 fn base_ptr<T>(map: &Option<Mmap>) -> *mut u8 {
     match map {
         Some(m) => m.as_ptr(),
@@ -382,9 +397,17 @@ impl<T: Pod> MappedData<T> {
     }
 
     /// Overwrites the whole value, byte by byte with relaxed atomic stores; programs see it at
-    /// once.
+    /// once. Copies from `value` where it is (a section of many MiB never goes on the stack).
     pub fn write(&self, value: &T) {
-        self.write_at::<T>(0, *value);
+        let p = self.at(0, std::mem::size_of::<T>(), 1);
+        // SAFETY: `at` checked that the whole `T` lies in the mapping; `value` is a live `T`.
+        unsafe {
+            store_bytes(
+                p,
+                std::ptr::from_ref(value).cast(),
+                std::mem::size_of::<T>(),
+            )
+        };
     }
 
     /// A copy of the `F` at byte offset `off` of the value (relaxed atomic byte loads, see
@@ -411,13 +434,14 @@ impl<T: Pod> MappedData<T> {
     /// `F` does not lie inside `T`.
     pub fn write_at<F: Pod>(&self, off: usize, value: F) {
         let p = self.at(off, std::mem::size_of::<F>(), 1);
-        let src = std::ptr::from_ref(&value).cast::<u8>();
-        for i in 0..std::mem::size_of::<F>() {
-            // SAFETY: `p + i` is inside the live, writable mapping (checked by `at`); an
-            // `AtomicU8` store cannot race with other atomic accesses. `src + i` is inside
-            // `value`, a `Pod` whose bytes are all initialized.
-            unsafe { (*p.add(i).cast::<AtomicU8>()).store(src.add(i).read(), Ordering::Relaxed) };
-        }
+        // SAFETY: `at` checked that the `F` at `off` lies in the mapping; `value` is a live `F`.
+        unsafe {
+            store_bytes(
+                p,
+                std::ptr::from_ref(&value).cast(),
+                std::mem::size_of::<F>(),
+            )
+        };
     }
 
     /// The integer at byte offset `off` of the value as an atomic (`AtomicU32`, `AtomicI64`, …).
