@@ -9,6 +9,7 @@
 
 mod cref;
 mod objects;
+mod phases;
 mod stats;
 
 use std::path::Path;
@@ -59,6 +60,7 @@ struct Row {
     light_embedded: Option<usize>,
     gen: Duration,
     light_gen: Option<Duration>,
+    phases: Option<phases::Phases>,
 }
 
 fn lskel_samples(load: fn() -> Result<(), String>, n: usize) -> Result<Summary, String> {
@@ -108,6 +110,10 @@ fn measure(o: &objects::Object, a: &Args, scratch: &Path) -> Row {
     match lskel_samples(o.load, a.iters) {
         Ok(s) => row.lskel = Some(s),
         Err(e) => eprintln!("{}: lskel load: {e}", o.name),
+    }
+    match phases::measure(o.stats, a.iters) {
+        Ok(p) => row.phases = Some(p),
+        Err(e) => eprintln!("{}: lskel load_with_stats: {e}", o.name),
     }
     match cref::light_gen(obj, o.name, &dir, a.gen_runs) {
         Ok(g) => {
@@ -169,12 +175,14 @@ fn main() {
         "bpftool"
     );
     let mut failed = false;
+    let mut phase_rows = Vec::new();
     for o in objects::all() {
         if a.only.as_deref().is_some_and(|only| only != o.name) {
             continue;
         }
         let row = measure(&o, &a, &scratch);
-        failed |= row.lskel.is_none() || row.loader_insns == 0;
+        failed |= row.lskel.is_none() || row.loader_insns == 0 || row.phases.is_none();
+        phase_rows.push(phases::row(o.name, row.phases.as_ref()));
         let pair = |s: Option<Summary>| {
             s.map_or("-".to_string(), |s| {
                 format!("{}/{}", ms(s.median), ms(s.p90))
@@ -204,6 +212,12 @@ fn main() {
             ms(row.gen),
             row.light_gen.map_or("-".into(), ms),
         );
+    }
+    println!();
+    println!("lskel load phases (medians of load_with_stats): loader map create+update, loader verification, loader run, user space; loader insns written and verified");
+    println!("{}", phases::header());
+    for r in &phase_rows {
+        println!("{r}");
     }
     let _ = std::fs::remove_dir_all(&scratch);
     // The references may fail on an object (bpftool 7.1 refuses some); lskel must not.

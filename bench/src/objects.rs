@@ -1,12 +1,14 @@
 //! The objects measured: test fixtures that load with no settings, and the synthetic
 //! `scale_<N>` objects of the build script.
 
-/// An object to measure: its name (the skeleton's, also bpftool's `name`), its path, and a
-/// function that opens, loads and drops its lskel skeleton once.
+/// An object to measure: its name (the skeleton's, also bpftool's `name`), its path, a
+/// function that opens, loads and drops its lskel skeleton once, and one that does the same
+/// with `load_with_stats` and returns the phases.
 pub struct Object {
     pub name: &'static str,
     pub path: &'static str,
     pub load: fn() -> Result<(), String>,
+    pub stats: fn() -> Result<lskel::LoadStats, String>,
 }
 
 macro_rules! load_fn {
@@ -27,10 +29,23 @@ lskel::bpf_skeleton!("../tests/bpf/core.bpf.o");
 lskel::bpf_skeleton!("../tests/bpf/ksyms.bpf.o");
 lskel::bpf_skeleton!("../tests/bpf/kconfig.bpf.o");
 lskel::bpf_skeleton!("../tests/bpf/scale.bpf.o");
+lskel::bpf_skeleton!("../tests/bpf/bigbss.bpf.o");
 lskel::bpf_skeleton!("$OUT_DIR/scale_1.bpf.o");
 lskel::bpf_skeleton!("$OUT_DIR/scale_8.bpf.o");
 lskel::bpf_skeleton!("$OUT_DIR/scale_64.bpf.o");
 lskel::bpf_skeleton!("$OUT_DIR/scale_256.bpf.o");
+
+macro_rules! stats_fn {
+    ($module:ident) => {
+        || {
+            let (skel, stats) = $module::open()
+                .load_with_stats(&lskel::LoadOptions::default())
+                .map_err(|e| e.to_string())?;
+            drop(skel);
+            Ok(stats)
+        }
+    };
+}
 
 macro_rules! fixture {
     ($module:ident) => {
@@ -43,6 +58,7 @@ macro_rules! fixture {
                 ".bpf.o"
             ),
             load: load_fn!($module),
+            stats: stats_fn!($module),
         }
     };
 }
@@ -53,6 +69,7 @@ macro_rules! synthetic {
             name: stringify!($module),
             path: concat!(env!("OUT_DIR"), "/", stringify!($module), ".bpf.o"),
             load: load_fn!($module),
+            stats: stats_fn!($module),
         }
     };
 }
@@ -68,6 +85,7 @@ pub fn all() -> Vec<Object> {
         fixture!(ksyms),
         fixture!(kconfig),
         fixture!(scale),
+        fixture!(bigbss),
         synthetic!(scale_1),
         synthetic!(scale_8),
         synthetic!(scale_64),

@@ -62,6 +62,7 @@ mod gzip;
 mod kbtf;
 pub mod kconfig;
 mod load;
+mod load_stats;
 pub mod map;
 pub mod perfbuf;
 pub mod ringbuf;
@@ -80,6 +81,7 @@ pub use load::{
     probe_kernel, LoadOptions, LoadedFds, DEFAULT_LOG_SIZE, LOADER_LICENSE, LOADER_MAP_NAME,
     LOADER_PROG_NAME,
 };
+pub use load_stats::LoadStats;
 pub use map::{
     enable_stats, map_info, possible_cpus, prog_info, BloomFilter, Map, MapInfo, PerCpuMap,
     ProgInfo, Queue, TypedMap,
@@ -91,7 +93,7 @@ pub use sys::trusted::bpf_load_and_run;
 pub use usdt::{attach_usdt, UsdtError, UsdtLinks, UsdtManager};
 
 pub use lskel_macros::bpf_skeleton;
-pub use skel::{OpenMap, OpenProg, DEFAULT_PIN_ROOT};
+pub use skel::{OpenData, OpenMap, OpenProg, DEFAULT_PIN_ROOT};
 
 /// What generated skeletons use. Not a public API: it may change in any release.
 #[doc(hidden)]
@@ -102,11 +104,13 @@ pub mod __private {
     pub use crate::chars::{c_chars_str, set_c_chars};
     pub use crate::kconfig::{KconfigExtern, KconfigType};
     pub use crate::load::{LoadOptions, LoadedFds};
+    pub use crate::load_stats::LoadStats;
     pub use crate::map::{possible_cpus, BloomFilter, Map, MapShape, PerCpuMap, Queue, TypedMap};
     pub use crate::ringbuf::RingBuffer;
     pub use crate::skel::{
-        attach_struct_ops_value, load, InitialValue, OpenMap, OpenProg, SkelFds, SkelKconfig,
-        SkelMapDef, SkelSpec, SkelStructOps, SkelStructOpsMember, StructOpsValue,
+        attach_struct_ops_value, load, load_with_stats, InitialValue, OpenData, OpenMap, OpenProg,
+        SkelFds, SkelKconfig, SkelMapDef, SkelSpec, SkelStructOps, SkelStructOpsMember,
+        StructOpsValue,
     };
     pub use crate::sys::bpf;
     pub use crate::sys::mem::{pod_boxed, pod_copy, pod_read};

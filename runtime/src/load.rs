@@ -3,6 +3,7 @@
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd};
 
 use crate::abi::LoaderCtx;
+use crate::load_stats::{Phase, PhaseClock};
 use crate::sys::bpf::{self, flags, map_type, prog_type};
 use crate::{Errno, Error, Result, VerifierLog};
 
@@ -67,12 +68,24 @@ pub(crate) fn load_and_run_reusing(
     opts: &LoadOptions,
     reuse: &[(usize, BorrowedFd<'_>)],
 ) -> Result<LoadedFds> {
+    load_and_run_timed(ctx, data, insns, opts, reuse, &mut PhaseClock::off())
+}
+
+/// [`load_and_run_reusing`] timing its phases into `clock` (see [`crate::LoadStats`]).
+pub(crate) fn load_and_run_timed(
+    ctx: &mut LoaderCtx,
+    data: &[u8],
+    insns: &[u8],
+    opts: &LoadOptions,
+    reuse: &[(usize, BorrowedFd<'_>)],
+    clock: &mut PhaseClock<'_>,
+) -> Result<LoadedFds> {
     let _hold = crate::sys::signal::HoldSignals::new();
     // A failed run has closed everything it made, so an interrupted load is run again whole.
     let mut tries = 0;
     loop {
         tries += 1;
-        match load_and_run_once(ctx, data, insns, opts, reuse) {
+        match load_and_run_once(ctx, data, insns, opts, reuse, clock) {
             Err(e) if tries < MAX_TRIES && interrupted(&e) => continue,
             other => return other,
         }
@@ -98,7 +111,9 @@ fn load_and_run_once(
     insns: &[u8],
     opts: &LoadOptions,
     reuse: &[(usize, BorrowedFd<'_>)],
+    clock: &mut PhaseClock<'_>,
 ) -> Result<LoadedFds> {
+    clock.start_try(insns.len() / 8);
     if insns.is_empty() || insns.len() % 8 != 0 {
         return Err(Error::InvalidArgument(
             "loader insns must be a non-empty multiple of 8 bytes",
@@ -107,26 +122,13 @@ fn load_and_run_once(
     if data.is_empty() {
         return Err(Error::InvalidArgument("loader data blob is empty"));
     }
-    let value_size = u32::try_from(data.len())
-        .map_err(|_| Error::InvalidArgument("loader data blob exceeds 4 GiB"))?;
+    if u32::try_from(data.len()).is_err() {
+        return Err(Error::InvalidArgument("loader data blob exceeds 4 GiB"));
+    }
 
-    // 1. The loader map.
-    let map = bpf::map_create(&bpf::MapCreateAttr {
-        map_type: map_type::BPF_MAP_TYPE_ARRAY,
-        key_size: 4,
-        value_size,
-        max_entries: 1,
-        name: LOADER_MAP_NAME,
-        ..Default::default()
-    })
-    .map_err(|e| Error::syscall("BPF_MAP_CREATE(__loader.map)", e))?;
-
-    // 2. The blob, then freeze.
-    let sized = bpf::SizedMap::new(map.as_fd())?;
-    sized
-        .update(&0u32.to_ne_bytes(), data, flags::BPF_ANY)
-        .map_err(|e| rename(e, "BPF_MAP_UPDATE_ELEM(__loader.map)"))?;
-    bpf::map_freeze(map.as_fd()).map_err(|e| Error::syscall("BPF_MAP_FREEZE(__loader.map)", e))?;
+    // 1-2. The loader map holding the blob (no info query: its sizes are the ones it was made with).
+    let map = loader_map(data)?;
+    clock.lap(Phase::Map);
 
     // 3. The loader program.
     let mut log = if opts.log_level > 0 {
@@ -155,6 +157,7 @@ fn load_and_run_once(
         fd_array: &fd_array,
         ..Default::default()
     };
+    clock.skip();
     let prog = match bpf::prog_load(&mut attr) {
         Ok(fd) => fd,
         Err(errno) => {
@@ -164,6 +167,7 @@ fn load_and_run_once(
             })
         }
     };
+    clock.lap(Phase::Verify);
 
     // 4. Run it over the ctx. The inner loads log into the same buffer, emptied first.
     if let Some(b) = log.first_mut() {
@@ -195,6 +199,7 @@ fn load_and_run_once(
     if ctx.possible_cpus() == 0 {
         ctx.set_possible_cpus(crate::cpus::possible_cpus()? as u32);
     }
+    clock.skip();
     let run = bpf::prog_test_run(
         prog.as_fd(),
         bpf::TestRunAttr {
@@ -204,8 +209,11 @@ fn load_and_run_once(
     );
     // The log buffer dies with this function: do not leave its address in the ctx.
     ctx.set_log_raw(0, 0, 0);
+    clock.lap(Phase::Run);
     // A failed test run did not run the loader: the duplicates are still ours and close here.
     let out = run.map_err(|e| Error::syscall("BPF_PROG_TEST_RUN(__loader.prog)", e))?;
+    clock.after_run(out.duration, prog.as_fd());
+    clock.skip();
     // The loader ran and owned them from its start: closed by its cleanup, or back in the ctx.
     for fd in given {
         let _ = fd.into_raw_fd();
@@ -225,11 +233,27 @@ fn load_and_run_once(
     Ok(LoadedFds { maps, progs })
 }
 
-fn rename(e: Error, op: &'static str) -> Error {
-    match e {
-        Error::Syscall { errno, .. } => Error::syscall(op, errno),
-        other => other,
+/// Whether the loader map is frozen before the loader runs. An unsigned load has nothing to
+/// protect: user space holds the map's only fd and writes it once, and the loader does not need
+/// its values to be constants (the map is not `BPF_F_RDONLY_PROG`), so the freeze would be one
+/// system call for nothing. A signed load (the kernel checks a signature over the frozen blob)
+/// must freeze it: turn this on for that path.
+const FREEZE_LOADER_MAP: bool = false;
+
+/// The loader map: a one-entry array holding `data`, frozen only if [`FREEZE_LOADER_MAP`].
+fn loader_map(data: &[u8]) -> Result<OwnedFd> {
+    let map = bpf::array_of_one_value(LOADER_MAP_NAME, data).map_err(|(cmd, e)| {
+        let op = match cmd {
+            "BPF_MAP_CREATE" => "BPF_MAP_CREATE(__loader.map)",
+            _ => "BPF_MAP_UPDATE_ELEM(__loader.map)",
+        };
+        Error::syscall(op, e)
+    })?;
+    if FREEZE_LOADER_MAP {
+        bpf::map_freeze(map.as_fd())
+            .map_err(|e| Error::syscall("BPF_MAP_FREEZE(__loader.map)", e))?;
     }
+    Ok(map)
 }
 
 /// Checks that the `bpf(2)` system call is usable: creates and drops a one-entry array map.

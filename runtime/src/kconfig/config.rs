@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::io::Read;
+use std::sync::OnceLock;
 
 use super::value::{parse_u64, set_num, set_str, set_tri};
 use super::{err, slot, KconfigExtern, Kind, KCONFIG_PATH_ENV, MAX_CONFIG_SIZE};
@@ -57,42 +58,96 @@ pub(super) fn set_value(ext: &KconfigExtern, out: &mut [u8], value: &[u8]) -> Re
     }
 }
 
+/// A kernel config, decoded and indexed: each `CONFIG_X=value` line by name (the first line for
+/// a name wins), so the externs of an object are looked up, not matched against every line.
+#[derive(Debug)]
+pub(super) struct ParsedConfig {
+    /// Where it came from, for error messages.
+    pub(super) source: String,
+    text: Vec<u8>,
+    /// Name -> (start and end of the value in `text`, 1-based line number).
+    values: HashMap<Box<[u8]>, (usize, usize, usize)>,
+}
+
+impl ParsedConfig {
+    /// Indexes `text`. Any `CONFIG_` line without `=` or value makes the whole file an error,
+    /// as in libbpf, wherever it is.
+    pub(super) fn parse(text: Vec<u8>, source: String) -> Result<ParsedConfig> {
+        let mut values = HashMap::new();
+        let mut start = 0;
+        for (n, line) in text.split(|&b| b == b'\n').enumerate() {
+            let at = start;
+            start += line.len() + 1;
+            let (name, v) = match parse_line(line) {
+                Ok(Line::Set { name, value }) => (name, value),
+                Ok(_) => continue,
+                Err(why) => {
+                    return Err(err(
+                        source,
+                        format!("line {}: failed to parse '{}': {why}", n + 1, show(line)),
+                    ))
+                }
+            };
+            let from = at + (v.as_ptr() as usize - line.as_ptr() as usize);
+            values
+                .entry(Box::from(name))
+                .or_insert((from, from + v.len(), n + 1));
+        }
+        Ok(ParsedConfig {
+            source,
+            text,
+            values,
+        })
+    }
+
+    /// The value of `name` and its line number, if a line sets it.
+    pub(super) fn get(&self, name: &str) -> Option<(&[u8], usize)> {
+        let &(from, to, line) = self.values.get(name.as_bytes())?;
+        Some((&self.text[from..to], line))
+    }
+}
+
+/// Sets each `CONFIG_*` extern that `config` sets and `set` does not mark yet.
 pub(super) fn apply_config(
     value: &mut [u8],
     externs: &[KconfigExtern],
     set: &mut [bool],
-    text: &[u8],
-    source: &str,
+    config: &ParsedConfig,
 ) -> Result<()> {
-    let by_name: HashMap<&[u8], usize> = externs
-        .iter()
-        .enumerate()
-        .filter(|(_, e)| e.name.starts_with("CONFIG_"))
-        .map(|(i, e)| (e.name.as_bytes(), i))
-        .collect();
-    for (n, line) in text.split(|&b| b == b'\n').enumerate() {
-        let (name, v) = match parse_line(line) {
-            Ok(Line::Set { name, value }) => (name, value),
-            Ok(_) => continue,
-            Err(why) => {
-                return Err(err(
-                    source,
-                    format!("line {}: failed to parse '{}': {why}", n + 1, show(line)),
-                ))
-            }
-        };
-        let Some(&i) = by_name.get(name) else {
-            continue;
-        };
-        if set[i] {
+    for (i, ext) in externs.iter().enumerate() {
+        if set[i] || !ext.name.starts_with("CONFIG_") {
             continue;
         }
-        let ext = &externs[i];
+        let Some((v, line)) = config.get(ext.name) else {
+            continue;
+        };
+        let source = &config.source;
         set_value(ext, slot(value, ext), v)
-            .map_err(|what| err(ext.name, format!("{what} (line {} of {source})", n + 1)))?;
+            .map_err(|what| err(ext.name, format!("{what} (line {line} of {source})")))?;
         set[i] = true;
     }
     Ok(())
+}
+
+/// The system's kernel config (`/proc/config.gz`, else `/boot/config-$(uname -r)`), read, decoded
+/// and indexed once per process: the running kernel's config does not change while it runs, and
+/// inflating it was most of a `.kconfig` object's load. `$LSKEL_KCONFIG_PATH`, when set, is read
+/// at each load instead (a file the user may change), and a failure is not kept (it is tried
+/// again at the next load).
+pub(super) fn system_config(needed_by: &str) -> Result<std::sync::Arc<ParsedConfig>> {
+    static SYSTEM: OnceLock<std::sync::Arc<ParsedConfig>> = OnceLock::new();
+    if let Some(path) = env_config_path() {
+        let bytes = read_env_config(&path)?;
+        let text = decode(&bytes, &path)?;
+        return ParsedConfig::parse(text, path).map(std::sync::Arc::new);
+    }
+    if let Some(c) = SYSTEM.get() {
+        return Ok(c.clone());
+    }
+    let (path, bytes) = read_system_config(needed_by)?;
+    let text = decode(&bytes, &path)?;
+    let parsed = std::sync::Arc::new(ParsedConfig::parse(text, path)?);
+    Ok(SYSTEM.get_or_init(|| parsed).clone())
 }
 
 pub(super) fn show(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
@@ -115,19 +170,25 @@ pub(super) fn read_bounded(path: &str) -> std::io::Result<Vec<u8>> {
     Ok(buf)
 }
 
-/// The config file's path and bytes: `$LSKEL_KCONFIG_PATH`, else `/proc/config.gz`, else
+/// `$LSKEL_KCONFIG_PATH`, when set and not empty.
+fn env_config_path() -> Option<String> {
+    std::env::var_os(KCONFIG_PATH_ENV)
+        .filter(|p| !p.is_empty())
+        .map(|p| p.to_string_lossy().into_owned())
+}
+
+fn read_env_config(path: &str) -> Result<Vec<u8>> {
+    read_bounded(path).map_err(|e| {
+        err(
+            path,
+            format!("reading the kernel config ({KCONFIG_PATH_ENV}) failed: {e}"),
+        )
+    })
+}
+
+/// The system config file's path and bytes: `/proc/config.gz`, else
 /// `/boot/config-$(uname -r)`. `needed_by` names the extern in the error when there is none.
 pub(super) fn read_system_config(needed_by: &str) -> Result<(String, Vec<u8>)> {
-    if let Some(path) = std::env::var_os(KCONFIG_PATH_ENV).filter(|p| !p.is_empty()) {
-        let path = path.to_string_lossy().into_owned();
-        return match read_bounded(&path) {
-            Ok(bytes) => Ok((path, bytes)),
-            Err(e) => Err(err(
-                path,
-                format!("reading the kernel config ({KCONFIG_PATH_ENV}) failed: {e}"),
-            )),
-        };
-    }
     let proc_err = match read_bounded(PROC_CONFIG) {
         Ok(bytes) => return Ok((PROC_CONFIG.to_string(), bytes)),
         Err(e) => e,

@@ -27,7 +27,9 @@
 //!   Lines `CONFIG_X=value` set `CONFIG_X` (the first line for a name wins); `# CONFIG_X is not set` and
 //!   absent names leave it unset: 0 if `__weak`, else an error. Any `CONFIG_` line without `=` or without
 //!   a value makes the whole file an error, as in libbpf. The config is only read if some extern needs it,
-//!   and then it must exist even if every `CONFIG_*` extern is `__weak` (libbpf fails the same way).
+//!   and then it must exist even if every `CONFIG_*` extern is `__weak` (libbpf fails the same way). The
+//!   system's config is read, decoded and indexed once per process (later loads only look up their
+//!   externs); a `LSKEL_KCONFIG_PATH` file is read again at each load.
 //!
 //! Value conversion ([`KconfigType`]), as libbpf's `set_kcfg_value_tri/str/num`:
 //!
@@ -203,22 +205,21 @@ fn fill_impl(value: &mut [u8], externs: &[KconfigExtern], source: ConfigSource<'
         return Ok(());
     }
 
-    let (source_name, text) = match source {
-        ConfigSource::Given(bytes) => (
-            "the given kernel config".to_string(),
+    let config = match source {
+        ConfigSource::Given(bytes) => std::sync::Arc::new(ParsedConfig::parse(
             decode(bytes, "the given kernel config")?,
-        ),
+            "the given kernel config".to_string(),
+        )?),
         ConfigSource::System => {
             let first = externs
                 .iter()
                 .find(|e| e.name.starts_with("CONFIG_"))
                 .map_or("CONFIG_*", |e| e.name);
-            let (path, bytes) = read_system_config(first)?;
-            let text = decode(&bytes, &path)?;
-            (path, text)
+            system_config(first)?
         }
     };
-    apply_config(value, externs, &mut set, &text, &source_name)?;
+    apply_config(value, externs, &mut set, &config)?;
+    let source_name = &config.source;
 
     for (ext, &is_set) in externs.iter().zip(&set) {
         if !is_set && !ext.weak {

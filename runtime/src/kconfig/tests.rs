@@ -472,3 +472,17 @@ fn fill_checks_layout_and_names() {
     }];
     assert_eq!(kerr(run(&e, 4, "")).0, "LINUX_UNKNOWN");
 }
+
+#[test]
+fn parsed_config_indexes_first_lines_and_refuses_a_bad_line_anywhere() {
+    let text =
+        b"# c\nCONFIG_A=y\nCONFIG_B=\"x=y\"\nCONFIG_A=n\n# CONFIG_C is not set\nCONFIG_D=0x10"
+            .to_vec();
+    let c = ParsedConfig::parse(text, "t".into()).unwrap();
+    assert_eq!(c.get("CONFIG_A"), Some((&b"y"[..], 2)));
+    assert_eq!(c.get("CONFIG_B"), Some((&b"\"x=y\""[..], 3)));
+    assert_eq!(c.get("CONFIG_D"), Some((&b"0x10"[..], 6)));
+    assert_eq!(c.get("CONFIG_C"), None);
+    let e = ParsedConfig::parse(b"CONFIG_A=y\nCONFIG_BAD\n".to_vec(), "t".into()).unwrap_err();
+    assert!(e.to_string().contains("line 2"), "{e}");
+}

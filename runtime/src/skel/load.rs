@@ -8,7 +8,8 @@ use super::struct_ops::{struct_ops_value, StructOpsValue};
 use super::{OpenMap, OpenProg};
 use crate::abi::LoaderCtx;
 use crate::kconfig::fill;
-use crate::load::{load_and_run_reusing, LoadOptions};
+use crate::load::{load_and_run_timed, LoadOptions};
+use crate::load_stats::{LoadStats, PhaseClock};
 use crate::sys::bpf::prog_bind_map;
 use crate::{Error, Result, VerifierLog};
 
@@ -67,6 +68,41 @@ pub fn load(
     initial: &[(usize, InitialValue<'_>)],
     progs: &[&OpenProg],
     opts: &LoadOptions,
+) -> Result<SkelFds> {
+    load_timed(spec, maps, initial, progs, opts, &mut PhaseClock::off())
+}
+
+/// [`load`], also measuring where the time went (see [`LoadStats`]): what a generated
+/// skeleton's `load_with_stats` calls. The stats' `total` covers this call; the skeleton calls
+/// [`LoadStats::finish`] again once it has mapped its data, to include that work.
+pub fn load_with_stats(
+    spec: &SkelSpec,
+    maps: &[(usize, &OpenMap)],
+    initial: &[(usize, InitialValue<'_>)],
+    progs: &[&OpenProg],
+    opts: &LoadOptions,
+) -> Result<(SkelFds, LoadStats)> {
+    let start = std::time::Instant::now();
+    let mut stats = LoadStats::default();
+    let fds = load_timed(
+        spec,
+        maps,
+        initial,
+        progs,
+        opts,
+        &mut PhaseClock::on(&mut stats),
+    )?;
+    stats.finish(start);
+    Ok((fds, stats))
+}
+
+fn load_timed(
+    spec: &SkelSpec,
+    maps: &[(usize, &OpenMap)],
+    initial: &[(usize, InitialValue<'_>)],
+    progs: &[&OpenProg],
+    opts: &LoadOptions,
+    clock: &mut PhaseClock<'_>,
 ) -> Result<SkelFds> {
     let mut ctx = LoaderCtx::with_targets(spec.n_maps, spec.n_progs, spec.targets.len());
     if ctx.size() != spec.ctx_size {
@@ -149,12 +185,13 @@ pub fn load(
     };
     // The loader is generated (`TrustedLoader`'s contract) and every address in the ctx is
     // alive until here.
-    let fds = load_and_run_reusing(
+    let fds = load_and_run_timed(
         &mut ctx,
         spec.loader.data(),
         spec.loader.insns(),
         opts,
         &reused,
+        clock,
     )
     .map_err(|e| name_step(e, spec))?;
     drop((kconfig, names)); // read by the loader through the ctx until here

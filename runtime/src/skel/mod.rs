@@ -9,11 +9,13 @@ use crate::abi::LoaderCtx;
 use crate::{Error, Result};
 
 mod load;
+mod open_data;
 mod reuse;
 mod spec;
 mod struct_ops;
 
 pub use load::*;
+pub use open_data::OpenData;
 pub use spec::*;
 pub use struct_ops::*;
 

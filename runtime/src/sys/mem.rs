@@ -34,6 +34,14 @@ pub fn pod_read<T: crate::Pod>(bytes: &[u8]) -> T {
     unsafe { std::ptr::read_unaligned(bytes.as_ptr().cast::<T>()) }
 }
 
+/// A zero-sized `T` boxed (no allocation). Its own function: a `T` temporary in `pod_boxed`'s
+/// frame would reserve `size_of::<T>()` bytes of stack in unoptimised builds even where this
+/// branch is never taken (a 16 MiB `.bss` overflowed the stack).
+#[inline(never)]
+fn boxed_zst<T: crate::Pod>(bytes: &[u8]) -> Box<T> {
+    Box::new(pod_read(bytes))
+}
+
 /// [`pod_read`] straight into a heap allocation, so a large global data section (megabytes of
 /// `.bss`) never passes through the stack. `bytes` may be shorter than `T` by `T`'s trailing
 /// alignment padding.
@@ -43,7 +51,7 @@ pub fn pod_boxed<T: crate::Pod>(bytes: &[u8]) -> Box<T> {
     // padding bytes start as zero.
     let len = bytes.len().min(size);
     if size == 0 {
-        return Box::new(pod_read(bytes));
+        return boxed_zst(bytes);
     }
     let layout = std::alloc::Layout::new::<T>();
     // SAFETY: `layout` has a non-zero size. The zeroed allocation is checked for null and gets

@@ -282,10 +282,14 @@ macro_rules! atomic_int {
 }
 atomic_int!(AtomicU8, AtomicI8, AtomicU16, AtomicI16, AtomicU32, AtomicI32, AtomicU64, AtomicI64);
 
-/// Checks that `fd` is a one-entry-or-more `BPF_F_MMAPABLE` array whose value holds a `T`, and
-/// maps its first value (`None` for a zero-sized `T`).
-fn map_typed<T: Pod>(fd: BorrowedFd<'_>, writable: bool) -> crate::Result<Option<Mmap>> {
-    let info = bpf::map_info(fd).map_err(|e| Error::syscall("BPF_OBJ_GET_INFO_BY_FD(map)", e))?;
+/// Checks that `fd`, whose info is `info` (asked once by the caller), is a one-entry-or-more
+/// `BPF_F_MMAPABLE` array whose value holds a `T`, and maps its first value (`None` for a
+/// zero-sized `T`).
+fn map_typed<T: Pod>(
+    fd: BorrowedFd<'_>,
+    info: &bpf::MapInfo,
+    writable: bool,
+) -> crate::Result<Option<Mmap>> {
     if info.map_type != bpf::map_type::BPF_MAP_TYPE_ARRAY || info.max_entries == 0 {
         return Err(Error::InvalidArgument(
             "global data view of a map that is not a non-empty array",
@@ -310,6 +314,21 @@ fn map_typed<T: Pod>(fd: BorrowedFd<'_>, writable: bool) -> crate::Result<Option
     let len = array_mmap_len(value_size, 1);
     let map = Mmap::map(fd, len, 0, writable).map_err(|errno| Error::Mmap { len, errno })?;
     Ok(Some(map))
+}
+
+/// Copies `len` bytes from `src` to `dst` with relaxed atomic byte stores.
+///
+/// # Safety
+///
+/// `dst..dst + len` lies inside a live, writable mapping of [`MappedData`] (checked by its
+/// `at`), and `src..src + len` inside a live `Pod` value.
+unsafe fn store_bytes(dst: *mut u8, src: *const u8, len: usize) {
+    for i in 0..len {
+        // SAFETY: the caller's contract above: `dst + i` is inside the writable mapping, where an
+        // `AtomicU8` store cannot race with other atomic accesses; `src + i` is inside a `Pod`
+        // value whose bytes are all initialized.
+        unsafe { (*dst.add(i).cast::<AtomicU8>()).store(src.add(i).read(), Ordering::Relaxed) };
+    }
 }
 
 fn base_ptr<T>(map: &Option<Mmap>) -> *mut u8 {
@@ -345,7 +364,7 @@ impl<T: Pod> MappedData<T> {
             ));
         }
         Ok(MappedData {
-            map: map_typed::<T>(map, true)?,
+            map: map_typed::<T>(map, &info, true)?,
             _t: PhantomData,
         })
     }
@@ -378,9 +397,17 @@ impl<T: Pod> MappedData<T> {
     }
 
     /// Overwrites the whole value, byte by byte with relaxed atomic stores; programs see it at
-    /// once.
+    /// once. Copies from `value` where it is (a section of many MiB never goes on the stack).
     pub fn write(&self, value: &T) {
-        self.write_at::<T>(0, *value);
+        let p = self.at(0, std::mem::size_of::<T>(), 1);
+        // SAFETY: `at` checked that the whole `T` lies in the mapping; `value` is a live `T`.
+        unsafe {
+            store_bytes(
+                p,
+                std::ptr::from_ref(value).cast(),
+                std::mem::size_of::<T>(),
+            )
+        };
     }
 
     /// A copy of the `F` at byte offset `off` of the value (relaxed atomic byte loads, see
@@ -407,13 +434,14 @@ impl<T: Pod> MappedData<T> {
     /// `F` does not lie inside `T`.
     pub fn write_at<F: Pod>(&self, off: usize, value: F) {
         let p = self.at(off, std::mem::size_of::<F>(), 1);
-        let src = std::ptr::from_ref(&value).cast::<u8>();
-        for i in 0..std::mem::size_of::<F>() {
-            // SAFETY: `p + i` is inside the live, writable mapping (checked by `at`); an
-            // `AtomicU8` store cannot race with other atomic accesses. `src + i` is inside
-            // `value`, a `Pod` whose bytes are all initialized.
-            unsafe { (*p.add(i).cast::<AtomicU8>()).store(src.add(i).read(), Ordering::Relaxed) };
-        }
+        // SAFETY: `at` checked that the `F` at `off` lies in the mapping; `value` is a live `F`.
+        unsafe {
+            store_bytes(
+                p,
+                std::ptr::from_ref(&value).cast(),
+                std::mem::size_of::<F>(),
+            )
+        };
     }
 
     /// The integer at byte offset `off` of the value as an atomic (`AtomicU32`, `AtomicI64`, …).
@@ -467,7 +495,7 @@ impl<T: Pod> MappedRoData<T> {
             Err(e) => return Err(Error::syscall("BPF_MAP_FREEZE", e)),
         }
         Ok(MappedRoData {
-            map: map_typed::<T>(map, false)?,
+            map: map_typed::<T>(map, &info, false)?,
             _t: PhantomData,
         })
     }

@@ -52,7 +52,8 @@ impl TrustedLoader {
 /// `insns` (raw `struct bpf_insn` bytes) and runs it once over `ctx`.
 ///
 /// The steps: (1) `BPF_MAP_CREATE` of an ARRAY `"__loader.map"` with one `data.len()`-byte
-/// value; (2) `BPF_MAP_UPDATE_ELEM` of key 0 with `data`, then `BPF_MAP_FREEZE`; (3)
+/// value; (2) `BPF_MAP_UPDATE_ELEM` of key 0 with `data` (not frozen: an unsigned load has
+/// nothing to protect, see `FREEZE_LOADER_MAP` in `load.rs`); (3)
 /// `BPF_PROG_LOAD` of a sleepable `BPF_PROG_TYPE_SYSCALL` program `"__loader.prog"` with
 /// `fd_array = [loader map]`; (4) `BPF_PROG_TEST_RUN` with the ctx as `ctx_in`; (5) the loader
 /// map and program are closed on return.

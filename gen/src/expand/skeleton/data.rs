@@ -184,14 +184,14 @@ pub(super) fn data_parts(plan: &Plan, datasecs: &[DataSec]) -> DataParts {
             "Initial value of `{}`, written to the map at load.",
             plan.maps[d.map_index].name
         );
-        quote!(#[doc = #doc] pub #f: ::std::boxed::Box<#t>,)
+        quote!(#[doc = #doc] pub #f: __lskel::OpenData<#t>,)
     });
     let open_inits = datasecs.iter().filter(|d| d.settable).map(|d| {
         let (f, t, off, size) = (&d.field, &d.ty, d.init_off, d.value_size as usize);
         if d.zeroed {
-            quote!(#f: __lskel::pod_boxed::<#t>(&[]),)
+            quote!(#f: __lskel::OpenData::<#t>::zeroed(),)
         } else {
-            quote!(#f: __lskel::pod_boxed::<#t>(&DATA[#off..#off + #size]),)
+            quote!(#f: __lskel::OpenData::<#t>::new(&DATA[#off..#off + #size]),)
         }
     });
     let initial = datasecs
@@ -227,9 +227,10 @@ pub(super) fn data_parts(plan: &Plan, datasecs: &[DataSec]) -> DataParts {
             quote!(#f: __lskel::MappedData::<#t>::new(__lskel::AsFd::as_fd(&fds.maps[#i]))?,)
         }
     });
+    // A zeroed section the user never wrote is not copied: the kernel's new map is zeros.
     let zeroed_copies = datasecs.iter().filter(|d| d.settable && d.zeroed).map(|d| {
         let f = &d.field;
-        quote!(skel.#f.write(&*self.#f);)
+        quote!(if self.#f.written() { skel.#f.write(&*self.#f); })
     });
     // `.rodata` and `.kconfig` are frozen and read-only for programs: a plain reference.
     let data_accessors = datasecs.iter().filter(|d| d.readonly).map(|d| {

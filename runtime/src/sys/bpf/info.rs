@@ -131,6 +131,15 @@ pub fn prog_info(prog: BorrowedFd<'_>) -> Result<ProgInfo, Errno> {
     })
 }
 
+/// A program's `verified_insns` (instructions the verifier processed) with one
+/// `BPF_OBJ_GET_INFO_BY_FD` that asks for no instructions or map ids.
+pub fn prog_verified_insns(prog: BorrowedFd<'_>) -> Result<u32, Errno> {
+    let mut words = [0u64; PROG_INFO_SIZE / 8];
+    let buf = u64s_as_bytes_mut(&mut words);
+    obj_get_info(prog, buf)?;
+    Ok(rd_u32(buf, prog_info_off::VERIFIED_INSNS))
+}
+
 /// Part of `struct bpf_map_info`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MapInfo {

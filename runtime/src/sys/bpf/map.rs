@@ -2,7 +2,7 @@
 //! layouts the typed and batch operations of [`sys::bpf_map`](crate::sys::bpf_map) fill.
 #![allow(unsafe_code)]
 
-use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 use super::BPF_OBJ_NAME_LEN;
 use super::{cmd, fd_u32, len_u32, obj_name, ptr_u64, slice_ptr, sys_bpf_fd, sys_bpf_unit};
@@ -214,6 +214,33 @@ pub fn map_freeze(map: BorrowedFd<'_>) -> Result<(), Errno> {
     };
     // SAFETY: no pointers.
     unsafe { sys_bpf_unit(cmd::BPF_MAP_FREEZE, &mut raw) }
+}
+
+/// Creates a one-entry `BPF_MAP_TYPE_ARRAY` named `name` whose value is `value` (key 0): the
+/// loader's blob map. The sizes are the ones this function created the map with, so the update
+/// needs no `BPF_OBJ_GET_INFO_BY_FD` (what [`SizedMap`](super::SizedMap) would ask). The map is
+/// not frozen: see [`map_freeze`] and the caller.
+///
+/// Errors: the failed command and its errno.
+pub(crate) fn array_of_one_value(
+    name: &str,
+    value: &[u8],
+) -> Result<OwnedFd, (&'static str, Errno)> {
+    let value_size = u32::try_from(value.len()).map_err(|_| ("BPF_MAP_CREATE", Errno::TOOBIG))?;
+    let map = map_create(&MapCreateAttr {
+        map_type: super::map_type::BPF_MAP_TYPE_ARRAY,
+        key_size: 4,
+        value_size,
+        max_entries: 1,
+        name,
+        ..Default::default()
+    })
+    .map_err(|e| ("BPF_MAP_CREATE", e))?;
+    // SAFETY: `map` was created just above with 4-byte keys and `value.len()`-byte values, not
+    // per-CPU: the kernel reads exactly the bytes of the two live slices.
+    unsafe { map_update_elem(map.as_fd(), &0u32.to_ne_bytes(), value, 0) }
+        .map_err(|e| ("BPF_MAP_UPDATE_ELEM", e))?;
+    Ok(map)
 }
 
 #[cfg(test)]

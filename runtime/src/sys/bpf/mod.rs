@@ -42,10 +42,12 @@ mod test_run;
 
 pub use consts::{attach_type, cmd, flags, map_type, prog_type, BPF_OBJ_NAME_LEN};
 pub use info::{
-    map_info, prog_info, prog_or_map_id, MapInfo, ProgInfo, MAP_INFO_SIZE, PROG_INFO_SIZE,
+    map_info, prog_info, prog_or_map_id, prog_verified_insns, MapInfo, ProgInfo, MAP_INFO_SIZE,
+    PROG_INFO_SIZE,
 };
 pub use link::{iter_create, link_create, link_create_perf_event, raw_tracepoint_open, LinkTarget};
 pub(crate) use loader_fds::take_loader_fds;
+pub(crate) use map::array_of_one_value;
 pub use map::{
     map_create, map_delete_elem, map_freeze, map_get_next_key, map_lookup_elem, map_update_elem,
     MapCreateAttr,
