@@ -45,7 +45,7 @@ pub(crate) fn load_and_run(
     insns: &[u8],
     opts: &LoadOptions,
 ) -> Result<LoadedFds> {
-    load_and_run_reusing(ctx, data, insns, opts, &[])
+    load_and_run_reusing(ctx, data, insns, opts, &[], None)
 }
 
 /// [`load_and_run`] with maps to reuse: (map index, a map fd the caller keeps).
@@ -60,19 +60,23 @@ pub(crate) fn load_and_run(
 /// never handed over. (A test run that ran the loader but then failed to copy the ctx back,
 /// EFAULT on memory this function owns, cannot be told apart from one that did not run: the
 /// duplicate is then closed here.)
+///
+/// `ctx_area`: an interpreter loader's protocol (see [`read_back_ctx_area`]); `None` for the
+/// straight-line loader.
 pub(crate) fn load_and_run_reusing(
     ctx: &mut LoaderCtx,
     data: &[u8],
     insns: &[u8],
     opts: &LoadOptions,
     reuse: &[(usize, BorrowedFd<'_>)],
+    ctx_area: Option<usize>,
 ) -> Result<LoadedFds> {
     let _hold = crate::sys::signal::HoldSignals::new();
     // A failed run has closed everything it made, so an interrupted load is run again whole.
     let mut tries = 0;
     loop {
         tries += 1;
-        match load_and_run_once(ctx, data, insns, opts, reuse) {
+        match load_and_run_once(ctx, data, insns, opts, reuse, ctx_area) {
             Err(e) if tries < MAX_TRIES && interrupted(&e) => continue,
             other => return other,
         }
@@ -98,6 +102,7 @@ fn load_and_run_once(
     insns: &[u8],
     opts: &LoadOptions,
     reuse: &[(usize, BorrowedFd<'_>)],
+    ctx_area: Option<usize>,
 ) -> Result<LoadedFds> {
     if insns.is_empty() || insns.len() % 8 != 0 {
         return Err(Error::InvalidArgument(
@@ -210,6 +215,9 @@ fn load_and_run_once(
     for fd in given {
         let _ = fd.into_raw_fd();
     }
+    if let Some(off) = ctx_area {
+        read_back_ctx_area(map.as_fd(), ctx, off, data.len())?;
+    }
     let ret = out.retval as i32;
     if ret < 0 {
         return Err(Error::Loader {
@@ -223,6 +231,33 @@ fn load_and_run_once(
     // 5. Take the descriptors; the loader map and program close when `map`/`prog` drop.
     let (maps, progs) = bpf::take_loader_fds(ctx);
     Ok(LoadedFds { maps, progs })
+}
+
+/// An interpreter loader cannot write the ctx at a variable offset: it writes the fds it
+/// made (and its status) into its copy of the ctx in the blob, at `off`; this puts that copy
+/// over `ctx`, so the fds come back as from a straight-line loader. One
+/// `BPF_MAP_LOOKUP_ELEM` of the loader map (frozen maps stay readable).
+pub(crate) fn read_back_ctx_area(
+    map: BorrowedFd<'_>,
+    ctx: &mut LoaderCtx,
+    off: usize,
+    blob_len: usize,
+) -> Result<()> {
+    let mut blob = vec![0u8; blob_len];
+    let sized = bpf::SizedMap::new(map)?;
+    let found = sized
+        .lookup(&0u32.to_ne_bytes(), &mut blob, 0)
+        .map_err(|e| rename(e, "BPF_MAP_LOOKUP_ELEM(__loader.map)"))?;
+    let bytes = ctx.as_bytes_mut();
+    let area = off
+        .checked_add(bytes.len())
+        .and_then(|end| blob.get(off..end))
+        .filter(|_| found)
+        .ok_or(Error::InvalidArgument(
+            "the loader's ctx area lies outside its blob",
+        ))?;
+    bytes.copy_from_slice(area);
+    Ok(())
 }
 
 fn rename(e: Error, op: &'static str) -> Error {

@@ -145,6 +145,7 @@ pub fn load(
         spec.loader.insns(),
         opts,
         &reused,
+        spec.loader.ctx_area(),
     )
     .map_err(|e| name_step(e, spec))?;
     drop((kconfig, names)); // read by the loader through the ctx until here

@@ -19,6 +19,7 @@ use crate::Result;
 pub struct TrustedLoader {
     data: &'static [u8],
     insns: &'static [u8],
+    ctx_area: Option<usize>,
 }
 
 impl TrustedLoader {
@@ -34,7 +35,36 @@ impl TrustedLoader {
     /// make the kernel write anywhere in the process, or leave numbers in the ctx that are
     /// then owned (and closed) as descriptors.
     pub const unsafe fn new(data: &'static [u8], insns: &'static [u8]) -> TrustedLoader {
-        TrustedLoader { data, insns }
+        TrustedLoader {
+            data,
+            insns,
+            ctx_area: None,
+        }
+    }
+
+    /// Wraps a generated interpreter loader, which writes the fds it makes into its copy of
+    /// the ctx at blob offset `ctx_area` (read back from the loader map after the run)
+    /// instead of into the ctx.
+    ///
+    /// # Safety
+    ///
+    /// As [`TrustedLoader::new`], and `ctx_area` is the offset the generator emitted with
+    /// this loader.
+    pub const unsafe fn with_ctx_area(
+        data: &'static [u8],
+        insns: &'static [u8],
+        ctx_area: usize,
+    ) -> TrustedLoader {
+        TrustedLoader {
+            data,
+            insns,
+            ctx_area: Some(ctx_area),
+        }
+    }
+
+    /// Where an interpreter loader leaves the ctx with its fds (`None`: in the ctx itself).
+    pub fn ctx_area(&self) -> Option<usize> {
+        self.ctx_area
     }
 
     /// The data blob.
