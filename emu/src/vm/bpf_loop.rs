@@ -38,29 +38,30 @@ impl Vm {
                     format!("bpf_loop callback {func:#x} is not a subprogram address (ld_imm64 src_reg 4)"),
                 )
             })?;
-        let ret =
-            if flags != 0 {
-                -i64::from(EINVAL) as u64
-            } else if nr > MAX_LOOPS {
-                -i64::from(E2BIG) as u64
-            } else {
-                let mut done = 0;
-                for i in 0..nr {
-                    done += 1;
-                    match self.callback(pc, start, i, cb_ctx, k)? {
-                        0 => {}
-                        1 => break,
-                        r => return Err(Error::at(
+        let ret = if flags != 0 {
+            -i64::from(EINVAL) as u64
+        } else if nr > MAX_LOOPS {
+            -i64::from(E2BIG) as u64
+        } else {
+            let mut done = 0;
+            for i in 0..nr {
+                done += 1;
+                match self.callback(pc, start, i, cb_ctx, k)? {
+                    0 => {}
+                    1 => break,
+                    r => {
+                        return Err(Error::at(
                             pc,
                             ErrorKind::Helper,
                             format!(
                                 "bpf_loop callback returned {r}: the verifier allows only 0 and 1"
                             ),
-                        )),
+                        ))
                     }
                 }
-                done
-            };
+            }
+            done
+        };
         self.regs[0] = ret;
         self.init[0] = true;
         self.init[1..6].iter_mut().for_each(|b| *b = false);

@@ -125,6 +125,23 @@ pub unsafe fn bpf_load_and_run(
     crate::load::load_and_run(ctx, data, insns, opts)
 }
 
+/// [`bpf_load_and_run`] for a loader that hands its fds back in its blob at `ctx_area` (an
+/// interpreter loader, `lskel_gen::Loader::ctx_area`; `None`: a straight-line loader): the
+/// ctx copy there is read back over `ctx` after the run.
+///
+/// # Safety
+///
+/// As [`bpf_load_and_run`], and `ctx_area` is the offset the generator emitted with `data`.
+pub unsafe fn bpf_load_and_run_at(
+    ctx: &mut LoaderCtx,
+    data: &[u8],
+    insns: &[u8],
+    ctx_area: Option<usize>,
+    opts: &LoadOptions,
+) -> Result<LoadedFds> {
+    crate::load::load_and_run_reusing(ctx, data, insns, opts, &[], ctx_area)
+}
+
 impl LoaderCtx {
     /// Sets `log_level`, `log_size` and `log_buf`, which a loader passes to its inner BTF and
     /// program loads. [`bpf_load_and_run`] replaces them with its own buffer (or zeros): this
