@@ -78,20 +78,22 @@ fn fnv1a64(bytes: &[u8]) -> u64 {
 /// Which loader [`generate_with`] emits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LoaderKind {
-    /// Straight-line code, one instruction sequence per step.
+    /// Straight-line code, one instruction sequence per step (grows with the object).
     StraightLine,
-    /// Experimental: the fixed interpreter over an op table ([`interp`]) for every object it
-    /// covers, the straight-line loader for the others.
+    /// The fixed interpreter over an op table ([`interp`]) for every object it covers (all
+    /// but those with kernel symbols, attach targets resolved in the kernel or set before
+    /// load, and struct_ops), the straight-line loader for the others. Needs `may_goto`
+    /// (Linux 6.9).
     Interp,
 }
 
 impl LoaderKind {
-    /// `LSKEL_LOADER=interp` at generation time selects [`LoaderKind::Interp`]; anything
-    /// else, or nothing, the straight-line loader.
+    /// The default, [`LoaderKind::Interp`]; `LSKEL_LOADER=straight` at generation time
+    /// selects [`LoaderKind::StraightLine`] (`LSKEL_LOADER=interp` the default explicitly).
     pub fn from_env() -> LoaderKind {
         match std::env::var("LSKEL_LOADER").as_deref() {
-            Ok("interp") => LoaderKind::Interp,
-            _ => LoaderKind::StraightLine,
+            Ok("straight") => LoaderKind::StraightLine,
+            _ => LoaderKind::Interp,
         }
     }
 }

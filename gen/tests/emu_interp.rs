@@ -2,8 +2,9 @@
 //! `lskel-emu` next to the straight-line loader of the same object: one instruction count
 //! for all, the same `bpf(2)` sequence and results, a load that leaves exactly the ctx's fds
 //! open, and every failing syscall reported at the same step with every fd closed.
-//! (`LSKEL_LOADER=interp cargo test -p lskel-gen --test emu_loader` runs the straight-line
-//! loader's own emu tests against the interpreter too.)
+//! (The other emu tests run the default, the interpreter where it covers the object;
+//! `LSKEL_LOADER=straight cargo test -p lskel-gen --test emu_loader` runs them against the
+//! straight-line loader of every object.)
 
 mod common;
 

@@ -9,8 +9,9 @@
 //!
 //! The program copies the ctx into the blob's ctx area (`probe_read_kernel`: the ctx cannot
 //! be read at a variable offset), runs the ops up to the first END, and on failure runs the
-//! cleanup part (from `n_main`), then writes the failed step to the ctx status (a constant
-//! offset) and to its copy, and returns the errno. One iteration runs one op: it reads `pc`
+//! cleanup part (from `n_main`), then writes the failed step to the status word of the ctx
+//! copy (read back with the fds, so no ctx offset limits the object's size), and returns the
+//! errno. One iteration runs one op: it reads `pc`
 //! from the state, bounds it, advances it, and dispatches on the op's kind. Every blob
 //! offset an op gives is bounded against the blob size before it becomes a pointer, and every
 //! size against the largest the table uses, as the verifier needs; the table is laid out so
@@ -67,7 +68,7 @@ pub struct Layout {
     pub max_attr: usize,
     /// Largest READ size an op gives (at least 1).
     pub max_read: usize,
-    /// Ctx offset of the status word.
+    /// Ctx offset of the status word (written in the ctx area).
     pub status: usize,
 }
 
@@ -143,11 +144,10 @@ impl Emit {
         self.b.store_imm(Size::W, R1, state::PC, self.l.n_main);
         self.b.goto_long(self.next);
         self.b
-            .note("failed: report the step in the ctx and in its copy, return the errno");
+            .note("failed: report the step in the ctx area, return the errno");
         self.b.bind(report);
         self.b.load(Size::W, R8, R1, state::STEP);
         self.b.load(Size::DW, RET, R1, state::RET);
-        self.b.store(Size::W, CTX, self.l.status, R8);
         self.b.blob_addr(R1, self.l.ctx_area.at(self.l.status));
         self.b.store(Size::W, R1, 0, R8);
         self.b.bind(out);

@@ -1,4 +1,4 @@
-//! The interpreter loader (experimental): a fixed program of a few hundred instructions that
+//! The interpreter loader: a fixed program of a few hundred instructions that
 //! walks a table of step descriptors in the blob with `bpf_loop`, so the loader the kernel
 //! verifies has the same size for every object. See `emit.rs` for the program, `ops.rs` for
 //! the records, `table.rs` for how a plan becomes them.
@@ -6,7 +6,7 @@
 //! Protocol difference from the straight-line loader: the program cannot write the ctx at a
 //! variable offset, so the fds it makes are written into the blob's ctx area (a copy of the
 //! ctx), and user space reads that area back from the loader map after the run
-//! ([`Loader::ctx_area`]); the failed step also goes to the ctx itself.
+//! ([`Loader::ctx_area`]), with the failed step.
 //!
 //! Objects whose steps the table does not cover yet (kernel symbols, attach targets resolved
 //! in the kernel or set before load, struct_ops) keep the straight-line loader.
@@ -45,6 +45,14 @@ pub fn emit(plan: &Plan) -> Result<Loader> {
     }
     let (n_maps, n_progs) = (plan.maps.len(), plan.programs.len());
     let ctx_size = ctx::size_with_targets(n_maps, n_progs, 0);
+    if ctx_size > ctx::MAX_SIZE {
+        return Err(Error::Limit {
+            what: format!(
+                "the loader ctx for {n_maps} maps and {n_progs} programs takes {ctx_size} bytes; test_run accepts at most {}",
+                ctx::MAX_SIZE
+            ),
+        });
+    }
     let fd_slots = crate::loader::fd_array_slots(n_maps, 0)?;
     let mut t = table::Table::new(plan, fd_slots, ctx_size);
     t.prologue();

@@ -232,6 +232,7 @@ impl<'p> Table<'p> {
     /// reuse: their fds go to `fd_array` (the loader owns them from here); other map slots
     /// of the ctx start at 0.
     pub fn prologue(&mut self) {
+        self.zero_fd_slots();
         let n_maps = self.plan.maps.len();
         for j in 0..self.plan.programs.len() {
             let (slot, skip) = (self.area(ctx::prog_fd(n_maps, j)), self.label());
@@ -248,6 +249,25 @@ impl<'p> Table<'p> {
             self.bind(clear);
             self.store(self.area(ctx::map_fd(i)), 0);
             self.bind(next);
+        }
+    }
+
+    /// Zeroes every blob slot the cleanup closes (`fd_array`, BTF fd, inner map template
+    /// fd): the blob comes from user space, and a number left there would make a failed load
+    /// close a descriptor it never made. The slots are one area at the start of the blob.
+    fn zero_fd_slots(&mut self) {
+        let (start, end) = (self.fd_array.0, self.inner_fd.0 + 4);
+        let mut off = start;
+        while off < end {
+            let mut op = Op::new(kind::STORE);
+            op.a = off;
+            if end - off >= 8 {
+                op.flags = flag::WIDE;
+                off += 8;
+            } else {
+                off += 4;
+            }
+            self.push(op);
         }
     }
 
