@@ -8,6 +8,8 @@ use lskel_abi::insn::atomic::{BPF_CMPXCHG, BPF_FETCH, BPF_LOAD_ACQ, BPF_STORE_RE
 use lskel_abi::insn::*;
 
 /// Deepest bpf-to-bpf call nesting the verifier allows.
+mod bpf_loop;
+
 const MAX_CALL_DEPTH: usize = 8;
 
 pub(crate) use lskel_abi::insn::Insn;
@@ -56,6 +58,8 @@ pub(crate) struct Vm {
     frames: Vec<Frame>,
     blob_len: u64,
     pub executed: u64,
+    /// The run's instruction budget (callbacks of `bpf_loop` share it).
+    limit: u64,
 }
 
 fn fault(pc: usize, what: &str, f: Fault, mem: &Memory) -> Error {
@@ -133,6 +137,7 @@ impl Vm {
             frames: Vec::new(),
             blob_len,
             executed: 0,
+            limit: 0,
         };
         vm.ensure_stack(0);
         vm.regs[10] = STACK_BASE + STACK_SIZE as u64;
@@ -203,7 +208,14 @@ impl Vm {
 
     /// Runs to the final `exit`; returns r0.
     pub fn run(&mut self, k: &mut MockKernel, limit: u64) -> Result<u64, Error> {
-        let mut pc = 0usize;
+        self.limit = limit;
+        self.exec(k, 0)
+    }
+
+    /// Runs from `pc` until the final `exit`, or until a `bpf_loop` callback entered at `pc`
+    /// returns; gives r0.
+    fn exec(&mut self, k: &mut MockKernel, mut pc: usize) -> Result<u64, Error> {
+        let limit = self.limit;
         loop {
             if self.executed >= limit {
                 return Err(Error::at(
@@ -234,6 +246,7 @@ impl Vm {
                     pc += 1;
                 }
                 BPF_JMP | BPF_JMP32 => match self.jmp(pc, &i, k)? {
+                    Some(bpf_loop::LOOP_RETURN) => return Ok(self.regs[0]),
                     Some(next) => pc = next,
                     None => return self.get(pc, 0),
                 },
@@ -482,6 +495,7 @@ impl Vm {
             return Err(Self::bad(pc, i));
         }
         match i.src {
+            0 if i.imm == lskel_abi::helper::LOOP => self.bpf_loop(pc, k),
             0 => {
                 let mut args = Args {
                     vals: [0; 5],
@@ -567,11 +581,12 @@ impl Vm {
                 }
                 BLOB_BASE + off
             }
+            lskel_abi::insn::pseudo::BPF_PSEUDO_FUNC => self.func_addr(pc, i.imm)?,
             s => {
                 return Err(Error::at(
                     pc,
                     ErrorKind::Insn,
-                    format!("ld_imm64 with src_reg {s}: the emulator only knows 0 and 6 (BPF_PSEUDO_MAP_IDX_VALUE)"),
+                    format!("ld_imm64 with src_reg {s}: the emulator only knows 0, 4 (BPF_PSEUDO_FUNC) and 6 (BPF_PSEUDO_MAP_IDX_VALUE)"),
                 ))
             }
         };

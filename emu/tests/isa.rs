@@ -357,3 +357,50 @@ fn ctx_accesses_follow_the_kernels_rules() {
     let err = ctx_run(LDX_W, 16, 16).unwrap_err().to_string();
     assert!(err.contains("out of bounds"), "{err}");
 }
+
+/// `bpf_loop(3, cb, 0, 0)` whose callback adds its index to a blob word and stops at index
+/// `stop`; the program returns the iteration count bpf_loop gave, the word in r0's high half.
+fn bpf_loop_run(stop: i32, cb_ret_when_stopping: i32) -> Result<i64, Error> {
+    // main: r1 = 3; r2 = &cb; r3 = 0; r4 = 0; call bpf_loop; r6 = r0;
+    //       r1 = &blob[0]; r0 = *(u64 *)(r1 + 0); r0 <<= 32; r0 |= r6; exit
+    // cb:   r3 = &blob[0]; r4 = *(u64 *)(r3 + 0); r4 += r1; *(u64 *)(r3 + 0) = r4;
+    //       r0 = 0; if r1 != stop goto +1; r0 = cb_ret; exit
+    let [f0, f1] = ld64(2, 4, 11, 0); // cb (insn 13) = this ld_imm64 (insn 1) + 1 + 11
+    let [b0, b1] = ld64(1, 6, 0, 0);
+    let [c0, c1] = ld64(3, 6, 0, 0);
+    let insns = prog(&[
+        &[mov64(1, 3), f0, f1, mov64(3, 0), mov64(4, 0)],
+        &[ins(0x85, 0, 0, 0, 181), ins(0xbf, 6, 0, 0, 0), b0, b1],
+        &[
+            ins(0x79, 0, 1, 0, 0),
+            ins(0x67, 0, 0, 0, 32),
+            ins(0x4f, 0, 6, 0, 0),
+            EXIT,
+        ],
+        &[
+            c0,
+            c1,
+            ins(0x79, 4, 3, 0, 0),
+            ins(0x0f, 4, 1, 0, 0),
+            ins(0x7b, 3, 4, 0, 0),
+        ],
+        &[
+            mov64(0, 0),
+            ins(0x55, 1, 0, 1, stop),
+            mov64(0, cb_ret_when_stopping),
+            EXIT,
+        ],
+    ]);
+    exec(&insns, &[0; 8])
+}
+
+#[test]
+fn bpf_loop_runs_the_callback_per_index_until_it_returns_1() {
+    // All three iterations: indexes 0 + 1 + 2 = 3 summed, 3 iterations.
+    assert_eq!(bpf_loop_run(-1, 1).unwrap(), (3 << 32) | 3);
+    // Stopped at index 1: 0 + 1 summed, 2 iterations (the stopping one counts).
+    assert_eq!(bpf_loop_run(1, 1).unwrap(), (1 << 32) | 2);
+    // A callback may only return 0 or 1.
+    let e = bpf_loop_run(1, 2).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Helper, "{e}");
+}

@@ -17,6 +17,7 @@ pub mod elf;
 pub mod error;
 pub mod expand;
 pub mod externs;
+pub mod interp;
 pub mod loader;
 pub mod maps;
 pub mod plan;
@@ -54,6 +55,11 @@ impl Skeleton {
         out.push_str(&disasm::disassemble(&self.loader.insns, &|i| {
             notes.get(&i).cloned()
         }));
+        if let Some((off, n)) = self.loader.ops {
+            let (start, end) = (off as usize, off as usize + n * interp::ops::OP_SIZE);
+            out.push_str(&format!("# op table: {n} ops at {off:#x}\n"));
+            out.push_str(&interp::ops::dump(&self.loader.blob[start..end]));
+        }
         out.push_str(&format!(
             "# blob (FNV-1a 64 of its bytes: {:016x})\n",
             fnv1a64(&self.loader.blob)
@@ -72,9 +78,41 @@ fn fnv1a64(bytes: &[u8]) -> u64 {
     })
 }
 
-/// Builds the skeleton of object `data`, named `name`.
+/// Which loader [`generate_with`] emits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoaderKind {
+    /// Straight-line code, one instruction sequence per step (grows with the object).
+    StraightLine,
+    /// The fixed interpreter over an op table ([`interp`]) for every object it covers (all
+    /// but those with kernel symbols, attach targets resolved in the kernel or set before
+    /// load, and struct_ops), the straight-line loader for the others. Needs `may_goto`
+    /// (Linux 6.9).
+    Interp,
+}
+
+impl LoaderKind {
+    /// The default, [`LoaderKind::Interp`]; `LSKEL_LOADER=straight` at generation time
+    /// selects [`LoaderKind::StraightLine`] (`LSKEL_LOADER=interp` the default explicitly).
+    pub fn from_env() -> LoaderKind {
+        match std::env::var("LSKEL_LOADER").as_deref() {
+            Ok("straight") => LoaderKind::StraightLine,
+            _ => LoaderKind::Interp,
+        }
+    }
+}
+
+/// Builds the skeleton of object `data`, named `name`, with the loader [`LoaderKind::from_env`]
+/// selects.
 pub fn generate(data: &[u8], name: &str) -> Result<Skeleton> {
+    generate_with(data, name, LoaderKind::from_env())
+}
+
+/// Builds the skeleton of object `data`, named `name`, with a loader of `kind`.
+pub fn generate_with(data: &[u8], name: &str, kind: LoaderKind) -> Result<Skeleton> {
     let plan = Plan::build(data, name)?;
-    let loader = loader::emit(&plan)?;
+    let loader = match kind {
+        LoaderKind::Interp if interp::unsupported(&plan).is_none() => interp::emit(&plan)?,
+        _ => loader::emit(&plan)?,
+    };
     Ok(Skeleton { plan, loader })
 }

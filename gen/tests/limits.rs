@@ -153,7 +153,12 @@ fn too_many_maps_for_the_16_bit_ctx_offset_is_a_limit_error() {
     // 683 maps: the status word would be at 32808, which a 16-bit offset cannot reach (the
     // generator used to emit a negative offset such as `*(u32 *)(r6 - 32760)` and the kernel
     // refused the loader).
-    let text = limit_text(lskel_gen::generate(&many_data_maps(683), "many"));
+    let straight = lskel_gen::generate_with(
+        &many_data_maps(683),
+        "many",
+        lskel_gen::LoaderKind::StraightLine,
+    );
+    let text = limit_text(straight);
     assert!(
         text.contains("for 683 maps and 0 programs puts its 4-byte status word at offset 32808"),
         "{text}"
@@ -166,6 +171,21 @@ fn too_many_maps_for_the_16_bit_ctx_offset_is_a_limit_error() {
             .starts_with("limit exceeded: "),
         "{text}"
     );
+}
+
+#[test]
+fn the_interpreter_reads_the_ctx_at_no_fixed_offset_so_takes_more_maps() {
+    // Its ctx copy lives in the blob: only test_run's 65535-byte ctx bounds the object.
+    let skel =
+        lskel_gen::generate_with(&many_data_maps(1300), "many", lskel_gen::LoaderKind::Interp)
+            .expect("1300 maps");
+    assert!(skel.loader.ctx_area.is_some());
+    let text = limit_text(lskel_gen::generate_with(
+        &many_data_maps(1400),
+        "many",
+        lskel_gen::LoaderKind::Interp,
+    ));
+    assert!(text.contains("test_run accepts at most 65535"), "{text}");
 }
 
 #[test]

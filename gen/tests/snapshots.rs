@@ -38,10 +38,16 @@ fn bless() -> bool {
     std::env::var("LSKEL_BLESS").as_deref() == Ok("1")
 }
 
-/// The snapshot text of one object.
-fn render(data: &[u8], stem: &str, path: &Path) -> String {
-    let skel =
-        lskel_gen::generate(data, stem).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+/// Objects whose interpreter loader (`LoaderKind::Interp`) is also snapshot, in
+/// `snapshots/interp/`: the program is the same for all, so a few show the op tables.
+const INTERP_SNAPSHOTS: &[&str] = &[
+    "calls", "core", "counter", "globals", "kconfig", "mapinmap", "maps", "multi", "tailcall",
+];
+
+/// The snapshot text of one object, with the loader of `kind`.
+fn render(data: &[u8], stem: &str, path: &Path, kind: lskel_gen::LoaderKind) -> String {
+    let skel = lskel_gen::generate_with(data, stem, kind)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     lskel_gen::expand::describe(&skel.plan) + &skel.dump()
 }
 
@@ -141,14 +147,31 @@ fn loader_snapshots_match() {
         "no *.bpf.o fixtures in {}",
         fixtures_dir().display()
     );
-    let dir = snapshots_dir();
+    check(&all, &snapshots_dir(), lskel_gen::LoaderKind::StraightLine);
+}
+
+#[test]
+fn interp_loader_snapshots_match() {
+    let some: Vec<(String, PathBuf)> = (fixtures().into_iter())
+        .filter(|(stem, _)| INTERP_SNAPSHOTS.contains(&stem.as_str()))
+        .collect();
+    assert_eq!(some.len(), INTERP_SNAPSHOTS.len());
+    check(
+        &some,
+        &snapshots_dir().join("interp"),
+        lskel_gen::LoaderKind::Interp,
+    );
+}
+
+/// Compares (or, blessing, writes) the snapshot of each of `all` in `dir`.
+fn check(all: &[(String, PathBuf)], dir: &Path, kind: lskel_gen::LoaderKind) {
     if bless() {
-        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     }
     let mut failures = Vec::new();
-    for (stem, path) in &all {
+    for (stem, path) in all {
         let data = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let actual = render(&data, stem, path);
+        let actual = render(&data, stem, path, kind);
         let snap = dir.join(format!("{stem}.txt"));
         if bless() {
             let unchanged = std::fs::read_to_string(&snap).is_ok_and(|old| old == actual);

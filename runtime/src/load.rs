@@ -46,7 +46,7 @@ pub(crate) fn load_and_run(
     insns: &[u8],
     opts: &LoadOptions,
 ) -> Result<LoadedFds> {
-    load_and_run_reusing(ctx, data, insns, opts, &[])
+    load_and_run_reusing(ctx, data, insns, opts, &[], None)
 }
 
 /// [`load_and_run`] with maps to reuse: (map index, a map fd the caller keeps).
@@ -61,14 +61,18 @@ pub(crate) fn load_and_run(
 /// never handed over. (A test run that ran the loader but then failed to copy the ctx back,
 /// EFAULT on memory this function owns, cannot be told apart from one that did not run: the
 /// duplicate is then closed here.)
+///
+/// `ctx_area`: an interpreter loader's protocol (see [`read_back_ctx_area`]); `None` for the
+/// straight-line loader.
 pub(crate) fn load_and_run_reusing(
     ctx: &mut LoaderCtx,
     data: &[u8],
     insns: &[u8],
     opts: &LoadOptions,
     reuse: &[(usize, BorrowedFd<'_>)],
+    ctx_area: Option<usize>,
 ) -> Result<LoadedFds> {
-    load_and_run_timed(ctx, data, insns, opts, reuse, &mut PhaseClock::off())
+    load_and_run_timed(ctx, data, insns, opts, reuse, ctx_area, &mut PhaseClock::off())
 }
 
 /// [`load_and_run_reusing`] timing its phases into `clock` (see [`crate::LoadStats`]).
@@ -78,6 +82,7 @@ pub(crate) fn load_and_run_timed(
     insns: &[u8],
     opts: &LoadOptions,
     reuse: &[(usize, BorrowedFd<'_>)],
+    ctx_area: Option<usize>,
     clock: &mut PhaseClock<'_>,
 ) -> Result<LoadedFds> {
     let _hold = crate::sys::signal::HoldSignals::new();
@@ -85,7 +90,7 @@ pub(crate) fn load_and_run_timed(
     let mut tries = 0;
     loop {
         tries += 1;
-        match load_and_run_once(ctx, data, insns, opts, reuse, clock) {
+        match load_and_run_once(ctx, data, insns, opts, reuse, ctx_area, clock) {
             Err(e) if tries < MAX_TRIES && interrupted(&e) => continue,
             other => return other,
         }
@@ -111,6 +116,7 @@ fn load_and_run_once(
     insns: &[u8],
     opts: &LoadOptions,
     reuse: &[(usize, BorrowedFd<'_>)],
+    ctx_area: Option<usize>,
     clock: &mut PhaseClock<'_>,
 ) -> Result<LoadedFds> {
     clock.start_try(insns.len() / 8);
@@ -218,6 +224,11 @@ fn load_and_run_once(
     for fd in given {
         let _ = fd.into_raw_fd();
     }
+    if let Some(off) = ctx_area {
+        read_back_ctx_area(map.as_fd(), ctx, off, data.len())?;
+        // The blob's copy of the ctx holds the log buffer's address too.
+        ctx.set_log_raw(0, 0, 0);
+    }
     let ret = out.retval as i32;
     if ret < 0 {
         return Err(Error::Loader {
@@ -254,6 +265,40 @@ fn loader_map(data: &[u8]) -> Result<OwnedFd> {
             .map_err(|e| Error::syscall("BPF_MAP_FREEZE(__loader.map)", e))?;
     }
     Ok(map)
+}
+
+/// An interpreter loader cannot write the ctx at a variable offset: it writes the fds it
+/// made (and its status) into its copy of the ctx in the blob, at `off`; this puts that copy
+/// over `ctx`, so the fds come back as from a straight-line loader. One
+/// `BPF_MAP_LOOKUP_ELEM` of the loader map (frozen maps stay readable).
+pub(crate) fn read_back_ctx_area(
+    map: BorrowedFd<'_>,
+    ctx: &mut LoaderCtx,
+    off: usize,
+    blob_len: usize,
+) -> Result<()> {
+    let mut blob = vec![0u8; blob_len];
+    let sized = bpf::SizedMap::new(map)?;
+    let found = sized
+        .lookup(&0u32.to_ne_bytes(), &mut blob, 0)
+        .map_err(|e| rename(e, "BPF_MAP_LOOKUP_ELEM(__loader.map)"))?;
+    let bytes = ctx.as_bytes_mut();
+    let area = off
+        .checked_add(bytes.len())
+        .and_then(|end| blob.get(off..end))
+        .filter(|_| found)
+        .ok_or(Error::InvalidArgument(
+            "the loader's ctx area lies outside its blob",
+        ))?;
+    bytes.copy_from_slice(area);
+    Ok(())
+}
+
+fn rename(e: Error, op: &'static str) -> Error {
+    match e {
+        Error::Syscall { errno, .. } => Error::syscall(op, errno),
+        other => other,
+    }
 }
 
 /// Checks that the `bpf(2)` system call is usable: creates and drops a one-entry array map.

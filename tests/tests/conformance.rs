@@ -196,11 +196,18 @@ fn load_with_lskel(data: &[u8], stem: &str) -> Result<LskelLoad, (String, Option
         name: "conformance",
         // SAFETY: the loader lskel-gen generated for this object, described by the fields
         // below (no initial values, targets or struct_ops: none is given at load).
-        loader: unsafe {
-            lskel::sys::trusted::TrustedLoader::new(
+        loader: {
+            let (blob, insns) = (
                 Vec::leak(skel.loader.blob.clone()),
                 Vec::leak(skel.loader.insns.clone()),
-            )
+            );
+            match skel.loader.ctx_area {
+                // SAFETY: as below; an interpreter loader leaves its fds at this blob offset.
+                Some(area) => unsafe {
+                    lskel::sys::trusted::TrustedLoader::with_ctx_area(blob, insns, area as usize)
+                },
+                None => unsafe { lskel::sys::trusted::TrustedLoader::new(blob, insns) },
+            }
         },
         n_maps: skel.plan.maps.len(),
         n_progs: skel.plan.programs.len(),

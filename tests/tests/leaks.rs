@@ -149,7 +149,11 @@ fn load_fixture(name: &str, log_level: u32) -> Option<lskel::Result<lskel::Loade
         log_size: 0,
     };
     // SAFETY: the loader lskel-gen generated for this ctx's layout; the ctx holds no address.
-    Some(unsafe { lskel::bpf_load_and_run(&mut ctx, &skel.loader.blob, &skel.loader.insns, &opts) })
+    let area = skel.loader.ctx_area.map(|a| a as usize);
+    // SAFETY: as above; `area` is where an interpreter loader leaves its fds.
+    Some(unsafe {
+        lskel::bpf_load_and_run_at(&mut ctx, &skel.loader.blob, &skel.loader.insns, area, &opts)
+    })
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! errno the kernel gives, and leave nothing behind.
 
 use lskel::abi::LoaderCtx;
-use lskel::{bpf_load_and_run, Errno, LoadOptions};
+use lskel::{bpf_load_and_run_at, Errno, LoadOptions};
 use lskel_tests::{fixtures, require_kernel};
 
 /// Objects this machine's kernel refuses, with the errno and why.
@@ -55,9 +55,12 @@ fn every_fixture_loads() {
         for (j, p) in skel.plan.programs.iter().enumerate() {
             ctx.set_autoload(j, !p.def.autoload_off);
         }
-        // SAFETY: the loader lskel-gen generated for this ctx's layout; the ctx holds no address.
-        let result =
-            unsafe { bpf_load_and_run(&mut ctx, &skel.loader.blob, &skel.loader.insns, &opts) };
+        // The loader lskel-gen generated for this ctx's layout; the ctx holds no address.
+        let area = skel.loader.ctx_area.map(|a| a as usize);
+        // SAFETY: as above; `area` is where an interpreter loader leaves its fds.
+        let result = unsafe {
+            bpf_load_and_run_at(&mut ctx, &skel.loader.blob, &skel.loader.insns, area, &opts)
+        };
         if let Some((_, errno, why)) = REFUSED_HERE.iter().find(|(s, _, _)| *s == stem) {
             let err = result.err().unwrap_or_else(|| {
                 panic!(

@@ -71,6 +71,8 @@ enum JumpKind {
     Short,
     /// `gotol`: 32-bit `imm` field.
     Long,
+    /// `ld_imm64` of a subprogram (BPF_PSEUDO_FUNC): 32-bit `imm` field.
+    Func,
 }
 
 /// An instruction field a value is encoded into.
@@ -361,6 +363,39 @@ impl Builder {
         self.raw(0, 0, 0, 0, imm);
     }
 
+    /// `dst <op>= imm` (64-bit ALU, `op` a `BPF_*` operation code).
+    pub fn alu_imm(&mut self, op: u8, dst: u8, imm: impl ImmValue) {
+        let imm = self.imm(imm, "ALU immediate");
+        self.raw(BPF_ALU64 | op | BPF_K, dst, 0, 0, imm);
+    }
+
+    /// `dst <op>= src` (64-bit ALU).
+    pub fn alu_reg(&mut self, op: u8, dst: u8, src: u8) {
+        self.raw(BPF_ALU64 | op | BPF_X, dst, src, 0, 0);
+    }
+
+    /// `if dst <op> src goto label` (64-bit compare when `wide`, else 32-bit).
+    pub fn jump_reg(&mut self, wide: bool, op: u8, dst: u8, src: u8, label: Label) {
+        let class = if wide { BPF_JMP } else { BPF_JMP32 };
+        self.jumps.push((self.pos(), label, JumpKind::Short));
+        self.raw(class | op | BPF_X, dst, src, 0, 0);
+    }
+
+    /// `may_goto label`: taken once the kernel's per-run budget of such jumps (8M) is used
+    /// up. A loop headed by one is verified until its state converges, not unrolled.
+    pub fn may_goto(&mut self, label: Label) {
+        self.jumps.push((self.pos(), label, JumpKind::Short));
+        self.raw(BPF_JMP | BPF_JCOND, 0, 0, 0, 0);
+    }
+
+    /// `dst = &label`: an `ld_imm64` of a subprogram's address (BPF_PSEUDO_FUNC), what
+    /// `bpf_loop` takes as its callback.
+    pub fn func_addr(&mut self, dst: u8, label: Label) {
+        self.jumps.push((self.pos(), label, JumpKind::Func));
+        self.raw(LD_IMM64, dst, BPF_PSEUDO_FUNC, 0, 0);
+        self.raw(0, 0, 0, 0, 0);
+    }
+
     /// `call helper`
     pub fn call(&mut self, helper: i32) {
         self.raw(CALL, 0, 0, 0, helper);
@@ -411,7 +446,7 @@ impl Builder {
                     let off = self.fit(Field::JumpOff, rel, site, what) as i16;
                     self.insns[site][OFF_AT..OFF_AT + 2].copy_from_slice(&off.to_le_bytes());
                 }
-                JumpKind::Long => {
+                JumpKind::Long | JumpKind::Func => {
                     let imm = self.fit(Field::JumpImm, rel, site, what) as i32;
                     self.insns[site][IMM_AT..IMM_AT + 4].copy_from_slice(&imm.to_le_bytes());
                 }

@@ -58,6 +58,12 @@ pub struct Loader {
     /// What each step that can fail does: the loader reports step n (`steps[n - 1]`) in the
     /// ctx status when it fails there.
     pub steps: Vec<String>,
+    /// The interpreter loader's protocol: blob offset of the ctx area, where it writes the
+    /// fds it made (user space reads them back from the loader map). `None`: the
+    /// straight-line loader, which writes them into the ctx.
+    pub ctx_area: Option<u32>,
+    /// The interpreter's op table: (blob offset, number of ops), for the dump.
+    pub ops: Option<(u32, usize)>,
 }
 
 struct Gen<'p> {
@@ -214,6 +220,8 @@ pub fn emit(plan: &Plan) -> Result<Loader> {
         ctx_size,
         data_init,
         steps,
+        ctx_area: None,
+        ops: None,
     })
 }
 

@@ -124,7 +124,19 @@ pub fn fresh_ctx(f: &Fixture) -> Vec<u8> {
     ctx
 }
 
+/// Runs the loader of `f`; an interpreter loader's ctx area is then read back into `ctx`, as
+/// the runtime does.
 pub fn run_loader(f: &Fixture, k: &mut MockKernel, ctx: &mut [u8]) -> Outcome {
+    let out = run_raw(f, k, ctx);
+    if let Some(area) = f.skel.loader.ctx_area {
+        let area = area as usize;
+        ctx.copy_from_slice(&out.blob[area..area + ctx.len()]);
+    }
+    out
+}
+
+/// Runs the loader of `f`, leaving `ctx` as the program left it.
+pub fn run_raw(f: &Fixture, k: &mut MockKernel, ctx: &mut [u8]) -> Outcome {
     run(&f.skel.loader.insns, &f.skel.loader.blob, ctx, k).unwrap_or_else(|e| {
         let trace: Vec<String> = k.syscalls().iter().map(|s| s.to_string()).collect();
         panic!(

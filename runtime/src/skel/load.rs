@@ -191,6 +191,7 @@ fn load_timed(
         spec.loader.insns(),
         opts,
         &reused,
+        spec.loader.ctx_area(),
         clock,
     )
     .map_err(|e| name_step(e, spec))?;

@@ -19,6 +19,7 @@ use crate::Result;
 pub struct TrustedLoader {
     data: &'static [u8],
     insns: &'static [u8],
+    ctx_area: Option<usize>,
 }
 
 impl TrustedLoader {
@@ -34,7 +35,36 @@ impl TrustedLoader {
     /// make the kernel write anywhere in the process, or leave numbers in the ctx that are
     /// then owned (and closed) as descriptors.
     pub const unsafe fn new(data: &'static [u8], insns: &'static [u8]) -> TrustedLoader {
-        TrustedLoader { data, insns }
+        TrustedLoader {
+            data,
+            insns,
+            ctx_area: None,
+        }
+    }
+
+    /// Wraps a generated interpreter loader, which writes the fds it makes into its copy of
+    /// the ctx at blob offset `ctx_area` (read back from the loader map after the run)
+    /// instead of into the ctx.
+    ///
+    /// # Safety
+    ///
+    /// As [`TrustedLoader::new`], and `ctx_area` is the offset the generator emitted with
+    /// this loader.
+    pub const unsafe fn with_ctx_area(
+        data: &'static [u8],
+        insns: &'static [u8],
+        ctx_area: usize,
+    ) -> TrustedLoader {
+        TrustedLoader {
+            data,
+            insns,
+            ctx_area: Some(ctx_area),
+        }
+    }
+
+    /// Where an interpreter loader leaves the ctx with its fds (`None`: in the ctx itself).
+    pub fn ctx_area(&self) -> Option<usize> {
+        self.ctx_area
     }
 
     /// The data blob.
@@ -94,6 +124,23 @@ pub unsafe fn bpf_load_and_run(
     opts: &LoadOptions,
 ) -> Result<LoadedFds> {
     crate::load::load_and_run(ctx, data, insns, opts)
+}
+
+/// [`bpf_load_and_run`] for a loader that hands its fds back in its blob at `ctx_area` (an
+/// interpreter loader, `lskel_gen::Loader::ctx_area`; `None`: a straight-line loader): the
+/// ctx copy there is read back over `ctx` after the run.
+///
+/// # Safety
+///
+/// As [`bpf_load_and_run`], and `ctx_area` is the offset the generator emitted with `data`.
+pub unsafe fn bpf_load_and_run_at(
+    ctx: &mut LoaderCtx,
+    data: &[u8],
+    insns: &[u8],
+    ctx_area: Option<usize>,
+    opts: &LoadOptions,
+) -> Result<LoadedFds> {
+    crate::load::load_and_run_reusing(ctx, data, insns, opts, &[], ctx_area)
 }
 
 impl LoaderCtx {

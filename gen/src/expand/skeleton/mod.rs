@@ -82,6 +82,14 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
         struct_ops_attach,
     } = struct_ops::struct_ops_parts(skel);
     let ctx_size = skel.loader.ctx_size;
+    // An interpreter loader hands its fds back in its blob's ctx area.
+    let trusted = match skel.loader.ctx_area {
+        Some(area) => {
+            let area = area as usize;
+            quote!(unsafe { __lskel::TrustedLoader::with_ctx_area(DATA, INSNS, #area) })
+        }
+        None => quote!(unsafe { __lskel::TrustedLoader::new(DATA, INSNS) }),
+    };
     let (map_defs, pin_methods) = (
         super::pinning::map_defs(plan),
         super::pinning::open_skel_methods(plan),
@@ -105,7 +113,7 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
             // The one `unsafe` of the expansion: DATA and INSNS are the loader lskel-gen generated
             // for this object, and the rest of SPEC is what it emitted with them.
             #[allow(unsafe_code)]
-            static SPEC: __lskel::SkelSpec = __lskel::SkelSpec { name: #obj_name, loader: unsafe { __lskel::TrustedLoader::new(DATA, INSNS) }, n_maps: #n_maps, n_progs: #n_progs, rodata_maps: &[#(#rodata_maps),*], kconfig: #kconfig, steps: &[#(#steps),*], targets: &[#(#targets)*], struct_ops: &[#(#struct_ops)*], ctx_size: #ctx_size, initial_sizes: &[#(#initial_sizes)*], map_defs: #map_defs };
+            static SPEC: __lskel::SkelSpec = __lskel::SkelSpec { name: #obj_name, loader: #trusted, n_maps: #n_maps, n_progs: #n_progs, rodata_maps: &[#(#rodata_maps),*], kconfig: #kconfig, steps: &[#(#steps),*], targets: &[#(#targets)*], struct_ops: &[#(#struct_ops)*], ctx_size: #ctx_size, initial_sizes: &[#(#initial_sizes)*], map_defs: #map_defs };
 
             /// BTF ids of the object's functions, for `freplace` programs that extend them.
             pub mod btf_ids {

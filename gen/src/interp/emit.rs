@@ -1,0 +1,395 @@
+//! The interpreter: a fixed loader program that walks the op table in a loop headed by
+//! `may_goto`, which the verifier checks until its state converges instead of unrolling it.
+//! Its instruction count does not depend on the object; only immediates (blob offsets and
+//! bounds) do.
+//!
+//! (A `bpf_loop` callback would do the same, but a `BPF_PSEUDO_FUNC` reference needs the
+//! program's BTF func_info, "missing btf func_info" otherwise: that would cost the runtime a
+//! `BTF_LOAD` for the loader itself.)
+//!
+//! The program copies the ctx into the blob's ctx area (`probe_read_kernel`: the ctx cannot
+//! be read at a variable offset), runs the ops up to the first END, and on failure runs the
+//! cleanup part (from `n_main`), then writes the failed step to the status word of the ctx
+//! copy (read back with the fds, so no ctx offset limits the object's size), and returns the
+//! errno. One iteration runs one op: it reads `pc`
+//! from the state, bounds it, advances it, and dispatches on the op's kind. Every blob
+//! offset an op gives is bounded against the blob size before it becomes a pointer, and every
+//! size against the largest the table uses, as the verifier needs; the table is laid out so
+//! those bounds hold (see `table.rs`).
+
+use super::ops::{at, cond, flag, kind, OP_SIZE};
+use crate::abi::{self, ctx, BPF_JEQ, BPF_JGE, BPF_JGT, BPF_JNE, BPF_JSGE, BPF_JSLE, BPF_JSLT};
+use crate::abi::{BPF_ADD, BPF_AND, BPF_LSH, BPF_MUL, BPF_OR, BPF_SUB};
+use crate::error::Result;
+use crate::loader::blob::BlobOff;
+use crate::loader::emit::{reg::*, Builder, Label, Size};
+
+/// Offsets inside the interpreter's state (in the blob).
+pub mod state {
+    /// `u32`: index of the next op.
+    pub const PC: usize = 0;
+    /// `u32`: the failed step (0: none).
+    pub const STEP: usize = 4;
+    /// `i64`: the result of the last call (the errno of a failure).
+    pub const RET: usize = 8;
+    /// `u32`: 0 while loading, 1 in the cleanup part.
+    pub const MODE: usize = 16;
+    /// Size of the state.
+    pub const SIZE: usize = 24;
+}
+
+/// `bpf_probe_read_kernel`
+const FUNC_PROBE_READ_KERNEL: i32 = abi::helper::PROBE_READ_KERNEL;
+/// `EINVAL`: what a malformed op fails with.
+const EINVAL: i32 = 22;
+/// `E2BIG`: what a walk that ran out of `may_goto` budget fails with.
+const E2BIG: i32 = 7;
+/// The step reported for a malformed op (no step of the table has this number).
+const BAD_OP_STEP: i32 = -1;
+
+/// The constants the interpreter is emitted with.
+#[derive(Clone, Copy, Debug)]
+pub struct Layout {
+    /// Blob size (the loader map's value size).
+    pub blob_len: usize,
+    /// Offset of the op table.
+    pub ops: BlobOff,
+    /// Ops of the load (the cleanup part starts here).
+    pub n_main: usize,
+    /// All ops, cleanup included.
+    pub n_ops: usize,
+    /// Offset of the ctx copy.
+    pub ctx_area: BlobOff,
+    /// Size of the ctx.
+    pub ctx_size: usize,
+    /// Offset of the state.
+    pub state: BlobOff,
+    /// Largest `bpf_sys_bpf` attr size an op gives.
+    pub max_attr: usize,
+    /// Largest READ size an op gives (at least 1).
+    pub max_read: usize,
+    /// Ctx offset of the status word (written in the ctx area).
+    pub status: usize,
+}
+
+/// Registers of the loop body (r6 keeps the ctx).
+mod cb {
+    /// The blob's base address.
+    pub const BASE: u8 = super::R9;
+    /// The current op.
+    pub const OP: u8 = super::R8;
+    /// Its step.
+    pub const STEP: u8 = super::RET;
+}
+
+struct Emit {
+    b: Builder,
+    l: Layout,
+    /// The loop's exits: next op, stop, fail (step in r7, errno in the state), bad op.
+    next: Label,
+    stop: Label,
+    fail: Label,
+    bad: Label,
+}
+
+/// Emits the interpreter for `l`; returns its instructions and notes.
+pub fn emit(l: Layout) -> Result<(Vec<u8>, std::collections::BTreeMap<usize, String>)> {
+    let mut b = Builder::default();
+    let (next, stop, fail, bad) = (b.label(), b.label(), b.label(), b.label());
+    let mut e = Emit {
+        b,
+        l,
+        next,
+        stop,
+        fail,
+        bad,
+    };
+    e.main();
+    e.b.finish()
+}
+
+impl Emit {
+    fn main(&mut self) {
+        let (out, ok, report, exhausted) = (
+            self.b.label(),
+            self.b.label(),
+            self.b.label(),
+            self.b.label(),
+        );
+        self.b
+            .note("interpreter: copy the ctx into the blob's ctx area");
+        self.b.mov_reg(CTX, R1);
+        self.b.blob_addr(R1, self.l.ctx_area);
+        self.b.mov_imm(R2, self.l.ctx_size);
+        self.b.mov_reg(R3, CTX);
+        self.b.call(FUNC_PROBE_READ_KERNEL);
+        self.b.mov_reg(RET, R0);
+        self.b.jump_if(true, BPF_JNE, RET, 0, out);
+        self.b.note("reset the state");
+        self.b.blob_addr(R1, self.l.state);
+        self.b.store_imm(Size::W, R1, state::PC, 0);
+        self.b.store_imm(Size::W, R1, state::STEP, 0);
+        self.b.store_imm(Size::DW, R1, state::RET, 0);
+        self.b.store_imm(Size::W, R1, state::MODE, 0);
+        self.body(exhausted);
+        self.b
+            .note("walk stopped: after the load ops, run the cleanup ops if a step failed");
+        self.b.bind(self.stop);
+        self.b.blob_addr(R1, self.l.state);
+        self.b.load(Size::W, R2, R1, state::MODE);
+        self.b.jump_if(true, BPF_JNE, R2, 0, report);
+        self.b.load(Size::W, R2, R1, state::STEP);
+        self.b.jump_if(false, BPF_JEQ, R2, 0, ok);
+        self.b.store_imm(Size::W, R1, state::MODE, 1);
+        self.b.store_imm(Size::W, R1, state::PC, self.l.n_main);
+        self.b.goto_long(self.next);
+        self.b
+            .note("failed: report the step in the ctx area, return the errno");
+        self.b.bind(report);
+        self.b.load(Size::W, R8, R1, state::STEP);
+        self.b.load(Size::DW, RET, R1, state::RET);
+        self.b.blob_addr(R1, self.l.ctx_area.at(self.l.status));
+        self.b.store(Size::W, R1, 0, R8);
+        self.b.bind(out);
+        self.b.mov_reg(R0, RET);
+        self.b.exit();
+        self.b.bind(ok);
+        self.b.mov_imm(R0, 0);
+        self.b.exit();
+        // Straight to the report: a path from here back into the loop would be one the
+        // verifier calls infinite (the budget is spent, the cleanup could not run anyway).
+        self.b.note("may_goto budget used up: fail with -E2BIG");
+        self.b.bind(exhausted);
+        self.b.blob_addr(R1, self.l.state);
+        self.b.mov_imm(R2, -E2BIG);
+        self.b.store(Size::DW, R1, state::RET, R2);
+        self.b.store_imm(Size::W, R1, state::STEP, BAD_OP_STEP);
+        self.b.goto_long(report);
+    }
+
+    /// `dst = &blob[op.field]`, the offset bounded to `0..=limit` (else the op is bad).
+    fn field_ptr(&mut self, dst: u8, field: usize, limit: usize) {
+        self.b.load(Size::W, dst, cb::OP, field);
+        self.b.jump_if(true, BPF_JGT, dst, limit, self.bad);
+        self.b.add_reg(dst, cb::BASE);
+    }
+
+    /// The highest offset an access of `len` bytes may start at.
+    fn limit(&self, len: usize) -> usize {
+        self.l.blob_len - len
+    }
+
+    /// The loop: one op per iteration.
+    fn body(&mut self, exhausted: Label) {
+        use cb::*;
+        let l = self.l;
+        self.b.note("loop: run the op at state.pc");
+        self.b.bind(self.next);
+        self.b.may_goto(exhausted);
+        self.b.blob_addr(BASE, BlobOff(0));
+        self.b.blob_addr(R3, l.state);
+        self.b.load(Size::W, R1, R3, state::PC);
+        self.b.jump_if(true, BPF_JGE, R1, l.n_ops, self.stop);
+        self.b.mov_reg(R2, R1);
+        self.b.alu_imm(BPF_ADD, R2, 1);
+        self.b.store(Size::W, R3, state::PC, R2);
+        self.b.alu_imm(BPF_MUL, R1, OP_SIZE);
+        self.b.alu_imm(BPF_ADD, R1, l.ops.0);
+        self.b.mov_reg(OP, BASE);
+        self.b.add_reg(OP, R1);
+        self.b.load(Size::W, STEP, OP, at::STEP);
+        self.b.load(Size::B, R1, OP, at::KIND);
+        let kinds = [
+            (kind::SYS, self.b.label()),
+            (kind::COPY, self.b.label()),
+            (kind::STORE, self.b.label()),
+            (kind::PTR, self.b.label()),
+            (kind::JUMP, self.b.label()),
+            (kind::READ, self.b.label()),
+            (kind::CLOSE, self.b.label()),
+            (kind::FAIL, self.b.label()),
+        ];
+        for &(k, label) in &kinds {
+            self.b.jump_if(true, BPF_JEQ, R1, u32::from(k), label);
+        }
+        self.b.goto_long(self.stop);
+        for (k, label) in kinds {
+            self.b.bind(label);
+            match k {
+                kind::SYS => self.op_sys(),
+                kind::COPY => self.op_copy(),
+                kind::STORE => self.op_store(),
+                kind::PTR => self.op_ptr(),
+                kind::JUMP => self.op_jump(),
+                kind::READ => self.op_read(),
+                kind::CLOSE => self.op_close(),
+                _ => self.op_fail(),
+            }
+        }
+        self.b
+            .note("malformed op: fail with -EINVAL (a generator bug)");
+        self.b.bind(self.bad);
+        self.b.mov_imm(R1, -EINVAL);
+        self.b.blob_addr(R2, l.state);
+        self.b.store(Size::DW, R2, state::RET, R1);
+        self.b.mov_imm(STEP, BAD_OP_STEP);
+        self.b
+            .note("failure: record the step, stop the loop (state.ret holds the errno)");
+        self.b.bind(self.fail);
+        self.b.blob_addr(R1, l.state);
+        self.b.store(Size::W, R1, state::STEP, STEP);
+        self.b.goto_long(self.stop);
+    }
+
+    /// r0 -> state.ret
+    fn keep_ret(&mut self) {
+        self.b.blob_addr(R1, self.l.state);
+        self.b.store(Size::DW, R1, state::RET, R0);
+    }
+
+    /// r1 = op.flags & bit
+    fn flag(&mut self, bit: u8) {
+        self.b.load(Size::B, R1, cb::OP, at::FLAGS);
+        self.b.and_imm(R1, i32::from(bit));
+    }
+
+    fn op_sys(&mut self) {
+        let (err, max) = (self.b.label(), self.l.max_attr);
+        self.b
+            .note("SYS: bpf_sys_bpf(a, &blob[b], c), result to blob[d] when OUT");
+        self.field_ptr(R2, at::B, self.limit(max));
+        self.b.load(Size::W, R3, cb::OP, at::C);
+        self.b.jump_if(true, BPF_JEQ, R3, 0, self.bad);
+        self.b.jump_if(true, BPF_JGT, R3, max, self.bad);
+        self.b.load(Size::W, R1, cb::OP, at::A);
+        self.b.call(abi::FUNC_SYS_BPF);
+        // r0 is kept until the next call.
+        self.keep_ret();
+        self.b.jump_if(true, BPF_JSLT, R0, 0, err);
+        self.flag(flag::OUT);
+        self.b.jump_if(true, BPF_JEQ, R1, 0, self.next);
+        self.field_ptr(R1, at::D, self.limit(4));
+        self.b.store(Size::W, R1, 0, R0);
+        self.b.goto_long(self.next);
+        self.b.bind(err);
+        self.flag(flag::SOFT);
+        self.b.jump_if(true, BPF_JNE, R1, 0, self.next);
+        self.b.goto_long(self.fail);
+    }
+
+    fn op_copy(&mut self) {
+        let wide = self.b.label();
+        self.b.note("COPY: blob[b] = blob[a]");
+        self.field_ptr(R2, at::A, self.limit(8));
+        self.field_ptr(R3, at::B, self.limit(8));
+        self.flag(flag::WIDE);
+        self.b.jump_if(true, BPF_JNE, R1, 0, wide);
+        self.b.load(Size::W, R1, R2, 0);
+        self.b.store(Size::W, R3, 0, R1);
+        self.b.goto_long(self.next);
+        self.b.bind(wide);
+        self.b.load(Size::DW, R1, R2, 0);
+        self.b.store(Size::DW, R3, 0, R1);
+        self.b.goto_long(self.next);
+    }
+
+    fn op_store(&mut self) {
+        let wide = self.b.label();
+        self.b.note("STORE: blob[a] = b | c << 32");
+        self.field_ptr(R3, at::A, self.limit(8));
+        self.b.load(Size::W, R2, cb::OP, at::B);
+        self.flag(flag::WIDE);
+        self.b.jump_if(true, BPF_JNE, R1, 0, wide);
+        self.b.store(Size::W, R3, 0, R2);
+        self.b.goto_long(self.next);
+        self.b.bind(wide);
+        self.b.load(Size::W, R1, cb::OP, at::C);
+        self.b.alu_imm(BPF_LSH, R1, 32);
+        self.b.alu_reg(BPF_OR, R2, R1);
+        self.b.store(Size::DW, R3, 0, R2);
+        self.b.goto_long(self.next);
+    }
+
+    fn op_ptr(&mut self) {
+        self.b.note("PTR: blob[a] = &blob[b]");
+        self.field_ptr(R3, at::A, self.limit(8));
+        self.field_ptr(R2, at::B, self.limit(1));
+        self.b.store(Size::DW, R3, 0, R2);
+        self.b.goto_long(self.next);
+    }
+
+    fn op_jump(&mut self) {
+        let take = self.b.label();
+        self.b.note("JUMP: if cond(blob[a] & b, c) then pc = d");
+        self.b.load(Size::B, R4, cb::OP, at::COND);
+        self.b
+            .jump_if(true, BPF_JEQ, R4, u32::from(cond::ALWAYS), take);
+        self.field_ptr(R2, at::A, self.limit(4));
+        self.b.load(Size::W, R2, R2, 0);
+        self.b.load(Size::W, R3, cb::OP, at::B);
+        self.b.alu_reg(BPF_AND, R2, R3);
+        self.b.load(Size::W, R3, cb::OP, at::C);
+        for (c, op) in [
+            (cond::EQ, BPF_JEQ),
+            (cond::NE, BPF_JNE),
+            (cond::SLT, BPF_JSLT),
+            (cond::SGE, BPF_JSGE),
+        ] {
+            let other = self.b.label();
+            self.b.jump_if(true, BPF_JNE, R4, u32::from(c), other);
+            self.b.jump_reg(false, op, R2, R3, take);
+            self.b.goto_long(self.next);
+            self.b.bind(other);
+        }
+        self.b.goto_long(self.bad);
+        self.b.bind(take);
+        self.b.load(Size::W, R1, cb::OP, at::D);
+        self.b.blob_addr(R2, self.l.state);
+        self.b.store(Size::W, R2, state::PC, R1);
+        self.b.goto_long(self.next);
+    }
+
+    fn op_read(&mut self) {
+        let (kernel, done, max) = (self.b.label(), self.b.label(), self.l.max_read);
+        self.b
+            .note("READ: c bytes from the user pointer at blob[a] (when not 0) to &blob[b]");
+        self.field_ptr(R3, at::A, self.limit(8));
+        self.b.load(Size::DW, R3, R3, 0);
+        self.b.jump_if(true, BPF_JEQ, R3, 0, self.next);
+        self.field_ptr(R1, at::B, self.limit(max));
+        self.b.load(Size::W, R2, cb::OP, at::C);
+        self.b.jump_if(true, BPF_JGT, R2, max, self.bad);
+        self.b.blob_addr(R4, self.l.ctx_area.at(ctx::FLAGS));
+        self.b.load(Size::W, R4, R4, 0);
+        self.b.and_imm(R4, ctx::SKEL_KERNEL as i32);
+        self.b.jump_if(true, BPF_JNE, R4, 0, kernel);
+        self.b.call(abi::FUNC_COPY_FROM_USER);
+        self.b.goto_long(done);
+        self.b.bind(kernel);
+        self.b.call(FUNC_PROBE_READ_KERNEL);
+        self.b.bind(done);
+        self.keep_ret();
+        self.b.jump_if(true, BPF_JSLT, R0, 0, self.fail);
+        self.b.goto_long(self.next);
+    }
+
+    fn op_close(&mut self) {
+        self.b.note("CLOSE: close blob[a] when > 0, zero the slot");
+        self.field_ptr(R2, at::A, self.limit(4));
+        self.b.load(Size::W, R1, R2, 0);
+        self.b.store_imm(Size::W, R2, 0, 0);
+        self.b.jump_if(false, BPF_JSLE, R1, 0, self.next);
+        self.b.call(abi::FUNC_SYS_CLOSE);
+        self.b.goto_long(self.next);
+    }
+
+    fn op_fail(&mut self) {
+        self.b.note("FAIL: fail with -a");
+        self.b.load(Size::W, R2, cb::OP, at::A);
+        self.b.mov_imm(R1, 0);
+        self.b.alu_reg(BPF_SUB, R1, R2);
+        self.b.blob_addr(R2, self.l.state);
+        self.b.store(Size::DW, R2, state::RET, R1);
+        self.b.goto_long(self.fail);
+    }
+}

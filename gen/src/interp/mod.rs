@@ -1,0 +1,112 @@
+//! The interpreter loader: a fixed program of a few hundred instructions that
+//! walks a table of step descriptors in the blob with `bpf_loop`, so the loader the kernel
+//! verifies has the same size for every object. See `emit.rs` for the program, `ops.rs` for
+//! the records, `table.rs` for how a plan becomes them.
+//!
+//! Protocol difference from the straight-line loader: the program cannot write the ctx at a
+//! variable offset, so the fds it makes are written into the blob's ctx area (a copy of the
+//! ctx), and user space reads that area back from the loader map after the run
+//! ([`Loader::ctx_area`]), with the failed step.
+//!
+//! Objects whose steps the table does not cover yet (kernel symbols, attach targets resolved
+//! in the kernel or set before load, struct_ops) keep the straight-line loader.
+
+pub mod emit;
+pub mod ops;
+mod table;
+
+use crate::abi::ctx;
+use crate::error::{Error, Result};
+use crate::externs::ExternKind;
+use crate::loader::Loader;
+use crate::maps::MapOrigin;
+use crate::plan::Plan;
+
+/// Why `plan` needs the straight-line loader, or `None` when the interpreter covers it.
+pub fn unsupported(plan: &Plan) -> Option<&'static str> {
+    if (plan.externs.list.iter()).any(|e| !matches!(e.kind, ExternKind::Kconfig { .. })) {
+        return Some("kernel symbols (kfuncs, ksyms)");
+    }
+    if plan.programs.iter().any(|p| p.target.is_some()) || !plan.targets.is_empty() {
+        return Some("attach targets");
+    }
+    if (plan.maps.iter()).any(|m| matches!(m.origin, MapOrigin::StructOps(_))) {
+        return Some("struct_ops maps");
+    }
+    None
+}
+
+/// Emits the interpreter loader for `plan` (which [`unsupported`] accepts).
+pub fn emit(plan: &Plan) -> Result<Loader> {
+    if let Some(what) = unsupported(plan) {
+        return Err(Error::Limit {
+            what: format!("the interpreter loader does not handle {what} yet"),
+        });
+    }
+    let (n_maps, n_progs) = (plan.maps.len(), plan.programs.len());
+    let ctx_size = ctx::size_with_targets(n_maps, n_progs, 0);
+    if ctx_size > ctx::MAX_SIZE {
+        return Err(Error::Limit {
+            what: format!(
+                "the loader ctx for {n_maps} maps and {n_progs} programs takes {ctx_size} bytes; test_run accepts at most {}",
+                ctx::MAX_SIZE
+            ),
+        });
+    }
+    let fd_slots = crate::loader::fd_array_slots(n_maps, 0)?;
+    let mut t = table::Table::new(plan, fd_slots, ctx_size);
+    t.prologue();
+    t.load_btf();
+    for (i, map) in plan.maps.iter().enumerate() {
+        t.map(i, map);
+    }
+    for (i, map) in plan.maps.iter().enumerate() {
+        for (slot, target) in &map.init {
+            if let crate::maps::InitRef::Map(m) = target {
+                t.init_map_slot(i, *slot, *m);
+            }
+        }
+    }
+    for (j, prog) in plan.programs.iter().enumerate() {
+        t.prog_load(j, prog);
+    }
+    for &(i, slot, j) in &plan.prog_array_init {
+        t.init_prog_slot(i, slot, j);
+    }
+    let n_main = t.epilogue();
+    let (state, ctx_area) = (t.state, t.ctx_area);
+    let done = t.finish(n_main);
+    let layout = emit::Layout {
+        blob_len: done.blob.len(),
+        ops: done.ops,
+        n_main: done.n_main,
+        n_ops: done.n_ops,
+        ctx_area,
+        ctx_size,
+        state,
+        max_attr: done.max_attr,
+        max_read: done.max_read,
+        status: ctx::status(n_maps, n_progs),
+    };
+    if layout.blob_len > i32::MAX as usize {
+        return Err(Error::Limit {
+            what: format!(
+                "a blob of {} bytes: the interpreter bounds offsets with 32-bit immediates",
+                layout.blob_len
+            ),
+        });
+    }
+    let (insns, notes) = emit::emit(layout)?;
+    let (blob, blob_map) = done.blob.into_parts();
+    Ok(Loader {
+        insns,
+        blob,
+        notes,
+        blob_map,
+        ctx_size,
+        data_init: done.data_init,
+        steps: done.steps,
+        ctx_area: Some(ctx_area.0),
+        ops: Some((done.ops.0, done.n_ops)),
+    })
+}
