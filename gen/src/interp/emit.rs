@@ -41,9 +41,9 @@ pub mod state {
 /// `bpf_probe_read_kernel`
 const FUNC_PROBE_READ_KERNEL: i32 = abi::helper::PROBE_READ_KERNEL;
 /// `EINVAL`: what a malformed op fails with.
-const EINVAL: i32 = 22;
+const EINVAL: i32 = lskel_abi::errno::EINVAL;
 /// `E2BIG`: what a walk that ran out of `may_goto` budget fails with.
-const E2BIG: i32 = 7;
+const E2BIG: i32 = lskel_abi::errno::E2BIG;
 /// The step reported for a malformed op (no step of the table has this number).
 const BAD_OP_STEP: i32 = -1;
 

@@ -1,7 +1,7 @@
 //! The interpreter loader: a fixed program of a few hundred instructions that
-//! walks a table of step descriptors in the blob with `bpf_loop`, so the loader the kernel
+//! walks a table of step descriptors in the blob in a `may_goto` loop, so the loader the kernel
 //! verifies has the same size for every object. See `emit.rs` for the program, `ops.rs` for
-//! the records, `table.rs` for how a plan becomes them.
+//! the records, `table/` for how a plan becomes them.
 //!
 //! Protocol difference from the straight-line loader: the program cannot write the ctx at a
 //! variable offset, so the fds it makes are written into the blob's ctx area (a copy of the

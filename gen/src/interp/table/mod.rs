@@ -17,10 +17,10 @@ use crate::loader::blob::{Attr, Blob, BlobOff};
 use crate::maps::{MapDef, MapOrigin};
 use crate::plan::{Plan, Program};
 
-/// `EBADF`
-const EBADF: u32 = 9;
-/// `EINVAL`
-const EINVAL: u32 = 22;
+/// `EBADF`, as an op operand.
+const EBADF: u32 = lskel_abi::errno::EBADF as u32;
+/// `EINVAL`, as an op operand.
+const EINVAL: u32 = lskel_abi::errno::EINVAL as u32;
 
 /// A place in the op table a jump goes to.
 #[derive(Clone, Copy, Debug)]
