@@ -362,6 +362,11 @@ impl fmt::Display for Error {
             Error::MapReuse { map, what, .. } => write!(f, "map `{map}`: {what}"),
             Error::LoaderVerifier { errno, log } => {
                 write!(f, "the kernel refused the loader program: {errno}")?;
+                if *errno == Errno::INVAL {
+                    // The interpreter loader (the default) loops with `may_goto`, which older
+                    // kernels do not know.
+                    write!(f, " (the default loader needs Linux 6.9 or newer; for an older kernel build the skeleton with LSKEL_LOADER=straight)")?;
+                }
                 if !log.is_empty() {
                     write!(f, "\nverifier log:\n{log}")?;
                 }
