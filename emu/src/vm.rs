@@ -491,7 +491,7 @@ impl Vm {
     }
 
     fn call(&mut self, pc: usize, i: &Insn, k: &mut MockKernel) -> Result<usize, Error> {
-        if i.dst != 0 || i.off != 0 && i.src != 2 {
+        if i.dst != 0 || i.off != 0 && i.src != pseudo::BPF_PSEUDO_KFUNC_CALL {
             return Err(Self::bad(pc, i));
         }
         match i.src {
@@ -510,7 +510,7 @@ impl Vm {
                 self.init[1..6].iter_mut().for_each(|b| *b = false);
                 Ok(pc + 1)
             }
-            1 => {
+            pseudo::BPF_PSEUDO_CALL => {
                 let t = self.target(pc, i64::from(i.imm))?;
                 if self.frames.len() + 1 >= MAX_CALL_DEPTH {
                     return Err(Error::at(
@@ -534,7 +534,7 @@ impl Vm {
                 self.regs[10] = STACK_BASE + depth as u64 * STACK_STRIDE + STACK_SIZE as u64;
                 Ok(t)
             }
-            2 => Err(Error::at(
+            pseudo::BPF_PSEUDO_KFUNC_CALL => Err(Error::at(
                 pc,
                 ErrorKind::Helper,
                 format!(
@@ -557,7 +557,7 @@ impl Vm {
         let imm2 = self.insns[pc + 1].imm;
         let v = match i.src {
             0 => u64::from(i.imm as u32) | (u64::from(imm2 as u32) << 32),
-            6 => {
+            pseudo::BPF_PSEUDO_MAP_IDX_VALUE => {
                 if i.imm != 0 {
                     return Err(Error::at(
                         pc,
@@ -581,7 +581,7 @@ impl Vm {
                 }
                 BLOB_BASE + off
             }
-            lskel_abi::insn::pseudo::BPF_PSEUDO_FUNC => self.func_addr(pc, i.imm)?,
+            pseudo::BPF_PSEUDO_FUNC => self.func_addr(pc, i.imm)?,
             s => {
                 return Err(Error::at(
                     pc,
