@@ -68,6 +68,8 @@ pub struct Layout {
     pub max_attr: usize,
     /// Largest READ size an op gives (at least 1).
     pub max_read: usize,
+    /// Largest name size a FIND gives (at least 1).
+    pub max_name: usize,
     /// Ctx offset of the status word (written in the ctx area).
     pub status: usize,
 }
@@ -208,6 +210,7 @@ impl Emit {
             (kind::READ, self.b.label()),
             (kind::CLOSE, self.b.label()),
             (kind::FAIL, self.b.label()),
+            (kind::FIND, self.b.label()),
         ];
         for &(k, label) in &kinds {
             self.b.jump_if(true, BPF_JEQ, R1, u32::from(k), label);
@@ -223,6 +226,7 @@ impl Emit {
                 kind::JUMP => self.op_jump(),
                 kind::READ => self.op_read(),
                 kind::CLOSE => self.op_close(),
+                kind::FIND => self.op_find(),
                 _ => self.op_fail(),
             }
         }
@@ -391,5 +395,23 @@ impl Emit {
         self.b.blob_addr(R2, self.l.state);
         self.b.store(Size::DW, R2, state::RET, R1);
         self.b.goto_long(self.fail);
+    }
+
+    fn op_find(&mut self) {
+        let max = self.l.max_name;
+        self.b
+            .note("FIND: blob[d] = btf_find_by_name_kind(&blob[a], b, c, 0), 8 bytes");
+        self.field_ptr(R1, at::A, self.limit(max));
+        self.b.load(Size::W, R2, cb::OP, at::B);
+        self.b.jump_if(true, BPF_JEQ, R2, 0, self.bad);
+        self.b.jump_if(true, BPF_JGT, R2, max, self.bad);
+        self.b.load(Size::W, R3, cb::OP, at::C);
+        self.b.mov_imm(R4, 0);
+        self.b.call(abi::FUNC_BTF_FIND_BY_NAME_KIND);
+        self.keep_ret();
+        self.b.jump_if(true, BPF_JSLT, R0, 0, self.fail);
+        self.field_ptr(R1, at::D, self.limit(8));
+        self.b.store(Size::DW, R1, 0, R0);
+        self.b.goto_long(self.next);
     }
 }

@@ -8,8 +8,8 @@
 //! ctx), and user space reads that area back from the loader map after the run
 //! ([`Loader::ctx_area`]), with the failed step.
 //!
-//! Objects whose steps the table does not cover yet (kernel symbols, attach targets resolved
-//! in the kernel or set before load, struct_ops) keep the straight-line loader.
+//! Objects whose steps the table does not cover yet (kernel symbols, attach targets named
+//! before load, struct_ops) keep the straight-line loader.
 
 pub mod emit;
 pub mod ops;
@@ -21,14 +21,15 @@ use crate::externs::ExternKind;
 use crate::loader::Loader;
 use crate::maps::MapOrigin;
 use crate::plan::Plan;
+use crate::target::AttachTarget;
 
 /// Why `plan` needs the straight-line loader, or `None` when the interpreter covers it.
 pub fn unsupported(plan: &Plan) -> Option<&'static str> {
     if (plan.externs.list.iter()).any(|e| !matches!(e.kind, ExternKind::Kconfig { .. })) {
         return Some("kernel symbols (kfuncs, ksyms)");
     }
-    if plan.programs.iter().any(|p| p.target.is_some()) || !plan.targets.is_empty() {
-        return Some("attach targets");
+    if (plan.programs.iter()).any(|p| matches!(p.target, Some(AttachTarget::BeforeLoad { .. }))) {
+        return Some("attach targets set before load");
     }
     if (plan.maps.iter()).any(|m| matches!(m.origin, MapOrigin::StructOps(_))) {
         return Some("struct_ops maps");
@@ -44,7 +45,7 @@ pub fn emit(plan: &Plan) -> Result<Loader> {
         });
     }
     let (n_maps, n_progs) = (plan.maps.len(), plan.programs.len());
-    let ctx_size = ctx::size_with_targets(n_maps, n_progs, 0);
+    let ctx_size = ctx::size_with_targets(n_maps, n_progs, plan.targets.len());
     if ctx_size > ctx::MAX_SIZE {
         return Err(Error::Limit {
             what: format!(
@@ -86,6 +87,7 @@ pub fn emit(plan: &Plan) -> Result<Loader> {
         state,
         max_attr: done.max_attr,
         max_read: done.max_read,
+        max_name: done.max_name,
         status: ctx::status(n_maps, n_progs),
     };
     if layout.blob_len > i32::MAX as usize {

@@ -54,6 +54,10 @@ pub mod kind {
     pub const CLOSE: u8 = 7;
     /// Fail with `-a`.
     pub const FAIL: u8 = 8;
+    /// `blob[d] = bpf_btf_find_by_name_kind(&blob[a], b = size, c = kind, 0)` (8 bytes:
+    /// `btf_obj_fd << 32 | btf_id`, the layout of `attach_btf_id, attach_btf_obj_fd`), failing
+    /// when the result is negative.
+    pub const FIND: u8 = 9;
 }
 
 /// Bits of the `flags` byte.
@@ -225,6 +229,11 @@ impl fmt::Display for Op {
             ),
             kind::CLOSE => write!(f, "close [{:#x}]", self.a),
             kind::FAIL => write!(f, "fail -{}", self.a),
+            kind::FIND => write!(
+                f,
+                "find [{:#x}] = btf_find_by_name_kind({:#x}, size {}, kind {})",
+                self.d, self.a, self.b, self.c
+            ),
             k => write!(f, "unknown kind {k}"),
         }
     }

@@ -16,6 +16,7 @@ use crate::abi::{self, ctx};
 use crate::loader::blob::{Attr, Blob, BlobOff};
 use crate::maps::{MapDef, MapOrigin};
 use crate::plan::{Plan, Program};
+use crate::target::AttachTarget;
 
 /// `EBADF`, as an op operand.
 const EBADF: u32 = lskel_abi::errno::EBADF as u32;
@@ -56,6 +57,8 @@ pub(super) struct Table<'p> {
     pub ctx_area: BlobOff,
     prog_insns: Vec<BlobOff>,
     marker_attr: Option<BlobOff>,
+    /// `attach_btf_obj_fd` fields of program attrs a FIND fills: the cleanup closes them.
+    target_fds: Vec<u32>,
     /// Per map: the value an initial value goes to.
     data_val: Vec<Option<Val>>,
 }
@@ -68,6 +71,7 @@ pub(super) struct Done {
     pub n_ops: usize,
     pub max_attr: usize,
     pub max_read: usize,
+    pub max_name: usize,
     pub data_init: Vec<Option<u32>>,
     pub steps: Vec<String>,
 }
@@ -111,6 +115,7 @@ impl<'p> Table<'p> {
             ctx_area,
             prog_insns,
             marker_attr: None,
+            target_fds: Vec::new(),
             data_val: vec![None; plan.maps.len()],
         }
     }
@@ -220,6 +225,17 @@ impl<'p> Table<'p> {
     fn fail(&mut self, errno: u32, what: String) {
         let mut op = Op::new(kind::FAIL);
         op.a = errno;
+        op.step = self.step(what);
+        self.push(op);
+    }
+
+    /// `blob[dst] = btf_find_by_name_kind(name, kind)`, failing the load at `what`.
+    fn find(&mut self, name: BlobOff, size: usize, btf_kind: u32, dst: BlobOff, what: String) {
+        let mut op = Op::new(kind::FIND);
+        op.a = name.0;
+        op.b = size as u32;
+        op.c = btf_kind;
+        op.d = dst.0;
         op.step = self.step(what);
         self.push(op);
     }
@@ -368,12 +384,24 @@ impl<'p> Table<'p> {
                 )
             })
         });
+        let kernel_target = prog.kernel_target().map(|(t, kind)| {
+            let off = (self.blob).push(&nul_terminated(t), format!("attach target of `{name}`"));
+            (off, t, kind)
+        });
         let attr = self
             .blob
             .push(&attr.0, format!("PROG_LOAD attr of `{name}`"));
         let n_maps = self.plan.maps.len();
         let (skip, slot) = (self.label(), self.area(ctx::prog_fd(n_maps, j)));
         self.jump(cond::EQ, slot, u32::MAX, ctx::PROG_SKIP as u32, skip);
+        if let Some((off, t, kind)) = kernel_target {
+            let what = format!("find attach target `{t}` of program `{name}` in kernel BTF");
+            self.find(off, t.len() + 1, kind, attr.at(f::ATTACH_BTF_ID), what);
+            self.target_fds.push(attr.at(f::ATTACH_BTF_OBJ_FD).0);
+        }
+        if let Some(AttachTarget::Freplace { slot }) = &prog.target {
+            self.freplace_target(name, attr, *slot);
+        }
         self.log_marker();
         self.ptr(attr.at(f::INSNS).0, self.prog_insns[j]);
         self.ptr(attr.at(f::LICENSE).0, self.license);
@@ -385,7 +413,27 @@ impl<'p> Table<'p> {
         self.log(attr, f::LOG_LEVEL, f::LOG_SIZE, f::LOG_BUF);
         let step = self.step(format!("load program `{name}`{}", self.plan.license_hint()));
         self.sys(abi::BPF_PROG_LOAD, attr, f::SIZE, Some(slot), false, step);
+        if kernel_target.is_some() {
+            // A module's BTF fd came with the target: the program holds its own reference now.
+            self.close(attr.at(f::ATTACH_BTF_OBJ_FD).0);
+        }
         self.bind(skip);
+    }
+
+    /// A `freplace` program's target, given before load in ctx attach-target entry `k`: the
+    /// program to extend (its fd, the user's, goes to `attach_prog_fd`) and the BTF id of the
+    /// function it replaces.
+    fn freplace_target(&mut self, name: &str, attr: BlobOff, k: usize) {
+        use abi::prog_load as f;
+        let (n_maps, n_progs) = (self.plan.maps.len(), self.plan.programs.len());
+        let entry = ctx::target(n_maps, n_progs, k);
+        let (prog_fd, set) = (self.area(entry + ctx::TARGET_PROG_FD), self.label());
+        self.jump(cond::SGE, prog_fd, u32::MAX, 1, set);
+        self.fail(EINVAL, format!("program `{name}` has no target program: set one with `set_attach_target_prog` before load"));
+        self.bind(set);
+        self.copy(prog_fd, attr.at(f::ATTACH_PROG_FD).0, false);
+        let btf_id = self.area(entry + ctx::TARGET_BTF_ID);
+        self.copy(btf_id, attr.at(f::ATTACH_BTF_ID).0, false);
     }
 
     /// Success closes the BTF fd (maps and programs hold it); the cleanup part (run on
@@ -403,6 +451,9 @@ impl<'p> Table<'p> {
         }
         if self.plan.maps.iter().any(|m| m.inner.is_some()) {
             self.close(self.inner_fd.0);
+        }
+        for fd in std::mem::take(&mut self.target_fds) {
+            self.close(fd);
         }
         self.close(self.btf_fd.0);
         self.push(Op::new(kind::END));
@@ -437,12 +488,18 @@ impl<'p> Table<'p> {
             .max()
             .unwrap_or(8);
         let max_read = (self.values.iter()).map(|v| v.2).max().unwrap_or(0).max(1);
+        let max_name = (self.ops.iter())
+            .filter(|o| o.kind == kind::FIND)
+            .map(|o| o.b as usize)
+            .max()
+            .unwrap_or(1);
         // Every attr readable at max_attr bytes, every field at 8, a READ of max_read.
         let need = (self.ops.iter())
             .map(|o| match o.kind {
                 kind::SYS => (o.b as usize + max_attr).max(o.d as usize + 8),
                 kind::READ => (o.b as usize + max_read).max(o.a as usize + 8),
                 kind::COPY => (o.a as usize).max(o.b as usize) + 8,
+                kind::FIND => (o.a as usize + max_name).max(o.d as usize + 8),
                 kind::PTR | kind::STORE | kind::JUMP | kind::CLOSE => o.a as usize + 8,
                 _ => 0,
             })
@@ -466,6 +523,7 @@ impl<'p> Table<'p> {
             n_ops,
             max_attr,
             max_read,
+            max_name,
             data_init,
             steps: self.steps,
         }
