@@ -180,3 +180,21 @@ fn freplace_targets_reach_prog_load_as_with_the_straight_line_loader() {
         }
     }
 }
+
+#[test]
+fn kernel_symbols_and_attach_targets_are_on_the_interpreter() {
+    let covered: Vec<String> = pairs().into_iter().map(|(i, _)| i.stem).collect();
+    for stem in [
+        "kfuncs",
+        "ksyms",
+        "ksyms_percpu",
+        "missing_kfunc",
+        "tp_btf",
+        "fentry",
+    ] {
+        assert!(
+            covered.iter().any(|c| c == stem),
+            "{stem} is not on the interpreter"
+        );
+    }
+}

@@ -42,6 +42,8 @@ pub mod state {
 const FUNC_PROBE_READ_KERNEL: i32 = abi::helper::PROBE_READ_KERNEL;
 /// `EINVAL`: what a malformed op fails with.
 const EINVAL: i32 = lskel_abi::errno::EINVAL;
+/// `ENOENT`: what a lookup of an absent symbol returns.
+const ENOENT: i32 = lskel_abi::errno::ENOENT;
 /// `E2BIG`: what a walk that ran out of `may_goto` budget fails with.
 const E2BIG: i32 = lskel_abi::errno::E2BIG;
 /// The step reported for a malformed op (no step of the table has this number).
@@ -398,18 +400,37 @@ impl Emit {
     }
 
     fn op_find(&mut self) {
+        let (ksym, called, found) = (self.b.label(), self.b.label(), self.b.label());
         let max = self.l.max_name;
-        self.b
-            .note("FIND: blob[d] = btf_find_by_name_kind(&blob[a], b, c, 0), 8 bytes");
+        self.b.note(
+            "FIND: blob[d] = btf_find_by_name_kind(&blob[a], b, c, 0), 8 bytes (KSYM: kallsyms)",
+        );
+        self.b.load(Size::B, R3, cb::OP, at::FLAGS);
+        self.b.and_imm(R3, i32::from(flag::KSYM));
         self.field_ptr(R1, at::A, self.limit(max));
         self.b.load(Size::W, R2, cb::OP, at::B);
         self.b.jump_if(true, BPF_JEQ, R2, 0, self.bad);
         self.b.jump_if(true, BPF_JGT, R2, max, self.bad);
+        self.b.jump_if(true, BPF_JNE, R3, 0, ksym);
         self.b.load(Size::W, R3, cb::OP, at::C);
         self.b.mov_imm(R4, 0);
         self.b.call(abi::FUNC_BTF_FIND_BY_NAME_KIND);
+        self.b.goto_long(called);
+        self.b.bind(ksym);
+        self.field_ptr(R4, at::D, self.limit(8));
+        self.b.mov_imm(R3, 0);
+        self.b.call(abi::FUNC_KALLSYMS_LOOKUP_NAME);
+        self.b.bind(called);
         self.keep_ret();
-        self.b.jump_if(true, BPF_JSLT, R0, 0, self.fail);
+        self.b.jump_if(true, BPF_JSGE, R0, 0, found);
+        // Only "not found" means a weak symbol is absent; any other error is a failure.
+        self.flag(flag::SOFT);
+        self.b.jump_if(true, BPF_JEQ, R1, 0, self.fail);
+        self.b.jump_if(true, BPF_JEQ, R0, -ENOENT, self.next);
+        self.b.goto_long(self.fail);
+        self.b.bind(found);
+        self.flag(flag::KSYM);
+        self.b.jump_if(true, BPF_JNE, R1, 0, self.next);
         self.field_ptr(R1, at::D, self.limit(8));
         self.b.store(Size::DW, R1, 0, R0);
         self.b.goto_long(self.next);

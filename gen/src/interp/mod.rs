@@ -8,8 +8,8 @@
 //! ctx), and user space reads that area back from the loader map after the run
 //! ([`Loader::ctx_area`]), with the failed step.
 //!
-//! Objects whose steps the table does not cover yet (kernel symbols, attach targets named
-//! before load, struct_ops) keep the straight-line loader.
+//! Objects whose steps the table does not cover yet (attach targets named before load,
+//! struct_ops) keep the straight-line loader.
 
 pub mod emit;
 pub mod ops;
@@ -25,9 +25,6 @@ use crate::target::AttachTarget;
 
 /// Why `plan` needs the straight-line loader, or `None` when the interpreter covers it.
 pub fn unsupported(plan: &Plan) -> Option<&'static str> {
-    if (plan.externs.list.iter()).any(|e| !matches!(e.kind, ExternKind::Kconfig { .. })) {
-        return Some("kernel symbols (kfuncs, ksyms)");
-    }
     if (plan.programs.iter()).any(|p| matches!(p.target, Some(AttachTarget::BeforeLoad { .. }))) {
         return Some("attach targets set before load");
     }
@@ -54,8 +51,20 @@ pub fn emit(plan: &Plan) -> Result<Loader> {
             ),
         });
     }
-    let fd_slots = crate::loader::fd_array_slots(n_maps, 0)?;
-    let mut t = table::Table::new(plan, fd_slots, ctx_size);
+    // fd_array: map fds, then one slot per kernel-BTF extern (from 1: a kfunc call's off = 0
+    // means vmlinux), as in the straight-line loader.
+    let ext_base = n_maps.max(1);
+    let mut ext_slot = vec![None; plan.externs.list.len()];
+    let mut n_ext = 0;
+    for (k, e) in plan.externs.list.iter().enumerate() {
+        if matches!(e.kind, ExternKind::Kfunc | ExternKind::TypedKsym { .. }) {
+            ext_slot[k] = Some(ext_base + n_ext);
+            n_ext += 1;
+        }
+    }
+    let fd_slots = crate::loader::fd_array_slots(n_maps, n_ext)?;
+    let slots = ext_slot.iter().flatten().copied().collect();
+    let mut t = table::Table::new(plan, fd_slots, slots, ctx_size);
     t.prologue();
     t.load_btf();
     for (i, map) in plan.maps.iter().enumerate() {
@@ -68,12 +77,16 @@ pub fn emit(plan: &Plan) -> Result<Loader> {
             }
         }
     }
+    for (k, &slot) in ext_slot.iter().enumerate() {
+        t.resolve_extern(k, slot);
+    }
     for (j, prog) in plan.programs.iter().enumerate() {
         t.prog_load(j, prog);
     }
     for &(i, slot, j) in &plan.prog_array_init {
         t.init_prog_slot(i, slot, j);
     }
+    t.close_extern_fds();
     let n_main = t.epilogue();
     let (state, ctx_area) = (t.state, t.ctx_area);
     let done = t.finish(n_main);

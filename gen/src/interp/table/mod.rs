@@ -9,6 +9,7 @@
 //! one bound the interpreter checks), and a tail pad so every attr may be read at the
 //! largest attr size.
 
+mod externs;
 mod maps;
 
 use super::ops::{cond, flag, kind, Op};
@@ -59,6 +60,10 @@ pub(super) struct Table<'p> {
     marker_attr: Option<BlobOff>,
     /// `attach_btf_obj_fd` fields of program attrs a FIND fills: the cleanup closes them.
     target_fds: Vec<u32>,
+    /// The scratch word kernel symbol lookups write to.
+    found: Option<BlobOff>,
+    /// `fd_array` slots of kernel-BTF externs (their module BTF fds).
+    ext_slots: Vec<usize>,
     /// Per map: the value an initial value goes to.
     data_val: Vec<Option<Val>>,
 }
@@ -77,7 +82,13 @@ pub(super) struct Done {
 }
 
 impl<'p> Table<'p> {
-    pub fn new(plan: &'p Plan, fd_slots: usize, ctx_size: usize) -> Table<'p> {
+    /// `ext_slots`: the `fd_array` slots of kernel-BTF externs.
+    pub fn new(
+        plan: &'p Plan,
+        fd_slots: usize,
+        ext_slots: Vec<usize>,
+        ctx_size: usize,
+    ) -> Table<'p> {
         let mut blob = Blob::default();
         let fd_array = blob.reserve(4 * fd_slots, "fd_array: map fds");
         let btf_fd = blob.reserve(4, "BTF fd");
@@ -116,6 +127,8 @@ impl<'p> Table<'p> {
             prog_insns,
             marker_attr: None,
             target_fds: Vec::new(),
+            found: None,
+            ext_slots,
             data_val: vec![None; plan.maps.len()],
         }
     }
@@ -455,6 +468,7 @@ impl<'p> Table<'p> {
         for fd in std::mem::take(&mut self.target_fds) {
             self.close(fd);
         }
+        self.close_extern_fds();
         self.close(self.btf_fd.0);
         self.push(Op::new(kind::END));
         n_main
