@@ -198,3 +198,79 @@ fn kernel_symbols_and_attach_targets_are_on_the_interpreter() {
         );
     }
 }
+
+/// A fixture of `gen/tests/objects` with both loaders; it must be on the interpreter.
+fn object_pair(stem: &str) -> (Fixture, Fixture) {
+    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("tests/objects/{stem}.bpf.o"));
+    let data = std::fs::read(&path).unwrap();
+    let gen = |kind| Fixture {
+        stem: stem.into(),
+        skel: lskel_gen::generate_with(&data, stem, kind).unwrap(),
+    };
+    let (fi, fs) = (gen(LoaderKind::Interp), gen(LoaderKind::StraightLine));
+    assert!(
+        fi.skel.loader.ctx_area.is_some(),
+        "{stem} is on the interpreter"
+    );
+    (fi, fs)
+}
+
+#[test]
+fn late_targets_load_and_fail_as_with_the_straight_line_loader() {
+    let (fi, fs) = object_pair("late_target");
+    // Entry 0 unset, empty, too long, or named; entry 1 always named.
+    let long = "x".repeat(600);
+    let cases: [Option<&str>; 4] = [None, Some(""), Some(&long), Some("btf_trace_sys_enter")];
+    for (case, home) in cases.iter().flat_map(|c| HOMES.map(|h| (c, h))) {
+        let outcome = |f: &Fixture| {
+            let mut k = kernel_for(&f.skel, home);
+            let types = [
+                ("btf_trace_sys_enter", lskel_emu::kind::TYPEDEF, 4_001),
+                ("do_nanosleep", lskel_emu::kind::FUNC, 4_002),
+            ];
+            match home {
+                Home::Vmlinux => {
+                    for (n, kd, id) in types {
+                        k.add_vmlinux_type(n, kd, id);
+                    }
+                }
+                Home::Modules => {
+                    k.add_module("mod_x", &types);
+                }
+            }
+            let mut ctx = fresh_ctx(f);
+            let names = [*case, Some("do_nanosleep")];
+            for (e, name) in names.iter().enumerate() {
+                let Some(name) = name else { continue };
+                let entry = lskel_gen::abi::ctx::target(n_maps(f), n_progs(f), e);
+                let mut bytes = name.as_bytes().to_vec();
+                bytes.push(0);
+                let addr = k.add_user_mem(&bytes);
+                let size = if name.is_empty() {
+                    0
+                } else {
+                    bytes.len() as u32
+                };
+                lskel_emu::set_ctx_u64(&mut ctx, entry + lskel_gen::abi::ctx::TARGET_NAME, addr);
+                set_ctx_u32(&mut ctx, entry + lskel_gen::abi::ctx::TARGET_NAME_SZ, size);
+            }
+            let ret = run_loader(f, &mut k, &mut ctx).retval;
+            let loads: Vec<(u32, u32)> = (k.syscalls().iter())
+                .filter(|s| s.cmd == Cmd::ProgLoad)
+                .map(|s| (s.u32(108), s.u32(112)))
+                .collect();
+            let step = failed_step_text(f, &ctx).map(str::to_string);
+            (ret, loads, step, k.open_fds())
+        };
+        let (i, s) = (outcome(&fi), outcome(&fs));
+        assert_eq!(i, s, "{case:?} ({home:?})");
+        if case.is_some_and(|c| c.starts_with("btf_")) {
+            assert_eq!(i.0, 0, "{case:?} ({home:?}) loads");
+            assert_eq!(i.1.len(), 2);
+        } else {
+            assert!(i.2.is_some(), "{case:?} fails at a step");
+            assert!(i.3.is_empty(), "{:?} left open", i.3);
+        }
+    }
+}

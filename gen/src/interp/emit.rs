@@ -178,6 +178,20 @@ impl Emit {
         self.b.add_reg(dst, cb::BASE);
     }
 
+    /// `dst = op.field`, or with `INDIRECT` the u32 at that blob offset (a size the ctx
+    /// gives); `scratch` is clobbered. The caller bounds the result.
+    fn size_operand(&mut self, dst: u8, field: usize, scratch: u8) {
+        let direct = self.b.label();
+        self.b.load(Size::B, scratch, cb::OP, at::FLAGS);
+        self.b.and_imm(scratch, i32::from(flag::INDIRECT));
+        self.b.load(Size::W, dst, cb::OP, field);
+        self.b.jump_if(true, BPF_JEQ, scratch, 0, direct);
+        self.b.jump_if(true, BPF_JGT, dst, self.limit(4), self.bad);
+        self.b.add_reg(dst, cb::BASE);
+        self.b.load(Size::W, dst, dst, 0);
+        self.b.bind(direct);
+    }
+
     /// The highest offset an access of `len` bytes may start at.
     fn limit(&self, len: usize) -> usize {
         self.l.blob_len - len
@@ -363,7 +377,7 @@ impl Emit {
         self.b.load(Size::DW, R3, R3, 0);
         self.b.jump_if(true, BPF_JEQ, R3, 0, self.next);
         self.field_ptr(R1, at::B, self.limit(max));
-        self.b.load(Size::W, R2, cb::OP, at::C);
+        self.size_operand(R2, at::C, R4);
         self.b.jump_if(true, BPF_JGT, R2, max, self.bad);
         self.b.blob_addr(R4, self.l.ctx_area.at(ctx::FLAGS));
         self.b.load(Size::W, R4, R4, 0);
@@ -408,7 +422,7 @@ impl Emit {
         self.b.load(Size::B, R3, cb::OP, at::FLAGS);
         self.b.and_imm(R3, i32::from(flag::KSYM));
         self.field_ptr(R1, at::A, self.limit(max));
-        self.b.load(Size::W, R2, cb::OP, at::B);
+        self.size_operand(R2, at::B, R4);
         self.b.jump_if(true, BPF_JEQ, R2, 0, self.bad);
         self.b.jump_if(true, BPF_JGT, R2, max, self.bad);
         self.b.jump_if(true, BPF_JNE, R3, 0, ksym);
@@ -417,7 +431,12 @@ impl Emit {
         self.b.call(abi::FUNC_BTF_FIND_BY_NAME_KIND);
         self.b.goto_long(called);
         self.b.bind(ksym);
-        self.field_ptr(R4, at::D, self.limit(8));
+        // The result pointer must be 8-byte aligned (the helper's MEM_ALIGNED argument): the
+        // table places the word so (blob pieces are 8-byte aligned), the mask proves it.
+        self.b.load(Size::W, R4, cb::OP, at::D);
+        self.b.and_imm(R4, -8);
+        self.b.jump_if(true, BPF_JGT, R4, self.limit(8), self.bad);
+        self.b.add_reg(R4, cb::BASE);
         self.b.mov_imm(R3, 0);
         self.b.call(abi::FUNC_KALLSYMS_LOOKUP_NAME);
         self.b.bind(called);

@@ -8,8 +8,8 @@
 //! ctx), and user space reads that area back from the loader map after the run
 //! ([`Loader::ctx_area`]), with the failed step.
 //!
-//! Objects whose steps the table does not cover yet (attach targets named before load,
-//! struct_ops) keep the straight-line loader.
+//! Objects whose steps the table does not cover yet (struct_ops) keep the straight-line
+//! loader.
 
 pub mod emit;
 pub mod ops;
@@ -21,13 +21,9 @@ use crate::externs::ExternKind;
 use crate::loader::Loader;
 use crate::maps::MapOrigin;
 use crate::plan::Plan;
-use crate::target::AttachTarget;
 
 /// Why `plan` needs the straight-line loader, or `None` when the interpreter covers it.
 pub fn unsupported(plan: &Plan) -> Option<&'static str> {
-    if (plan.programs.iter()).any(|p| matches!(p.target, Some(AttachTarget::BeforeLoad { .. }))) {
-        return Some("attach targets set before load");
-    }
     if (plan.maps.iter()).any(|m| matches!(m.origin, MapOrigin::StructOps(_))) {
         return Some("struct_ops maps");
     }

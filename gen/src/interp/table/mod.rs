@@ -23,6 +23,10 @@ use crate::target::AttachTarget;
 const EBADF: u32 = lskel_abi::errno::EBADF as u32;
 /// `EINVAL`, as an op operand.
 const EINVAL: u32 = lskel_abi::errno::EINVAL as u32;
+/// `ENAMETOOLONG`, as an op operand.
+const ENAMETOOLONG: u32 = lskel_abi::errno::ENAMETOOLONG as u32;
+/// Longest attach target name set at load time, NUL included (`KSYM_NAME_LEN`).
+const TARGET_NAME_MAX: usize = 512;
 
 /// A place in the op table a jump goes to.
 #[derive(Clone, Copy, Debug)]
@@ -412,8 +416,12 @@ impl<'p> Table<'p> {
             self.find(off, t.len() + 1, kind, attr.at(f::ATTACH_BTF_ID), what);
             self.target_fds.push(attr.at(f::ATTACH_BTF_OBJ_FD).0);
         }
-        if let Some(AttachTarget::Freplace { slot }) = &prog.target {
-            self.freplace_target(name, attr, *slot);
+        match &prog.target {
+            Some(AttachTarget::Freplace { slot }) => self.freplace_target(name, attr, *slot),
+            Some(AttachTarget::BeforeLoad { btf_kind, slot, .. }) => {
+                self.runtime_target(name, attr, *btf_kind, *slot);
+            }
+            _ => {}
         }
         self.log_marker();
         self.ptr(attr.at(f::INSNS).0, self.prog_insns[j]);
@@ -426,11 +434,60 @@ impl<'p> Table<'p> {
         self.log(attr, f::LOG_LEVEL, f::LOG_SIZE, f::LOG_BUF);
         let step = self.step(format!("load program `{name}`{}", self.plan.license_hint()));
         self.sys(abi::BPF_PROG_LOAD, attr, f::SIZE, Some(slot), false, step);
-        if kernel_target.is_some() {
+        if kernel_target.is_some() || matches!(prog.target, Some(AttachTarget::BeforeLoad { .. })) {
             // A module's BTF fd came with the target: the program holds its own reference now.
             self.close(attr.at(f::ATTACH_BTF_OBJ_FD).0);
         }
         self.bind(skip);
+    }
+
+    /// The attach target named by the user before load, in ctx attach-target entry `k`: the
+    /// name (prefix included) is copied from user memory into a blob buffer, then looked up
+    /// in kernel BTF as `btf_kind`.
+    fn runtime_target(&mut self, name: &str, attr: BlobOff, btf_kind: u32, k: usize) {
+        use abi::prog_load as f;
+        let (n_maps, n_progs) = (self.plan.maps.len(), self.plan.programs.len());
+        let entry = ctx::target(n_maps, n_progs, k);
+        let buf = self.blob.reserve(
+            TARGET_NAME_MAX,
+            format!("attach target of `{name}`, set at load time"),
+        );
+        let (ptr, size) = (
+            self.area(entry + ctx::TARGET_NAME),
+            self.area(entry + ctx::TARGET_NAME_SZ),
+        );
+        let set = self.label();
+        self.jump(cond::NE, ptr, u32::MAX, 0, set);
+        self.jump(cond::NE, ptr + 4, u32::MAX, 0, set);
+        self.fail(EINVAL, format!("program `{name}` has no attach target: set one with `set_attach_target` before load"));
+        self.bind(set);
+        let (bad, fits) = (self.label(), self.label());
+        self.jump(cond::SLT, size, u32::MAX, 1, bad);
+        self.jump(cond::SLT, size, u32::MAX, TARGET_NAME_MAX as u32 + 1, fits);
+        self.bind(bad);
+        self.fail(
+            ENAMETOOLONG,
+            format!(
+                "the attach target set for program `{name}` is empty or longer than {} bytes",
+                TARGET_NAME_MAX - 1
+            ),
+        );
+        self.bind(fits);
+        let mut op = Op::new(kind::READ);
+        op.flags = flag::INDIRECT;
+        (op.a, op.b, op.c) = (ptr, buf.0, size);
+        op.step = self.step(format!(
+            "copy the attach target of program `{name}` from user memory"
+        ));
+        self.push(op);
+        let mut op = Op::new(kind::FIND);
+        op.flags = flag::INDIRECT;
+        (op.a, op.b, op.c, op.d) = (buf.0, size, btf_kind, attr.at(f::ATTACH_BTF_ID).0);
+        op.step = self.step(format!(
+            "find the attach target set for program `{name}` in kernel BTF"
+        ));
+        self.push(op);
+        self.target_fds.push(attr.at(f::ATTACH_BTF_OBJ_FD).0);
     }
 
     /// A `freplace` program's target, given before load in ctx attach-target entry `k`: the
@@ -501,10 +558,26 @@ impl<'p> Table<'p> {
             .map(|o| o.c as usize)
             .max()
             .unwrap_or(8);
-        let max_read = (self.values.iter()).map(|v| v.2).max().unwrap_or(0).max(1);
+        // A size from the ctx is bounded by the table to TARGET_NAME_MAX first.
+        let size_bound = |o: &Op, v: u32| {
+            if o.flags & flag::INDIRECT != 0 {
+                TARGET_NAME_MAX
+            } else {
+                v as usize
+            }
+        };
+        let max_read = (self.values.iter().map(|v| v.2))
+            .chain(
+                (self.ops.iter())
+                    .filter(|o| o.kind == kind::READ)
+                    .map(|o| size_bound(o, o.c)),
+            )
+            .max()
+            .unwrap_or(0)
+            .max(1);
         let max_name = (self.ops.iter())
             .filter(|o| o.kind == kind::FIND)
-            .map(|o| o.b as usize)
+            .map(|o| size_bound(o, o.b))
             .max()
             .unwrap_or(1);
         // Every attr readable at max_attr bytes, every field at 8, a READ of max_read.
