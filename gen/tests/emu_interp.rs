@@ -274,3 +274,36 @@ fn late_targets_load_and_fail_as_with_the_straight_line_loader() {
         }
     }
 }
+
+#[test]
+fn struct_ops_maps_load_and_fail_as_with_the_straight_line_loader() {
+    for stem in ["structops", "struct_ops_dummy"] {
+        let (fi, fs) = object_pair(stem);
+        for fail in [None, Some(1), Some(2)] {
+            let outcome = |f: &Fixture| {
+                let mut k = kernel_for(&f.skel, Home::Vmlinux);
+                for (n, so) in f.skel.plan.maps.iter().enumerate() {
+                    if let lskel_gen::maps::MapOrigin::StructOps(s) = &so.origin {
+                        let vtype = format!("bpf_struct_ops_{}", s.struct_name);
+                        k.add_vmlinux_type(&vtype, lskel_emu::kind::STRUCT, 7_000 + n as u32);
+                    }
+                }
+                if let Some(n) = fail {
+                    k.fail_nth(Op::BtfFindByNameKind, n, lskel_emu::ENOMEM);
+                }
+                let mut ctx = fresh_ctx(f);
+                let ret = run_loader(f, &mut k, &mut ctx).retval;
+                let calls: Vec<(Cmd, i64)> = k.syscalls().iter().map(|s| (s.cmd, s.ret)).collect();
+                let step = failed_step_text(f, &ctx).map(str::to_string);
+                (ret, calls, step, ctx, k.open_fds())
+            };
+            let (i, s) = (outcome(&fi), outcome(&fs));
+            assert_eq!(i, s, "{stem}: failing find {fail:?}");
+            if fail.is_none() {
+                assert_eq!(i.0, 0, "{stem} loads");
+            } else {
+                assert!(i.4.is_empty(), "{stem}: {:?} left open", i.4);
+            }
+        }
+    }
+}

@@ -8,8 +8,7 @@
 //! ctx), and user space reads that area back from the loader map after the run
 //! ([`Loader::ctx_area`]), with the failed step.
 //!
-//! Objects whose steps the table does not cover yet (struct_ops) keep the straight-line
-//! loader.
+//! The table covers every object; [`unsupported`] is where one it could not would be named.
 
 pub mod emit;
 pub mod ops;
@@ -19,14 +18,12 @@ use crate::abi::ctx;
 use crate::error::{Error, Result};
 use crate::externs::ExternKind;
 use crate::loader::Loader;
-use crate::maps::MapOrigin;
 use crate::plan::Plan;
 
-/// Why `plan` needs the straight-line loader, or `None` when the interpreter covers it.
-pub fn unsupported(plan: &Plan) -> Option<&'static str> {
-    if (plan.maps.iter()).any(|m| matches!(m.origin, MapOrigin::StructOps(_))) {
-        return Some("struct_ops maps");
-    }
+/// Why `plan` needs the straight-line loader, or `None` when the interpreter covers it: it
+/// covers every plan now (kernel symbols, attach targets and struct_ops included); kept as
+/// the one place a step the table cannot express would be named.
+pub fn unsupported(_plan: &Plan) -> Option<&'static str> {
     None
 }
 

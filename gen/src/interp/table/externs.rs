@@ -101,7 +101,7 @@ impl Table<'_> {
     }
 
     /// The 8-byte word every lookup writes its result to (reserved once).
-    fn found_word(&mut self) -> BlobOff {
+    pub(super) fn found_word(&mut self) -> BlobOff {
         match self.found {
             Some(w) => w,
             None => {
