@@ -16,7 +16,6 @@ mod table;
 
 use crate::abi::ctx;
 use crate::error::{Error, Result};
-use crate::externs::ExternKind;
 use crate::loader::Loader;
 use crate::plan::Plan;
 
@@ -44,17 +43,10 @@ pub fn emit(plan: &Plan) -> Result<Loader> {
             ),
         });
     }
-    // fd_array: map fds, then one slot per kernel-BTF extern (from 1: a kfunc call's off = 0
-    // means vmlinux), as in the straight-line loader.
-    let ext_base = n_maps.max(1);
-    let mut ext_slot = vec![None; plan.externs.list.len()];
-    let mut n_ext = 0;
-    for (k, e) in plan.externs.list.iter().enumerate() {
-        if matches!(e.kind, ExternKind::Kfunc | ExternKind::TypedKsym { .. }) {
-            ext_slot[k] = Some(ext_base + n_ext);
-            n_ext += 1;
-        }
-    }
+    // fd_array: map fds, then the kernel-BTF externs' module BTF fds, as in the
+    // straight-line loader.
+    let (ext_slot, n_ext) = crate::loader::extern_slots(plan);
+    crate::loader::check_kfunc_count(plan)?;
     let fd_slots = crate::loader::fd_array_slots(n_maps, n_ext)?;
     let slots = ext_slot.iter().flatten().copied().collect();
     let mut t = table::Table::new(plan, fd_slots, slots, ctx_size);
