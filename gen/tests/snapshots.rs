@@ -41,7 +41,20 @@ fn bless() -> bool {
 /// Objects whose interpreter loader (`LoaderKind::Interp`) is also snapshot, in
 /// `snapshots/interp/`: the program is the same for all, so a few show the op tables.
 const INTERP_SNAPSHOTS: &[&str] = &[
-    "calls", "core", "counter", "globals", "kconfig", "mapinmap", "maps", "multi", "tailcall",
+    "calls",
+    "core",
+    "counter",
+    "fentry",
+    "globals",
+    "kconfig",
+    "kfuncs",
+    "ksyms",
+    "mapinmap",
+    "maps",
+    "missing_kfunc",
+    "multi",
+    "tailcall",
+    "tp_btf",
 ];
 
 /// The snapshot text of one object, with the loader of `kind`.

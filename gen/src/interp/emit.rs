@@ -42,6 +42,8 @@ pub mod state {
 const FUNC_PROBE_READ_KERNEL: i32 = abi::helper::PROBE_READ_KERNEL;
 /// `EINVAL`: what a malformed op fails with.
 const EINVAL: i32 = lskel_abi::errno::EINVAL;
+/// `ENOENT`: what a lookup of an absent symbol returns.
+const ENOENT: i32 = lskel_abi::errno::ENOENT;
 /// `E2BIG`: what a walk that ran out of `may_goto` budget fails with.
 const E2BIG: i32 = lskel_abi::errno::E2BIG;
 /// The step reported for a malformed op (no step of the table has this number).
@@ -68,6 +70,8 @@ pub struct Layout {
     pub max_attr: usize,
     /// Largest READ size an op gives (at least 1).
     pub max_read: usize,
+    /// Largest name size a FIND gives (at least 1).
+    pub max_name: usize,
     /// Ctx offset of the status word (written in the ctx area).
     pub status: usize,
 }
@@ -174,6 +178,20 @@ impl Emit {
         self.b.add_reg(dst, cb::BASE);
     }
 
+    /// `dst = op.field`, or with `INDIRECT` the u32 at that blob offset (a size the ctx
+    /// gives); `scratch` is clobbered. The caller bounds the result.
+    fn size_operand(&mut self, dst: u8, field: usize, scratch: u8) {
+        let direct = self.b.label();
+        self.b.load(Size::B, scratch, cb::OP, at::FLAGS);
+        self.b.and_imm(scratch, i32::from(flag::INDIRECT));
+        self.b.load(Size::W, dst, cb::OP, field);
+        self.b.jump_if(true, BPF_JEQ, scratch, 0, direct);
+        self.b.jump_if(true, BPF_JGT, dst, self.limit(4), self.bad);
+        self.b.add_reg(dst, cb::BASE);
+        self.b.load(Size::W, dst, dst, 0);
+        self.b.bind(direct);
+    }
+
     /// The highest offset an access of `len` bytes may start at.
     fn limit(&self, len: usize) -> usize {
         self.l.blob_len - len
@@ -208,6 +226,7 @@ impl Emit {
             (kind::READ, self.b.label()),
             (kind::CLOSE, self.b.label()),
             (kind::FAIL, self.b.label()),
+            (kind::FIND, self.b.label()),
         ];
         for &(k, label) in &kinds {
             self.b.jump_if(true, BPF_JEQ, R1, u32::from(k), label);
@@ -223,6 +242,7 @@ impl Emit {
                 kind::JUMP => self.op_jump(),
                 kind::READ => self.op_read(),
                 kind::CLOSE => self.op_close(),
+                kind::FIND => self.op_find(),
                 _ => self.op_fail(),
             }
         }
@@ -357,7 +377,7 @@ impl Emit {
         self.b.load(Size::DW, R3, R3, 0);
         self.b.jump_if(true, BPF_JEQ, R3, 0, self.next);
         self.field_ptr(R1, at::B, self.limit(max));
-        self.b.load(Size::W, R2, cb::OP, at::C);
+        self.size_operand(R2, at::C, R4);
         self.b.jump_if(true, BPF_JGT, R2, max, self.bad);
         self.b.blob_addr(R4, self.l.ctx_area.at(ctx::FLAGS));
         self.b.load(Size::W, R4, R4, 0);
@@ -391,5 +411,47 @@ impl Emit {
         self.b.blob_addr(R2, self.l.state);
         self.b.store(Size::DW, R2, state::RET, R1);
         self.b.goto_long(self.fail);
+    }
+
+    fn op_find(&mut self) {
+        let (ksym, called, found) = (self.b.label(), self.b.label(), self.b.label());
+        let max = self.l.max_name;
+        self.b.note(
+            "FIND: blob[d] = btf_find_by_name_kind(&blob[a], b, c, 0), 8 bytes (KSYM: kallsyms)",
+        );
+        self.b.load(Size::B, R3, cb::OP, at::FLAGS);
+        self.b.and_imm(R3, i32::from(flag::KSYM));
+        self.field_ptr(R1, at::A, self.limit(max));
+        self.size_operand(R2, at::B, R4);
+        self.b.jump_if(true, BPF_JEQ, R2, 0, self.bad);
+        self.b.jump_if(true, BPF_JGT, R2, max, self.bad);
+        self.b.jump_if(true, BPF_JNE, R3, 0, ksym);
+        self.b.load(Size::W, R3, cb::OP, at::C);
+        self.b.mov_imm(R4, 0);
+        self.b.call(abi::FUNC_BTF_FIND_BY_NAME_KIND);
+        self.b.goto_long(called);
+        self.b.bind(ksym);
+        // The result pointer must be 8-byte aligned (the helper's MEM_ALIGNED argument): the
+        // table places the word so (blob pieces are 8-byte aligned), the mask proves it.
+        self.b.load(Size::W, R4, cb::OP, at::D);
+        self.b.and_imm(R4, -8);
+        self.b.jump_if(true, BPF_JGT, R4, self.limit(8), self.bad);
+        self.b.add_reg(R4, cb::BASE);
+        self.b.mov_imm(R3, 0);
+        self.b.call(abi::FUNC_KALLSYMS_LOOKUP_NAME);
+        self.b.bind(called);
+        self.keep_ret();
+        self.b.jump_if(true, BPF_JSGE, R0, 0, found);
+        // Only "not found" means a weak symbol is absent; any other error is a failure.
+        self.flag(flag::SOFT);
+        self.b.jump_if(true, BPF_JEQ, R1, 0, self.fail);
+        self.b.jump_if(true, BPF_JEQ, R0, -ENOENT, self.next);
+        self.b.goto_long(self.fail);
+        self.b.bind(found);
+        self.flag(flag::KSYM);
+        self.b.jump_if(true, BPF_JNE, R1, 0, self.next);
+        self.field_ptr(R1, at::D, self.limit(8));
+        self.b.store(Size::DW, R1, 0, R0);
+        self.b.goto_long(self.next);
     }
 }

@@ -8,8 +8,7 @@
 //! ctx), and user space reads that area back from the loader map after the run
 //! ([`Loader::ctx_area`]), with the failed step.
 //!
-//! Objects whose steps the table does not cover yet (kernel symbols, attach targets resolved
-//! in the kernel or set before load, struct_ops) keep the straight-line loader.
+//! The table covers every object; [`unsupported`] is where one it could not would be named.
 
 pub mod emit;
 pub mod ops;
@@ -17,22 +16,13 @@ mod table;
 
 use crate::abi::ctx;
 use crate::error::{Error, Result};
-use crate::externs::ExternKind;
 use crate::loader::Loader;
-use crate::maps::MapOrigin;
 use crate::plan::Plan;
 
-/// Why `plan` needs the straight-line loader, or `None` when the interpreter covers it.
-pub fn unsupported(plan: &Plan) -> Option<&'static str> {
-    if (plan.externs.list.iter()).any(|e| !matches!(e.kind, ExternKind::Kconfig { .. })) {
-        return Some("kernel symbols (kfuncs, ksyms)");
-    }
-    if plan.programs.iter().any(|p| p.target.is_some()) || !plan.targets.is_empty() {
-        return Some("attach targets");
-    }
-    if (plan.maps.iter()).any(|m| matches!(m.origin, MapOrigin::StructOps(_))) {
-        return Some("struct_ops maps");
-    }
+/// Why `plan` needs the straight-line loader, or `None` when the interpreter covers it: it
+/// covers every plan now (kernel symbols, attach targets and struct_ops included); kept as
+/// the one place a step the table cannot express would be named.
+pub fn unsupported(_plan: &Plan) -> Option<&'static str> {
     None
 }
 
@@ -44,7 +34,7 @@ pub fn emit(plan: &Plan) -> Result<Loader> {
         });
     }
     let (n_maps, n_progs) = (plan.maps.len(), plan.programs.len());
-    let ctx_size = ctx::size_with_targets(n_maps, n_progs, 0);
+    let ctx_size = ctx::size_with_targets(n_maps, n_progs, plan.targets.len());
     if ctx_size > ctx::MAX_SIZE {
         return Err(Error::Limit {
             what: format!(
@@ -53,8 +43,13 @@ pub fn emit(plan: &Plan) -> Result<Loader> {
             ),
         });
     }
-    let fd_slots = crate::loader::fd_array_slots(n_maps, 0)?;
-    let mut t = table::Table::new(plan, fd_slots, ctx_size);
+    // fd_array: map fds, then the kernel-BTF externs' module BTF fds, as in the
+    // straight-line loader.
+    let (ext_slot, n_ext) = crate::loader::extern_slots(plan);
+    crate::loader::check_kfunc_count(plan)?;
+    let fd_slots = crate::loader::fd_array_slots(n_maps, n_ext)?;
+    let slots = ext_slot.iter().flatten().copied().collect();
+    let mut t = table::Table::new(plan, fd_slots, slots, ctx_size);
     t.prologue();
     t.load_btf();
     for (i, map) in plan.maps.iter().enumerate() {
@@ -67,12 +62,16 @@ pub fn emit(plan: &Plan) -> Result<Loader> {
             }
         }
     }
+    for (k, &slot) in ext_slot.iter().enumerate() {
+        t.resolve_extern(k, slot);
+    }
     for (j, prog) in plan.programs.iter().enumerate() {
         t.prog_load(j, prog);
     }
     for &(i, slot, j) in &plan.prog_array_init {
         t.init_prog_slot(i, slot, j);
     }
+    t.close_extern_fds();
     let n_main = t.epilogue();
     let (state, ctx_area) = (t.state, t.ctx_area);
     let done = t.finish(n_main);
@@ -86,6 +85,7 @@ pub fn emit(plan: &Plan) -> Result<Loader> {
         state,
         max_attr: done.max_attr,
         max_read: done.max_read,
+        max_name: done.max_name,
         status: ctx::status(n_maps, n_progs),
     };
     if layout.blob_len > i32::MAX as usize {

@@ -54,6 +54,12 @@ pub mod kind {
     pub const CLOSE: u8 = 7;
     /// Fail with `-a`.
     pub const FAIL: u8 = 8;
+    /// `blob[d] = bpf_btf_find_by_name_kind(&blob[a], b = size, c = kind, 0)` (8 bytes:
+    /// `btf_obj_fd << 32 | btf_id`, the layout of `attach_btf_id, attach_btf_obj_fd`), failing
+    /// when the result is negative; with `KSYM`, `bpf_kallsyms_lookup_name(&blob[a], b, 0,
+    /// &blob[d])` instead (`d` 8-byte aligned: the helper requires it). With `SOFT`, "not found" (`-ENOENT`, left in the state's `ret`)
+    /// does not stop the walk and leaves `blob[d]` as it was.
+    pub const FIND: u8 = 9;
 }
 
 /// Bits of the `flags` byte.
@@ -62,8 +68,14 @@ pub mod flag {
     pub const WIDE: u8 = 1;
     /// SYS stores its result.
     pub const OUT: u8 = 2;
-    /// A failed SYS does not stop the walk (its result stays in the state's `ret`).
+    /// A failed SYS (a FIND that found nothing) does not stop the walk (its result stays in
+    /// the state's `ret`).
     pub const SOFT: u8 = 4;
+    /// FIND looks the name up in kallsyms.
+    pub const KSYM: u8 = 8;
+    /// The size operand of READ (`c`) or FIND (`b`) is the blob offset of a u32 holding it
+    /// (a size from the ctx).
+    pub const INDIRECT: u8 = 16;
 }
 
 /// Jump conditions (the `cond` byte), on 32 bits.
@@ -150,6 +162,15 @@ impl Op {
         })
     }
 
+    /// A size operand as printed: the number, or `[offset]` with `INDIRECT`.
+    fn size(&self, v: u32) -> String {
+        if self.flags & flag::INDIRECT != 0 {
+            format!("[{v:#x}]")
+        } else {
+            v.to_string()
+        }
+    }
+
     fn width(&self) -> u8 {
         if self.flags & flag::WIDE != 0 {
             8
@@ -221,10 +242,36 @@ impl fmt::Display for Op {
             kind::READ => write!(
                 f,
                 "read {} bytes from user ptr [{:#x}] to {:#x} (when set)",
-                self.c, self.a, self.b
+                self.size(self.c),
+                self.a,
+                self.b
             ),
             kind::CLOSE => write!(f, "close [{:#x}]", self.a),
             kind::FAIL => write!(f, "fail -{}", self.a),
+            kind::FIND => {
+                if self.flags & flag::KSYM != 0 {
+                    write!(
+                        f,
+                        "find [{:#x}] = kallsyms_lookup_name({:#x}, size {})",
+                        self.d,
+                        self.a,
+                        self.size(self.b)
+                    )?;
+                } else {
+                    write!(
+                        f,
+                        "find [{:#x}] = btf_find_by_name_kind({:#x}, size {}, kind {})",
+                        self.d,
+                        self.a,
+                        self.size(self.b),
+                        self.c
+                    )?;
+                }
+                if self.flags & flag::SOFT != 0 {
+                    write!(f, " (weak)")?;
+                }
+                Ok(())
+            }
             k => write!(f, "unknown kind {k}"),
         }
     }

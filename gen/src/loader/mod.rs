@@ -107,39 +107,9 @@ pub fn emit(plan: &Plan) -> Result<Loader> {
             what: format!("the loader ctx for {n_maps} maps and {} programs puts its 4-byte status word at offset {status}, but the loader reaches ctx fields only as r6 + a 16-bit instruction offset (the verifier refuses a modified ctx pointer), so a 4-byte field must start at or below {} (over by {}); each map takes {} ctx bytes, each program {}", plan.programs.len(), i16::MAX - 3, status - (i16::MAX as usize - 3), ctx::MAP_DESC_SIZE, ctx::PROG_DESC_SIZE),
         });
     }
-    // fd_array: map fds, then one slot per kernel-BTF extern for the BTF fd of the module it
-    // lives in. Slot 0 always means vmlinux to a kfunc call, so extern slots start at 1.
-    let ext_base = n_maps.max(1);
-    let mut ext_slot = vec![None; plan.externs.list.len()];
-    let mut n_ext_slots = 0;
-    for (k, e) in plan.externs.list.iter().enumerate() {
-        if matches!(e.kind, ExternKind::Kfunc | ExternKind::TypedKsym { .. }) {
-            ext_slot[k] = Some(ext_base + n_ext_slots);
-            n_ext_slots += 1;
-        }
-    }
+    let (ext_slot, n_ext_slots) = extern_slots(plan);
     let fd_slots = fd_array_slots(n_maps, n_ext_slots)?;
-    for p in &plan.programs {
-        let mut kfuncs: Vec<usize> = p
-            .linked
-            .extern_sites
-            .iter()
-            .filter(|s| s.kind == SiteKind::KfuncCall)
-            .map(|s| s.ext)
-            .collect();
-        kfuncs.sort_unstable();
-        kfuncs.dedup();
-        if kfuncs.len() > MAX_KFUNC_DESCS {
-            return Err(Error::Limit {
-                what: format!(
-                    "program `{}` calls {} distinct kfuncs; the kernel accepts at most {MAX_KFUNC_DESCS} per program (MAX_KFUNC_DESCS / MAX_KFUNC_BTFS), over by {}",
-                    p.def.func.name,
-                    kfuncs.len(),
-                    kfuncs.len() - MAX_KFUNC_DESCS
-                ),
-            });
-        }
-    }
+    check_kfunc_count(plan)?;
     let mut blob = Blob::default();
     let fd_array = blob.reserve(
         4 * fd_slots,
@@ -223,6 +193,48 @@ pub fn emit(plan: &Plan) -> Result<Loader> {
         ctx_area: None,
         ops: None,
     })
+}
+
+/// The `fd_array` slot of each kernel-BTF extern (for the BTF fd of the module it lives in),
+/// after the map fds, and how many there are. Slot 0 always means vmlinux to a kfunc call,
+/// so extern slots start at 1.
+pub fn extern_slots(plan: &Plan) -> (Vec<Option<usize>>, usize) {
+    let ext_base = plan.maps.len().max(1);
+    let mut ext_slot = vec![None; plan.externs.list.len()];
+    let mut n_ext_slots = 0;
+    for (k, e) in plan.externs.list.iter().enumerate() {
+        if matches!(e.kind, ExternKind::Kfunc | ExternKind::TypedKsym { .. }) {
+            ext_slot[k] = Some(ext_base + n_ext_slots);
+            n_ext_slots += 1;
+        }
+    }
+    (ext_slot, n_ext_slots)
+}
+
+/// Refuses a program calling more distinct kfuncs than the kernel accepts.
+pub fn check_kfunc_count(plan: &Plan) -> Result<()> {
+    for p in &plan.programs {
+        let mut kfuncs: Vec<usize> = p
+            .linked
+            .extern_sites
+            .iter()
+            .filter(|s| s.kind == SiteKind::KfuncCall)
+            .map(|s| s.ext)
+            .collect();
+        kfuncs.sort_unstable();
+        kfuncs.dedup();
+        if kfuncs.len() > MAX_KFUNC_DESCS {
+            return Err(Error::Limit {
+                what: format!(
+                    "program `{}` calls {} distinct kfuncs; the kernel accepts at most {MAX_KFUNC_DESCS} per program (MAX_KFUNC_DESCS / MAX_KFUNC_BTFS), over by {}",
+                    p.def.func.name,
+                    kfuncs.len(),
+                    kfuncs.len() - MAX_KFUNC_DESCS
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Longest attach target name set at load time, NUL included (`KSYM_NAME_LEN`).

@@ -25,6 +25,29 @@ impl Table<'_> {
         map.btf_key_type_id != 0 || map.btf_value_type_id != 0
     }
 
+    /// The kernel's `bpf_struct_ops_<struct>` value type of struct_ops map `name`, into the
+    /// attr's `btf_vmlinux_value_type_id`. A module's type would need its BTF fd in the attr
+    /// (beyond what the loader passes): vmlinux types only; a module fd that came back is
+    /// closed.
+    fn struct_ops_value_type(&mut self, attr: BlobOff, name: &str, struct_name: &str) {
+        let vtype = format!("bpf_struct_ops_{struct_name}");
+        let mut bytes = vtype.as_bytes().to_vec();
+        bytes.push(0);
+        let off = self
+            .blob
+            .push(&bytes, format!("struct_ops value type of `{name}`"));
+        let found = self.found_word();
+        let mut op = Op::new(kind::FIND);
+        (op.a, op.b, op.c, op.d) = (off.0, bytes.len() as u32, crate::btf::kind::STRUCT, found.0);
+        op.step = self.step(format!(
+            "find the kernel's struct_ops type `{vtype}` of `{name}` in kernel BTF"
+        ));
+        self.push(op);
+        let to = attr.at(abi::map_create::BTF_VMLINUX_VALUE_TYPE_ID).0;
+        self.copy(found.0, to, false);
+        self.close(found.at(4).0);
+    }
+
     /// A PERF_EVENT_ARRAY declared without max_entries: one slot per possible CPU.
     fn size_perf_event_array(&mut self, map: &MapDef, attr: BlobOff) {
         if map.map_type != crate::maps::PERF_EVENT_ARRAY || map.max_entries != 0 {
@@ -65,7 +88,11 @@ impl Table<'_> {
             );
         }
         let attr = self.map_create_attr(map);
-        if Self::has_btf(map) {
+        let struct_ops = matches!(map.origin, MapOrigin::StructOps(_));
+        if let MapOrigin::StructOps(so) = &map.origin {
+            self.struct_ops_value_type(attr, &so.name, &so.struct_name);
+        }
+        if Self::has_btf(map) || struct_ops {
             self.copy(self.btf_fd.0, attr.at(f::BTF_FD).0, false);
         }
         self.size_perf_event_array(map, attr);

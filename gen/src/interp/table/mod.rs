@@ -9,18 +9,25 @@
 //! one bound the interpreter checks), and a tail pad so every attr may be read at the
 //! largest attr size.
 
+mod externs;
 mod maps;
+mod targets;
 
 use super::ops::{cond, flag, kind, Op};
 use crate::abi::{self, ctx};
 use crate::loader::blob::{Attr, Blob, BlobOff};
 use crate::maps::{MapDef, MapOrigin};
 use crate::plan::{Plan, Program};
+use crate::target::AttachTarget;
 
 /// `EBADF`, as an op operand.
 const EBADF: u32 = lskel_abi::errno::EBADF as u32;
 /// `EINVAL`, as an op operand.
 const EINVAL: u32 = lskel_abi::errno::EINVAL as u32;
+/// `ENAMETOOLONG`, as an op operand.
+const ENAMETOOLONG: u32 = lskel_abi::errno::ENAMETOOLONG as u32;
+/// Longest attach target name set at load time, NUL included (`KSYM_NAME_LEN`).
+const TARGET_NAME_MAX: usize = 512;
 
 /// A place in the op table a jump goes to.
 #[derive(Clone, Copy, Debug)]
@@ -56,6 +63,12 @@ pub(super) struct Table<'p> {
     pub ctx_area: BlobOff,
     prog_insns: Vec<BlobOff>,
     marker_attr: Option<BlobOff>,
+    /// `attach_btf_obj_fd` fields of program attrs a FIND fills: the cleanup closes them.
+    target_fds: Vec<u32>,
+    /// The scratch word kernel symbol lookups write to.
+    found: Option<BlobOff>,
+    /// `fd_array` slots of kernel-BTF externs (their module BTF fds).
+    ext_slots: Vec<usize>,
     /// Per map: the value an initial value goes to.
     data_val: Vec<Option<Val>>,
 }
@@ -68,12 +81,19 @@ pub(super) struct Done {
     pub n_ops: usize,
     pub max_attr: usize,
     pub max_read: usize,
+    pub max_name: usize,
     pub data_init: Vec<Option<u32>>,
     pub steps: Vec<String>,
 }
 
 impl<'p> Table<'p> {
-    pub fn new(plan: &'p Plan, fd_slots: usize, ctx_size: usize) -> Table<'p> {
+    /// `ext_slots`: the `fd_array` slots of kernel-BTF externs.
+    pub fn new(
+        plan: &'p Plan,
+        fd_slots: usize,
+        ext_slots: Vec<usize>,
+        ctx_size: usize,
+    ) -> Table<'p> {
         let mut blob = Blob::default();
         let fd_array = blob.reserve(4 * fd_slots, "fd_array: map fds");
         let btf_fd = blob.reserve(4, "BTF fd");
@@ -111,6 +131,9 @@ impl<'p> Table<'p> {
             ctx_area,
             prog_insns,
             marker_attr: None,
+            target_fds: Vec::new(),
+            found: None,
+            ext_slots,
             data_val: vec![None; plan.maps.len()],
         }
     }
@@ -220,6 +243,17 @@ impl<'p> Table<'p> {
     fn fail(&mut self, errno: u32, what: String) {
         let mut op = Op::new(kind::FAIL);
         op.a = errno;
+        op.step = self.step(what);
+        self.push(op);
+    }
+
+    /// `blob[dst] = btf_find_by_name_kind(name, kind)`, failing the load at `what`.
+    fn find(&mut self, name: BlobOff, size: usize, btf_kind: u32, dst: BlobOff, what: String) {
+        let mut op = Op::new(kind::FIND);
+        op.a = name.0;
+        op.b = size as u32;
+        op.c = btf_kind;
+        op.d = dst.0;
         op.step = self.step(what);
         self.push(op);
     }
@@ -368,12 +402,28 @@ impl<'p> Table<'p> {
                 )
             })
         });
+        let kernel_target = prog.kernel_target().map(|(t, kind)| {
+            let off = (self.blob).push(&nul_terminated(t), format!("attach target of `{name}`"));
+            (off, t, kind)
+        });
         let attr = self
             .blob
             .push(&attr.0, format!("PROG_LOAD attr of `{name}`"));
         let n_maps = self.plan.maps.len();
         let (skip, slot) = (self.label(), self.area(ctx::prog_fd(n_maps, j)));
         self.jump(cond::EQ, slot, u32::MAX, ctx::PROG_SKIP as u32, skip);
+        if let Some((off, t, kind)) = kernel_target {
+            let what = format!("find attach target `{t}` of program `{name}` in kernel BTF");
+            self.find(off, t.len() + 1, kind, attr.at(f::ATTACH_BTF_ID), what);
+            self.target_fds.push(attr.at(f::ATTACH_BTF_OBJ_FD).0);
+        }
+        match &prog.target {
+            Some(AttachTarget::Freplace { slot }) => self.freplace_target(name, attr, *slot),
+            Some(AttachTarget::BeforeLoad { btf_kind, slot, .. }) => {
+                self.runtime_target(name, attr, *btf_kind, *slot);
+            }
+            _ => {}
+        }
         self.log_marker();
         self.ptr(attr.at(f::INSNS).0, self.prog_insns[j]);
         self.ptr(attr.at(f::LICENSE).0, self.license);
@@ -385,6 +435,10 @@ impl<'p> Table<'p> {
         self.log(attr, f::LOG_LEVEL, f::LOG_SIZE, f::LOG_BUF);
         let step = self.step(format!("load program `{name}`{}", self.plan.license_hint()));
         self.sys(abi::BPF_PROG_LOAD, attr, f::SIZE, Some(slot), false, step);
+        if kernel_target.is_some() || matches!(prog.target, Some(AttachTarget::BeforeLoad { .. })) {
+            // A module's BTF fd came with the target: the program holds its own reference now.
+            self.close(attr.at(f::ATTACH_BTF_OBJ_FD).0);
+        }
         self.bind(skip);
     }
 
@@ -404,6 +458,10 @@ impl<'p> Table<'p> {
         if self.plan.maps.iter().any(|m| m.inner.is_some()) {
             self.close(self.inner_fd.0);
         }
+        for fd in std::mem::take(&mut self.target_fds) {
+            self.close(fd);
+        }
+        self.close_extern_fds();
         self.close(self.btf_fd.0);
         self.push(Op::new(kind::END));
         n_main
@@ -436,13 +494,35 @@ impl<'p> Table<'p> {
             .map(|o| o.c as usize)
             .max()
             .unwrap_or(8);
-        let max_read = (self.values.iter()).map(|v| v.2).max().unwrap_or(0).max(1);
+        // A size from the ctx is bounded by the table to TARGET_NAME_MAX first.
+        let size_bound = |o: &Op, v: u32| {
+            if o.flags & flag::INDIRECT != 0 {
+                TARGET_NAME_MAX
+            } else {
+                v as usize
+            }
+        };
+        let max_read = (self.values.iter().map(|v| v.2))
+            .chain(
+                (self.ops.iter())
+                    .filter(|o| o.kind == kind::READ)
+                    .map(|o| size_bound(o, o.c)),
+            )
+            .max()
+            .unwrap_or(0)
+            .max(1);
+        let max_name = (self.ops.iter())
+            .filter(|o| o.kind == kind::FIND)
+            .map(|o| size_bound(o, o.b))
+            .max()
+            .unwrap_or(1);
         // Every attr readable at max_attr bytes, every field at 8, a READ of max_read.
         let need = (self.ops.iter())
             .map(|o| match o.kind {
                 kind::SYS => (o.b as usize + max_attr).max(o.d as usize + 8),
                 kind::READ => (o.b as usize + max_read).max(o.a as usize + 8),
                 kind::COPY => (o.a as usize).max(o.b as usize) + 8,
+                kind::FIND => (o.a as usize + max_name).max(o.d as usize + 8),
                 kind::PTR | kind::STORE | kind::JUMP | kind::CLOSE => o.a as usize + 8,
                 _ => 0,
             })
@@ -466,6 +546,7 @@ impl<'p> Table<'p> {
             n_ops,
             max_attr,
             max_read,
+            max_name,
             data_init,
             steps: self.steps,
         }
