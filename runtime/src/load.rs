@@ -72,7 +72,15 @@ pub(crate) fn load_and_run_reusing(
     reuse: &[(usize, BorrowedFd<'_>)],
     ctx_area: Option<usize>,
 ) -> Result<LoadedFds> {
-    load_and_run_timed(ctx, data, insns, opts, reuse, ctx_area, &mut PhaseClock::off())
+    load_and_run_timed(
+        ctx,
+        data,
+        insns,
+        opts,
+        reuse,
+        ctx_area,
+        &mut PhaseClock::off(),
+    )
 }
 
 /// [`load_and_run_reusing`] timing its phases into `clock` (see [`crate::LoadStats`]).
