@@ -140,6 +140,7 @@ fn a_stale_log_address_never_reaches_the_loader() {
     let opts = LoadOptions {
         log_level: 2,
         log_size: 8192,
+        keep_loader: false,
     };
     unsafe { bpf_load_and_run(&mut ctx, DATA, &insns.0, &opts) }.unwrap();
     assert_eq!(ctx.max_entries(0), 2, "the requested level");
@@ -196,6 +197,7 @@ fn loader_error_is_reported_as_errno() {
     let opts = LoadOptions {
         log_level: 1,
         log_size: 64 * 1024,
+        keep_loader: false,
     };
     let err = unsafe { bpf_load_and_run(&mut ctx, DATA, &insns.0, &opts) }.unwrap_err();
     assert!(
@@ -225,6 +227,7 @@ fn rejected_loader_comes_with_the_verifier_log() {
     let opts = LoadOptions {
         log_level: 1,
         log_size: 0,
+        keep_loader: false,
     };
     let err = unsafe { bpf_load_and_run(&mut ctx, DATA, &insns.0, &opts) }.unwrap_err();
     let Error::LoaderVerifier { errno, log } = &err else {
