@@ -13,6 +13,7 @@ use lskel_tests::{open_fds, own_bpf_fds, require_kernel, run_syscall_prog, BpfKi
 
 lskel::bpf_skeleton!("bpf/globals.bpf.o");
 lskel::bpf_skeleton!("bpf/maps.bpf.o");
+lskel::bpf_skeleton!("bpf/ksyms.bpf.o");
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
@@ -150,4 +151,25 @@ fn two_threads_load_at_once() {
     let progs = own_loader_progs();
     assert!((1..=2).contains(&progs.len()), "{progs:?}");
     assert_eq!(drop_kept_loaders(), progs.len());
+}
+
+/// ksyms.bpf.o gets the straight-line loader (kernel symbols): it too reruns from a fresh blob.
+#[test]
+fn a_straight_line_loader_is_kept_too() {
+    require_kernel!();
+    let _g = lock();
+    // The interpreter has one size whatever the object; globals.bpf.o gets it.
+    let interp = globals::open().load_with_stats(&LoadOptions::default());
+    let interp_insns = interp.unwrap().1.loader_insns;
+    for load in 0..3 {
+        let (skel, stats) = ksyms::open().load_with_stats(&KEEP).unwrap();
+        assert_eq!(stats.loader_kept, load > 0, "load {load}: {stats:?}");
+        assert_ne!(stats.loader_insns, interp_insns, "not the interpreter");
+        let prog = skel.progs().ksym_run().unwrap();
+        assert_eq!(run_syscall_prog(prog, &mut []).unwrap(), 0);
+        assert_eq!(skel.bss().runs(), 1);
+        assert_ne!(skel.bss().text_addr(), 0, "load {load}: _text resolved");
+    }
+    assert_eq!(own_loader_progs().len(), 1);
+    assert_eq!(drop_kept_loaders(), 1);
 }
