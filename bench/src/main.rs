@@ -4,7 +4,9 @@
 //! table of ratios. Needs root (the loads are real), bpftool and gcc with libbpf's headers.
 //!
 //! Latency is one open + load + drop (destroy for C), median and 90th percentile of `--iters`
-//! loads after a warm-up, each C reference in its own process. Nothing here asserts a time:
+//! loads after a warm-up, each C reference in its own process. "kept" is the same lskel load
+//! repeated with `LoadOptions::keep_loader` (the loader verified once, rerun with a fresh blob).
+//! Nothing here asserts a time:
 //! the figures are for reading.
 
 mod cref;
@@ -52,6 +54,8 @@ fn args() -> Args {
 #[derive(Default)]
 struct Row {
     lskel: Option<Summary>,
+    /// Repeated loads keeping the verified loader (`LoadOptions::keep_loader`).
+    kept: Option<Summary>,
     light: Option<Summary>,
     libbpf: Option<Summary>,
     floor: Option<Summary>,
@@ -111,6 +115,13 @@ fn measure(o: &objects::Object, a: &Args, scratch: &Path) -> Row {
         Ok(s) => row.lskel = Some(s),
         Err(e) => eprintln!("{}: lskel load: {e}", o.name),
     }
+    // The warm-up load of `lskel_samples` fills the cache: every sample reruns its loader.
+    match lskel_samples(o.load_kept, a.iters) {
+        Ok(s) => row.kept = Some(s),
+        Err(e) => eprintln!("{}: lskel load (loader kept): {e}", o.name),
+    }
+    // Closes the kept loader: the other figures measure loads that verify theirs.
+    lskel::drop_kept_loaders();
     match phases::measure(o.stats, a.iters) {
         Ok(p) => row.phases = Some(p),
         Err(e) => eprintln!("{}: lskel load_with_stats: {e}", o.name),
@@ -158,9 +169,11 @@ fn main() {
         a.iters
     );
     println!(
-        "{:<12} {:>15} {:>15} {:>15} {:>8} {:>8} {:>8} {:>7} {:>7} {:>9} {:>9} {:>6} {:>8} {:>8}",
+        "{:<12} {:>15} {:>15} {:>8} {:>15} {:>15} {:>8} {:>8} {:>8} {:>7} {:>7} {:>9} {:>9} {:>6} {:>8} {:>8}",
         "object",
         "lskel med/p90",
+        "kept med/p90",
+        "k/light",
         "C-light med/p90",
         "libbpf med/p90",
         "/light",
@@ -181,7 +194,10 @@ fn main() {
             continue;
         }
         let row = measure(&o, &a, &scratch);
-        failed |= row.lskel.is_none() || row.loader_insns == 0 || row.phases.is_none();
+        failed |= row.lskel.is_none()
+            || row.kept.is_none()
+            || row.loader_insns == 0
+            || row.phases.is_none();
         phase_rows.push(phases::row(o.name, row.phases.as_ref()));
         let pair = |s: Option<Summary>| {
             s.map_or("-".to_string(), |s| {
@@ -196,9 +212,11 @@ fn main() {
                 format!("{:.2}", row.embedded as f64 / b as f64)
             });
         println!(
-            "{:<12} {:>15} {:>15} {:>15} {:>8} {:>8} {:>8} {:>7} {:>7} {:>9} {:>9} {:>6} {:>8} {:>8}",
+            "{:<12} {:>15} {:>15} {:>8} {:>15} {:>15} {:>8} {:>8} {:>8} {:>7} {:>7} {:>9} {:>9} {:>6} {:>8} {:>8}",
             o.name,
             pair(row.lskel),
+            pair(row.kept),
+            ratio(med(row.kept), med(row.light)),
             pair(row.light),
             pair(row.libbpf),
             ratio(med(row.lskel), med(row.light)),

@@ -2,12 +2,14 @@
 //! `scale_<N>` objects of the build script.
 
 /// An object to measure: its name (the skeleton's, also bpftool's `name`), its path, a
-/// function that opens, loads and drops its lskel skeleton once, and one that does the same
-/// with `load_with_stats` and returns the phases.
+/// function that opens, loads and drops its lskel skeleton once, the same keeping the verified
+/// loader for the next load (`LoadOptions::keep_loader`), and one that does the same with
+/// `load_with_stats` and returns the phases.
 pub struct Object {
     pub name: &'static str,
     pub path: &'static str,
     pub load: fn() -> Result<(), String>,
+    pub load_kept: fn() -> Result<(), String>,
     pub stats: fn() -> Result<lskel::LoadStats, String>,
 }
 
@@ -15,6 +17,22 @@ macro_rules! load_fn {
     ($module:ident) => {
         || {
             let skel = $module::open().load().map_err(|e| e.to_string())?;
+            drop(skel);
+            Ok(())
+        }
+    };
+}
+
+macro_rules! load_kept_fn {
+    ($module:ident) => {
+        || {
+            let opts = lskel::LoadOptions {
+                keep_loader: true,
+                ..Default::default()
+            };
+            let skel = $module::open()
+                .load_with(&opts)
+                .map_err(|e| e.to_string())?;
             drop(skel);
             Ok(())
         }
@@ -58,6 +76,7 @@ macro_rules! fixture {
                 ".bpf.o"
             ),
             load: load_fn!($module),
+            load_kept: load_kept_fn!($module),
             stats: stats_fn!($module),
         }
     };
@@ -69,6 +88,7 @@ macro_rules! synthetic {
             name: stringify!($module),
             path: concat!(env!("OUT_DIR"), "/", stringify!($module), ".bpf.o"),
             load: load_fn!($module),
+            load_kept: load_kept_fn!($module),
             stats: stats_fn!($module),
         }
     };

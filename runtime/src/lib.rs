@@ -63,6 +63,7 @@ mod kbtf;
 pub mod kconfig;
 mod load;
 mod load_stats;
+mod loader_cache;
 pub mod map;
 pub mod perfbuf;
 pub mod ringbuf;
@@ -82,6 +83,7 @@ pub use load::{
     LOADER_PROG_NAME,
 };
 pub use load_stats::LoadStats;
+pub use loader_cache::drop_kept_loaders;
 pub use map::{
     enable_stats, map_info, possible_cpus, prog_info, BloomFilter, Map, MapInfo, PerCpuMap,
     ProgInfo, Queue, TypedMap,

@@ -4,6 +4,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd};
 
 use crate::abi::LoaderCtx;
 use crate::load_stats::{Phase, PhaseClock};
+use crate::loader_cache::{self, KeptLoader};
 use crate::sys::bpf::{self, flags, map_type, prog_type};
 use crate::{Errno, Error, Result, VerifierLog};
 
@@ -23,6 +24,19 @@ pub struct LoadOptions {
     pub log_level: u32,
     /// Log buffer size in bytes (0: [`DEFAULT_LOG_SIZE`]). Ignored when `log_level` is 0.
     pub log_size: u32,
+    /// Keep the verified loader for the next load of the same skeleton in this process.
+    ///
+    /// After a load that ran its loader (whether the object loaded or not), the loader program
+    /// and its blob map stay open; the next load of the same loader with this option writes its
+    /// fresh blob into that map and runs the program again, skipping the loader's
+    /// verification (most of a small object's load). Loads running at the same time each use
+    /// their own pair (up to 4 of one loader are kept).
+    ///
+    /// Cost: one loader program and one array map of the blob's size per kept pair stay alive
+    /// in the kernel (and count against the memory limits) until the process exits or
+    /// [`drop_kept_loaders`](crate::drop_kept_loaders) is called. A forked child does not
+    /// reuse its parent's pairs.
+    pub keep_loader: bool,
 }
 
 /// The descriptors a successful load returned, in object order.
@@ -140,11 +154,6 @@ fn load_and_run_once(
         return Err(Error::InvalidArgument("loader data blob exceeds 4 GiB"));
     }
 
-    // 1-2. The loader map holding the blob (no info query: its sizes are the ones it was made with).
-    let map = loader_map(data)?;
-    clock.lap(Phase::Map);
-
-    // 3. The loader program.
     let mut log = if opts.log_level > 0 {
         let size = if opts.log_size == 0 {
             DEFAULT_LOG_SIZE
@@ -155,33 +164,25 @@ fn load_and_run_once(
     } else {
         Vec::new()
     };
-    let fd_array = [map.as_raw_fd()];
-    let mut attr = bpf::ProgLoadAttr {
-        prog_type: prog_type::BPF_PROG_TYPE_SYSCALL,
-        insns,
-        license: Some(LOADER_LICENSE),
-        log_level: opts.log_level,
-        log_buf: if log.is_empty() {
-            None
-        } else {
-            Some(&mut log[..])
-        },
-        prog_flags: flags::BPF_F_SLEEPABLE,
-        name: LOADER_PROG_NAME,
-        fd_array: &fd_array,
-        ..Default::default()
+    // 1-3. The loader map holding a fresh blob and the verified loader program: kept from an
+    // earlier load (see `loader_cache` for why that is sound), or made now.
+    let keep = opts.keep_loader && !FREEZE_LOADER_MAP;
+    let kept = if keep {
+        loader_cache::take(insns, data.len())
+    } else {
+        None
     };
-    clock.skip();
-    let prog = match bpf::prog_load(&mut attr) {
-        Ok(fd) => fd,
-        Err(errno) => {
-            return Err(Error::LoaderVerifier {
-                errno,
-                log: VerifierLog::from_buf(&log),
-            })
+    let KeptLoader { map, prog } = match kept {
+        Some(k) => {
+            k.map
+                .rewrite(data)
+                .map_err(|e| Error::syscall("BPF_MAP_UPDATE_ELEM(__loader.map)", e))?;
+            clock.lap(Phase::Map);
+            clock.kept_loader();
+            k
         }
+        None => new_loader(data, insns, opts, &mut log, clock)?,
     };
-    clock.lap(Phase::Verify);
 
     // 4. Run it over the ctx. The inner loads log into the same buffer, emptied first.
     if let Some(b) = log.first_mut() {
@@ -224,7 +225,8 @@ fn load_and_run_once(
     // The log buffer dies with this function: do not leave its address in the ctx.
     ctx.set_log_raw(0, 0, 0);
     clock.lap(Phase::Run);
-    // A failed test run did not run the loader: the duplicates are still ours and close here.
+    // A failed test run did not run the loader: the duplicates are still ours and close here
+    // (and the pair is not kept: its run did not complete).
     let out = run.map_err(|e| Error::syscall("BPF_PROG_TEST_RUN(__loader.prog)", e))?;
     clock.after_run(out.duration, prog.as_fd());
     clock.skip();
@@ -237,6 +239,11 @@ fn load_and_run_once(
         // The blob's copy of the ctx holds the log buffer's address too.
         ctx.set_log_raw(0, 0, 0);
     }
+    // The run completed: whether the loader succeeded or failed, it has closed or handed back
+    // every fd it made, and the next run rewrites the whole blob.
+    if keep {
+        loader_cache::put_back(insns, KeptLoader { map, prog });
+    }
     let ret = out.retval as i32;
     if ret < 0 {
         return Err(Error::Loader {
@@ -247,9 +254,48 @@ fn load_and_run_once(
         });
     }
 
-    // 5. Take the descriptors; the loader map and program close when `map`/`prog` drop.
+    // 5. Take the descriptors; the loader map and program close when `map`/`prog` drop (or
+    // were kept above).
     let (maps, progs) = bpf::take_loader_fds(ctx);
     Ok(LoadedFds { maps, progs })
+}
+
+/// Creates the loader map holding `data` and verifies the loader program over it (logging into
+/// `log` when it is not empty).
+fn new_loader(
+    data: &[u8],
+    insns: &[u8],
+    opts: &LoadOptions,
+    log: &mut [u8],
+    clock: &mut PhaseClock<'_>,
+) -> Result<KeptLoader> {
+    // The loader map holding the blob (no info query: its sizes are the ones it was made with).
+    let map = loader_map(data)?;
+    clock.lap(Phase::Map);
+    let fd_array = [map.as_fd().as_raw_fd()];
+    let mut attr = bpf::ProgLoadAttr {
+        prog_type: prog_type::BPF_PROG_TYPE_SYSCALL,
+        insns,
+        license: Some(LOADER_LICENSE),
+        log_level: opts.log_level,
+        log_buf: if log.is_empty() { None } else { Some(log) },
+        prog_flags: flags::BPF_F_SLEEPABLE,
+        name: LOADER_PROG_NAME,
+        fd_array: &fd_array,
+        ..Default::default()
+    };
+    clock.skip();
+    let prog = match bpf::prog_load(&mut attr) {
+        Ok(fd) => fd,
+        Err(errno) => {
+            return Err(Error::LoaderVerifier {
+                errno,
+                log: VerifierLog::from_buf(log),
+            });
+        }
+    };
+    clock.lap(Phase::Verify);
+    Ok(KeptLoader { map, prog })
 }
 
 /// Whether the loader map is frozen before the loader runs. An unsigned load has nothing to
@@ -260,7 +306,7 @@ fn load_and_run_once(
 const FREEZE_LOADER_MAP: bool = false;
 
 /// The loader map: a one-entry array holding `data`, frozen only if [`FREEZE_LOADER_MAP`].
-fn loader_map(data: &[u8]) -> Result<OwnedFd> {
+fn loader_map(data: &[u8]) -> Result<bpf::OneValueArray> {
     let map = bpf::array_of_one_value(LOADER_MAP_NAME, data).map_err(|(cmd, e)| {
         let op = match cmd {
             "BPF_MAP_CREATE" => "BPF_MAP_CREATE(__loader.map)",

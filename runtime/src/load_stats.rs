@@ -37,6 +37,10 @@ pub struct LoadStats {
     pub verified_insns: u32,
     /// How many times the loader was run (1 unless a signal interrupted it).
     pub tries: u32,
+    /// Whether the (last try's) loader was one kept by an earlier load
+    /// ([`LoadOptions::keep_loader`](crate::LoadOptions::keep_loader)): no loader map was
+    /// created and no loader verified, [`loader_map`](Self::loader_map) is the blob's rewrite.
+    pub loader_kept: bool,
 }
 
 impl LoadStats {
@@ -91,6 +95,7 @@ impl<'a> PhaseClock<'a> {
     pub(crate) fn start_try(&mut self, loader_insns: usize) {
         if let Some(s) = self.stats.as_deref_mut() {
             s.tries += 1;
+            s.loader_kept = false;
             s.loader_insns = u32::try_from(loader_insns).unwrap_or(u32::MAX);
             self.last = Some(Instant::now());
         }
@@ -109,6 +114,13 @@ impl<'a> PhaseClock<'a> {
             Phase::Run => s.loader_run += d,
         }
         self.last = Some(now);
+    }
+
+    /// Records that this try runs a kept loader.
+    pub(crate) fn kept_loader(&mut self) {
+        if let Some(s) = self.stats.as_deref_mut() {
+            s.loader_kept = true;
+        }
     }
 
     /// Restarts the lap clock without charging a phase (the time since counts as user space).

@@ -140,6 +140,7 @@ fn a_stale_log_address_never_reaches_the_loader() {
     let opts = LoadOptions {
         log_level: 2,
         log_size: 8192,
+        keep_loader: false,
     };
     unsafe { bpf_load_and_run(&mut ctx, DATA, &insns.0, &opts) }.unwrap();
     assert_eq!(ctx.max_entries(0), 2, "the requested level");
@@ -166,6 +167,52 @@ fn loader_reads_the_blob_through_fd_array() {
     let mut ctx = LoaderCtx::new(1, 0);
     unsafe { bpf_load_and_run(&mut ctx, &data, &insns.0, &LoadOptions::default()) }.unwrap();
     assert_eq!(ctx.max_entries(0), 0x00C0_FFEE);
+    assert_no_loader_objects_left();
+}
+
+/// `keep_loader`: the second run of a kept loader sees the pristine blob, although the first
+/// run patched it; a different loader with a blob of the same size gets a pair of its own.
+#[test]
+fn a_kept_loader_reruns_over_a_pristine_blob() {
+    if !require_kernel() {
+        return;
+    }
+    let _g = serial();
+    lskel::drop_kept_loaders();
+    let mut data = [0u8; 16];
+    data[8..12].copy_from_slice(&7u32.to_ne_bytes());
+    // r2 = &blob[8]; r3 = *(u32 *)r2; ctx->maps[0].max_entries = r3; r3 += 1; *(u32 *)r2 = r3
+    let loader = |extra: i32| {
+        Asm::new()
+            .ld_imm64(R2, PSEUDO_MAP_IDX_VALUE, 0, 8)
+            .ldx_w(R3, R2, 0)
+            .add64_imm(R3, extra)
+            .stx_w(R1, R3, (map_desc_off(0) + 4) as i16)
+            .add64_imm(R3, 1)
+            .stx_w(R2, R3, 0)
+            .ret(0)
+    };
+    let keep = LoadOptions {
+        keep_loader: true,
+        ..Default::default()
+    };
+    let first = loader(0);
+    for run in 0..3 {
+        let mut ctx = LoaderCtx::new(1, 0);
+        unsafe { bpf_load_and_run(&mut ctx, &data, &first.0, &keep) }.unwrap();
+        assert_eq!(ctx.max_entries(0), 7, "run {run} saw the blob as written");
+        assert_eq!(loader_objects(), (1, 1), "run {run}: one kept loader");
+    }
+    let other = loader(100);
+    let mut ctx = LoaderCtx::new(1, 0);
+    unsafe { bpf_load_and_run(&mut ctx, &data, &other.0, &keep) }.unwrap();
+    assert_eq!(ctx.max_entries(0), 107);
+    assert_eq!(
+        loader_objects(),
+        (2, 2),
+        "another loader is not the kept one"
+    );
+    assert_eq!(lskel::drop_kept_loaders(), 2);
     assert_no_loader_objects_left();
 }
 
@@ -196,6 +243,7 @@ fn loader_error_is_reported_as_errno() {
     let opts = LoadOptions {
         log_level: 1,
         log_size: 64 * 1024,
+        keep_loader: false,
     };
     let err = unsafe { bpf_load_and_run(&mut ctx, DATA, &insns.0, &opts) }.unwrap_err();
     assert!(
@@ -225,6 +273,7 @@ fn rejected_loader_comes_with_the_verifier_log() {
     let opts = LoadOptions {
         log_level: 1,
         log_size: 0,
+        keep_loader: false,
     };
     let err = unsafe { bpf_load_and_run(&mut ctx, DATA, &insns.0, &opts) }.unwrap_err();
     let Error::LoaderVerifier { errno, log } = &err else {

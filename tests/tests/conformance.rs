@@ -233,6 +233,7 @@ fn load_with_lskel(data: &[u8], stem: &str) -> Result<LskelLoad, (String, Option
     let opts = LoadOptions {
         log_level: 1,
         log_size: 0,
+        keep_loader: false,
     };
     // As libbpf: programs of `?` sections are not loaded.
     let autoload: Vec<bool> = skel

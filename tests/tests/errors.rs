@@ -28,6 +28,7 @@ fn lock() -> std::sync::MutexGuard<'static, ()> {
 const WITH_LOG: LoadOptions = LoadOptions {
     log_level: 1,
     log_size: 0,
+    keep_loader: false,
 };
 
 /// The parts of an `Error::Loader`, or a panic naming what came instead.

@@ -274,6 +274,7 @@ fn failed_load_leaks_nothing() {
     let err = match open.load_with(&LoadOptions {
         log_level: 1,
         log_size: 0,
+        keep_loader: false,
     }) {
         Ok(_) => panic!("accepted"),
         Err(e) => e,
@@ -338,14 +339,17 @@ fn load_with_log_level_works() {
         LoadOptions {
             log_level: 1,
             log_size: 0,
+            keep_loader: false,
         },
         LoadOptions {
             log_level: 2,
             log_size: 0,
+            keep_loader: false,
         },
         LoadOptions {
             log_level: 1,
             log_size: 1 << 20,
+            keep_loader: false,
         },
     ] {
         let skel = maps::open()

@@ -50,6 +50,7 @@ fn every_fixture_loads() {
         let opts = LoadOptions {
             log_level: 1,
             log_size: 0,
+            keep_loader: false,
         };
         // As a skeleton: programs of `?` sections are switched off.
         for (j, p) in skel.plan.programs.iter().enumerate() {

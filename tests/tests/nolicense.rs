@@ -43,6 +43,7 @@ fn gpl_only_helper_is_refused_and_the_error_says_why() {
         .load_with(&LoadOptions {
             log_level: 1,
             log_size: 0,
+            keep_loader: false,
         })
         .err()
         .expect("bpf_probe_read_kernel is GPL-only: the load fails");

@@ -120,6 +120,7 @@ fn usdt_args_reach_the_program() {
         .load_with(&lskel::LoadOptions {
             log_level: 1,
             log_size: 0,
+            keep_loader: false,
         })
         .unwrap_or_else(|e| panic!("{e}"));
     let prog = skel.progs().hit().unwrap();

@@ -216,18 +216,50 @@ pub fn map_freeze(map: BorrowedFd<'_>) -> Result<(), Errno> {
     unsafe { sys_bpf_unit(cmd::BPF_MAP_FREEZE, &mut raw) }
 }
 
+/// A one-entry `BPF_MAP_TYPE_ARRAY` with 4-byte keys, made by [`array_of_one_value`]: the
+/// loader's blob map. It remembers the value size it was created with, so writing a value again
+/// ([`rewrite`](Self::rewrite)) needs no `BPF_OBJ_GET_INFO_BY_FD` (what
+/// [`SizedMap`](super::SizedMap) would ask) and can check the length itself.
+#[derive(Debug)]
+pub(crate) struct OneValueArray {
+    fd: OwnedFd,
+    value_size: usize,
+}
+
+impl OneValueArray {
+    /// The map's descriptor.
+    pub(crate) fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+
+    /// The size of the map's one value, in bytes.
+    pub(crate) fn value_size(&self) -> usize {
+        self.value_size
+    }
+
+    /// Writes `value` over the map's one value (key 0). EINVAL, and no system call, when
+    /// `value` is not exactly the map's value size.
+    pub(crate) fn rewrite(&self, value: &[u8]) -> Result<(), Errno> {
+        if value.len() != self.value_size {
+            return Err(Errno::INVAL);
+        }
+        // SAFETY: the map was created by `array_of_one_value` with 4-byte keys and
+        // `self.value_size`-byte values, not per-CPU, and `value` has exactly that length: the
+        // kernel reads exactly the bytes of the two live slices.
+        unsafe { map_update_elem(self.fd.as_fd(), &0u32.to_ne_bytes(), value, 0) }
+    }
+}
+
 /// Creates a one-entry `BPF_MAP_TYPE_ARRAY` named `name` whose value is `value` (key 0): the
-/// loader's blob map. The sizes are the ones this function created the map with, so the update
-/// needs no `BPF_OBJ_GET_INFO_BY_FD` (what [`SizedMap`](super::SizedMap) would ask). The map is
-/// not frozen: see [`map_freeze`] and the caller.
+/// loader's blob map. The map is not frozen: see [`map_freeze`] and the caller.
 ///
 /// Errors: the failed command and its errno.
 pub(crate) fn array_of_one_value(
     name: &str,
     value: &[u8],
-) -> Result<OwnedFd, (&'static str, Errno)> {
+) -> Result<OneValueArray, (&'static str, Errno)> {
     let value_size = u32::try_from(value.len()).map_err(|_| ("BPF_MAP_CREATE", Errno::TOOBIG))?;
-    let map = map_create(&MapCreateAttr {
+    let fd = map_create(&MapCreateAttr {
         map_type: super::map_type::BPF_MAP_TYPE_ARRAY,
         key_size: 4,
         value_size,
@@ -236,10 +268,11 @@ pub(crate) fn array_of_one_value(
         ..Default::default()
     })
     .map_err(|e| ("BPF_MAP_CREATE", e))?;
-    // SAFETY: `map` was created just above with 4-byte keys and `value.len()`-byte values, not
-    // per-CPU: the kernel reads exactly the bytes of the two live slices.
-    unsafe { map_update_elem(map.as_fd(), &0u32.to_ne_bytes(), value, 0) }
-        .map_err(|e| ("BPF_MAP_UPDATE_ELEM", e))?;
+    let map = OneValueArray {
+        fd,
+        value_size: value.len(),
+    };
+    map.rewrite(value).map_err(|e| ("BPF_MAP_UPDATE_ELEM", e))?;
     Ok(map)
 }
 

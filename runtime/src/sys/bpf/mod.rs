@@ -47,7 +47,7 @@ pub use info::{
 };
 pub use link::{iter_create, link_create, link_create_perf_event, raw_tracepoint_open, LinkTarget};
 pub(crate) use loader_fds::take_loader_fds;
-pub(crate) use map::array_of_one_value;
+pub(crate) use map::{array_of_one_value, OneValueArray};
 pub use map::{
     map_create, map_delete_elem, map_freeze, map_get_next_key, map_lookup_elem, map_update_elem,
     MapCreateAttr,
