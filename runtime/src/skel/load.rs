@@ -60,7 +60,7 @@ pub(super) fn step_log(what: Option<&str>, log: VerifierLog) -> Option<VerifierL
 /// most once, at least that many bytes), and whether to load each program (autoload; an
 /// empty slice loads all).
 ///
-/// Safe because `spec.loader` is a [`TrustedLoader`]: every address this puts in the ctx
+/// Safe because `spec.loader` is a [`TrustedLoader`](crate::sys::trusted::TrustedLoader): every address this puts in the ctx
 /// is borrowed until the loader has run.
 pub fn load(
     spec: &SkelSpec,

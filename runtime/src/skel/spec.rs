@@ -44,7 +44,7 @@ pub struct SkelSpec {
 /// `/sys/fs/bpf/<map name>`, as libbpf does.
 pub const DEFAULT_PIN_ROOT: &str = "/sys/fs/bpf";
 
-/// A map as the object defines it (before the settings of [`OpenMap`]).
+/// A map as the object defines it (before the settings of [`OpenMap`](super::OpenMap)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SkelMapDef {
     /// The map's name in the object (the pin name of a map pinned by name).
