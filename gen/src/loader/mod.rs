@@ -21,6 +21,7 @@ mod externs;
 mod maps;
 mod patch;
 mod progs;
+pub(crate) use progs::{push_prog_load, ProgLoadPieces};
 mod prologue;
 mod recipe;
 
@@ -261,7 +262,8 @@ pub fn fd_array_slots(n_maps: usize, n_ext_slots: usize) -> Result<usize> {
     Ok(slots)
 }
 
-fn nul_terminated(s: &str) -> Vec<u8> {
+/// `s` with its NUL, as the kernel reads names.
+pub(crate) fn nul_terminated(s: &str) -> Vec<u8> {
     let mut v = s.as_bytes().to_vec();
     v.push(0);
     v

@@ -10,55 +10,11 @@ impl Gen<'_> {
         let name = &prog.def.func.name;
         let linked = &prog.linked;
         let insns = self.prog_insns[j];
-        let mut flags = 0;
-        if prog.def.def.sleepable() {
-            flags |= BPF_F_SLEEPABLE;
-        }
-        if prog.def.def.xdp_frags() {
-            flags |= BPF_F_XDP_HAS_FRAGS;
-        }
-        let mut attr = Attr::new(f::SIZE);
-        attr.u32(f::PROG_TYPE, prog.def.def.prog_type)
-            .u32(f::INSN_CNT, (linked.insns.len() / abi::insn::SIZE) as u32)
-            .u32(f::KERN_VERSION, self.plan.kern_version)
-            .u32(f::PROG_FLAGS, flags)
-            .name(f::PROG_NAME, name)
-            .u32(f::EXPECTED_ATTACH_TYPE, prog.expected_attach_type)
-            .u32(f::FUNC_INFO_REC_SIZE, linked.func_info.rec_size)
-            .u32(f::FUNC_INFO_CNT, linked.func_info.count())
-            .u32(f::LINE_INFO_REC_SIZE, linked.line_info.rec_size)
-            .u32(f::LINE_INFO_CNT, linked.line_info.count())
-            .u32(f::CORE_RELO_CNT, linked.core_relos.count())
-            .u32(
-                f::CORE_RELO_REC_SIZE,
-                if linked.core_relos.count() > 0 {
-                    linked.core_relos.rec_size
-                } else {
-                    0
-                },
-            );
-        let records = [
-            (f::FUNC_INFO, &linked.func_info, "func_info"),
-            (f::LINE_INFO, &linked.line_info, "line_info"),
-            (f::CORE_RELOS, &linked.core_relos, "CO-RE relocations"),
-        ]
-        .map(|(field, recs, what)| {
-            (recs.count() > 0).then(|| {
-                (
-                    field,
-                    self.blob.push(&recs.bytes, format!("{what} of `{name}`")),
-                )
-            })
-        });
-        let kernel_target = prog.kernel_target().map(|(t, kind)| {
-            let off = self
-                .blob
-                .push(&nul_terminated(t), format!("attach target of `{name}`"));
-            (off, t, kind)
-        });
-        let attr = self
-            .blob
-            .push(&attr.0, format!("PROG_LOAD attr of `{name}`"));
+        let ProgLoadPieces {
+            attr,
+            records,
+            kernel_target,
+        } = push_prog_load(&mut self.blob, prog, self.plan.kern_version);
 
         let skip = self.b.label();
         self.b.note(format!(
@@ -234,5 +190,72 @@ impl Gen<'_> {
         self.b.call(abi::FUNC_SYS_CLOSE);
         self.b.bind(refused);
         self.b.bind(none);
+    }
+}
+
+/// The blob pieces of one program's `BPF_PROG_LOAD`, pushed the same way by both loaders: the
+/// attr (pointer fields left for the loader to fill), the func_info / line_info / CO-RE records
+/// it points at (with the attr field of each), and the NUL-terminated name of an attach target
+/// the section names (with the name and its BTF kind).
+pub(crate) struct ProgLoadPieces<'p> {
+    pub attr: BlobOff,
+    pub records: [Option<(usize, BlobOff)>; 3],
+    pub kernel_target: Option<(BlobOff, &'p str, u32)>,
+}
+
+/// Pushes [`ProgLoadPieces`] of `prog` into `blob`, in the order both loaders' snapshots show.
+pub(crate) fn push_prog_load<'p>(
+    blob: &mut Blob,
+    prog: &'p Program,
+    kern_version: u32,
+) -> ProgLoadPieces<'p> {
+    use abi::prog_load as f;
+    let name = &prog.def.func.name;
+    let linked = &prog.linked;
+    let mut flags = 0;
+    if prog.def.def.sleepable() {
+        flags |= BPF_F_SLEEPABLE;
+    }
+    if prog.def.def.xdp_frags() {
+        flags |= BPF_F_XDP_HAS_FRAGS;
+    }
+    let core = linked.core_relos.count();
+    let mut attr = Attr::new(f::SIZE);
+    attr.u32(f::PROG_TYPE, prog.def.def.prog_type)
+        .u32(f::INSN_CNT, (linked.insns.len() / abi::insn::SIZE) as u32)
+        .u32(f::KERN_VERSION, kern_version)
+        .u32(f::PROG_FLAGS, flags)
+        .name(f::PROG_NAME, name)
+        .u32(f::EXPECTED_ATTACH_TYPE, prog.expected_attach_type)
+        .u32(f::FUNC_INFO_REC_SIZE, linked.func_info.rec_size)
+        .u32(f::FUNC_INFO_CNT, linked.func_info.count())
+        .u32(f::LINE_INFO_REC_SIZE, linked.line_info.rec_size)
+        .u32(f::LINE_INFO_CNT, linked.line_info.count())
+        .u32(f::CORE_RELO_CNT, core)
+        .u32(
+            f::CORE_RELO_REC_SIZE,
+            if core > 0 {
+                linked.core_relos.rec_size
+            } else {
+                0
+            },
+        );
+    let records = [
+        (f::FUNC_INFO, &linked.func_info, "func_info"),
+        (f::LINE_INFO, &linked.line_info, "line_info"),
+        (f::CORE_RELOS, &linked.core_relos, "CO-RE relocations"),
+    ]
+    .map(|(field, recs, what)| {
+        (recs.count() > 0).then(|| (field, blob.push(&recs.bytes, format!("{what} of `{name}`"))))
+    });
+    let kernel_target = prog.kernel_target().map(|(t, kind)| {
+        let off = blob.push(&nul_terminated(t), format!("attach target of `{name}`"));
+        (off, t, kind)
+    });
+    let attr = blob.push(&attr.0, format!("PROG_LOAD attr of `{name}`"));
+    ProgLoadPieces {
+        attr,
+        records,
+        kernel_target,
     }
 }

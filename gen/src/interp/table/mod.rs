@@ -16,6 +16,7 @@ mod targets;
 use super::ops::{cond, flag, kind, Op};
 use crate::abi::{self, ctx};
 use crate::loader::blob::{Attr, Blob, BlobOff};
+use crate::loader::{nul_terminated, push_prog_load, ProgLoadPieces};
 use crate::maps::{MapDef, MapOrigin};
 use crate::plan::{Plan, Program};
 use crate::target::AttachTarget;
@@ -360,55 +361,11 @@ impl<'p> Table<'p> {
     pub fn prog_load(&mut self, j: usize, prog: &Program) {
         use abi::prog_load as f;
         let name = &prog.def.func.name;
-        let linked = &prog.linked;
-        let mut flags = 0;
-        if prog.def.def.sleepable() {
-            flags |= abi::BPF_F_SLEEPABLE;
-        }
-        if prog.def.def.xdp_frags() {
-            flags |= abi::BPF_F_XDP_HAS_FRAGS;
-        }
-        let core = linked.core_relos.count();
-        let mut attr = Attr::new(f::SIZE);
-        attr.u32(f::PROG_TYPE, prog.def.def.prog_type)
-            .u32(f::INSN_CNT, (linked.insns.len() / abi::insn::SIZE) as u32)
-            .u32(f::KERN_VERSION, self.plan.kern_version)
-            .u32(f::PROG_FLAGS, flags)
-            .name(f::PROG_NAME, name)
-            .u32(f::EXPECTED_ATTACH_TYPE, prog.expected_attach_type)
-            .u32(f::FUNC_INFO_REC_SIZE, linked.func_info.rec_size)
-            .u32(f::FUNC_INFO_CNT, linked.func_info.count())
-            .u32(f::LINE_INFO_REC_SIZE, linked.line_info.rec_size)
-            .u32(f::LINE_INFO_CNT, linked.line_info.count())
-            .u32(f::CORE_RELO_CNT, core)
-            .u32(
-                f::CORE_RELO_REC_SIZE,
-                if core > 0 {
-                    linked.core_relos.rec_size
-                } else {
-                    0
-                },
-            );
-        let records = [
-            (f::FUNC_INFO, &linked.func_info, "func_info"),
-            (f::LINE_INFO, &linked.line_info, "line_info"),
-            (f::CORE_RELOS, &linked.core_relos, "CO-RE relocations"),
-        ]
-        .map(|(field, recs, what)| {
-            (recs.count() > 0).then(|| {
-                (
-                    field,
-                    self.blob.push(&recs.bytes, format!("{what} of `{name}`")),
-                )
-            })
-        });
-        let kernel_target = prog.kernel_target().map(|(t, kind)| {
-            let off = (self.blob).push(&nul_terminated(t), format!("attach target of `{name}`"));
-            (off, t, kind)
-        });
-        let attr = self
-            .blob
-            .push(&attr.0, format!("PROG_LOAD attr of `{name}`"));
+        let ProgLoadPieces {
+            attr,
+            records,
+            kernel_target,
+        } = push_prog_load(&mut self.blob, prog, self.plan.kern_version);
         let n_maps = self.plan.maps.len();
         let (skip, slot) = (self.label(), self.area(ctx::prog_fd(n_maps, j)));
         self.jump(cond::EQ, slot, u32::MAX, ctx::PROG_SKIP as u32, skip);
@@ -551,10 +508,4 @@ impl<'p> Table<'p> {
             steps: self.steps,
         }
     }
-}
-
-fn nul_terminated(s: &str) -> Vec<u8> {
-    let mut v = s.as_bytes().to_vec();
-    v.push(0);
-    v
 }
