@@ -148,8 +148,10 @@ fn two_threads_load_at_once() {
     // Each thread makes a loader of its own only when it finds none free (its first load, or
     // a moment the other thread held the cache's lock).
     assert!(kept >= 10, "{kept} of 20 loads reran a kept loader");
+    // The cache is only try_locked: a thread that finds it busy when taking builds a loader of
+    // its own and may still put it back later, so up to the cache's cap of 4 pairs can be kept.
     let progs = own_loader_progs();
-    assert!((1..=2).contains(&progs.len()), "{progs:?}");
+    assert!((1..=4).contains(&progs.len()), "{progs:?}");
     assert_eq!(drop_kept_loaders(), progs.len());
 }
 
