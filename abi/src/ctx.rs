@@ -182,6 +182,13 @@ pub const SKEL_KERNEL: u32 = 1;
 /// stays -1, reported absent.
 pub const PROG_SKIP: i32 = -1;
 
+/// What a signed loader returns, before it reads or writes a byte of its blob map, when the
+/// map's SHA-256 (which the kernel computed when user space asked for it after freezing the
+/// map) is not the one written in the loader's own, signed instructions: `-EBADMSG`. No step
+/// of a loader reports a failure as a bare return value (a failed step also writes its number
+/// into the ctx area), so the runtime tells this one apart by the value alone.
+pub const HASH_MISMATCH: i32 = -crate::errno::EBADMSG;
+
 /// The largest ctx the kernel accepts for a `BPF_PROG_TYPE_SYSCALL` test run (`U16_MAX`).
 pub const MAX_SIZE: usize = u16::MAX as usize;
 

@@ -20,6 +20,7 @@ c_values! { i32;
     "ERANGE" => ERANGE = 34;
     "ENAMETOOLONG" => ENAMETOOLONG = 36;
     "EPROTO" => EPROTO = 71;
+    "EBADMSG" => EBADMSG = 74;
     "EOPNOTSUPP" => EOPNOTSUPP = 95;
 }
 

@@ -67,6 +67,7 @@ mod loader_cache;
 pub mod map;
 pub mod perfbuf;
 pub mod ringbuf;
+pub mod sign;
 pub mod skel;
 pub mod sys;
 pub mod usdt;
@@ -119,6 +120,7 @@ pub mod __private {
     pub use crate::sys::mmap::{
         array_mmap_len, page_size, MappedData, MappedRoData, Pod, PodBytes,
     };
+    pub use crate::sign::Signing;
     pub use crate::sys::trusted::TrustedLoader;
     pub use crate::usdt::UsdtManager;
     pub use crate::{Errno, Error, Result};

@@ -10,6 +10,7 @@
 
 use crate::abi::LoaderCtx;
 use crate::load::{LoadOptions, LoadedFds};
+use crate::sign::Signing;
 use crate::Result;
 
 /// A loader (data blob and program) that `lskel-gen` generated. Only an `unsafe`
@@ -20,6 +21,7 @@ pub struct TrustedLoader {
     data: &'static [u8],
     insns: &'static [u8],
     ctx_area: Option<usize>,
+    signing: Option<&'static Signing>,
 }
 
 impl TrustedLoader {
@@ -39,6 +41,7 @@ impl TrustedLoader {
             data,
             insns,
             ctx_area: None,
+            signing: None,
         }
     }
 
@@ -59,7 +62,22 @@ impl TrustedLoader {
             data,
             insns,
             ctx_area: Some(ctx_area),
+            signing: None,
         }
+    }
+
+    /// The same loader, signed: `lskel-gen` emitted `signing` with it (a signature or digest
+    /// that does not match only makes the kernel or the loader refuse the load).
+    pub const fn with_signing(self, signing: &'static Signing) -> TrustedLoader {
+        TrustedLoader {
+            signing: Some(signing),
+            ..self
+        }
+    }
+
+    /// The signing parts of a signed loader (`None`: unsigned).
+    pub fn signing(&self) -> Option<&'static Signing> {
+        self.signing
     }
 
     /// Where an interpreter loader leaves the ctx with its fds (`None`: in the ctx itself).
