@@ -110,6 +110,7 @@ pub mod __private {
     pub use crate::load_stats::LoadStats;
     pub use crate::map::{possible_cpus, BloomFilter, Map, MapShape, PerCpuMap, Queue, TypedMap};
     pub use crate::ringbuf::RingBuffer;
+    pub use crate::sign::Signing;
     pub use crate::skel::{
         attach_struct_ops_value, load, load_with_stats, InitialValue, OpenData, OpenMap, OpenProg,
         SkelFds, SkelKconfig, SkelMapDef, SkelSpec, SkelStructOps, SkelStructOpsMember,
@@ -120,7 +121,6 @@ pub mod __private {
     pub use crate::sys::mmap::{
         array_mmap_len, page_size, MappedData, MappedRoData, Pod, PodBytes,
     };
-    pub use crate::sign::Signing;
     pub use crate::sys::trusted::TrustedLoader;
     pub use crate::usdt::UsdtManager;
     pub use crate::{Errno, Error, Result};
