@@ -24,6 +24,7 @@ pub mod plan;
 pub mod program;
 pub mod reloc;
 pub mod section;
+pub mod sign;
 pub mod struct_ops;
 pub mod target;
 #[cfg(test)]
