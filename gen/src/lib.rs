@@ -122,6 +122,10 @@ pub fn generate_with(data: &[u8], name: &str, kind: LoaderKind) -> Result<Skelet
 /// one that first checks the loader map's SHA-256 against its blob's, and the signature and
 /// digests for it ([`sign::Signed`]). The straight-line loader has no signed form
 /// (`LSKEL_LOADER=straight` is refused here).
+///
+/// Not yet done: the op table still takes map sizes and initial values from the (unsigned)
+/// ctx exactly as an unsigned loader does, so such a loader is only as trustworthy as the
+/// ctx its caller passes; turning those overrides off unless opted in is the next step.
 pub fn generate_signed(
     data: &[u8],
     name: &str,

@@ -92,12 +92,29 @@ fn signature_verifies_with_openssl_over_exactly_the_insns() {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/objects/map_settings.bpf.o"),
     )
     .unwrap();
-    let insns = lskel_gen::generate(&object, "map_settings")
-        .unwrap()
-        .loader
-        .insns;
-    let sig = signer.sign(&insns).unwrap();
-    std::fs::write(dir.0.join("sig.der"), &sig).unwrap();
+    let (skel, signed) = lskel_gen::generate_signed(&object, "map_settings", &signer).unwrap();
+    let insns = skel.loader.insns;
+    assert_eq!(signed.loader_sha256, lskel_gen::sign::sha256(&insns));
+    assert_eq!(
+        signed.blob_sha256,
+        lskel_gen::sign::blob_sha256(&skel.loader.blob)
+    );
+    // The loader carries the blob's digest in its own (signed) instructions: each 8-byte
+    // word as the two 32-bit immediates of an ld_imm64.
+    for word in signed.blob_sha256.chunks_exact(8) {
+        let (lo, hi) = (&word[..4], &word[4..]);
+        let found = insns
+            .chunks_exact(8)
+            .zip(insns.chunks_exact(8).skip(1))
+            .any(|(a, b)| a[0] == 0x18 && &a[4..] == lo && &b[4..] == hi);
+        assert!(found, "blob digest word {word:02x?} not in the loader");
+    }
+    assert_eq!(
+        signed.signature,
+        signer.sign(&insns).unwrap(),
+        "deterministic"
+    );
+    std::fs::write(dir.0.join("sig.der"), &signed.signature).unwrap();
     let ok = verify(&dir.0, &insns);
     assert!(
         ok.status.success(),
