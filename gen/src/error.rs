@@ -112,6 +112,9 @@ pub enum Error {
         /// Which limit and by how much.
         what: String,
     },
+    /// The key or certificate a signed skeleton was to be signed with.
+    #[error(transparent)]
+    Sign(#[from] crate::sign::SignError),
     /// Several independent problems, in the order they were found; never fewer than two and
     /// never nested (build it with [`Error::from_many`]).
     #[error("{}", show_many(.0))]

@@ -57,10 +57,31 @@ const INTERP_SNAPSHOTS: &[&str] = &[
     "tp_btf",
 ];
 
-/// The snapshot text of one object, with the loader of `kind`.
-fn render(data: &[u8], stem: &str, path: &Path, kind: lskel_gen::LoaderKind) -> String {
-    let skel = lskel_gen::generate_with(data, stem, kind)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+/// Which loader a snapshot shows.
+#[derive(Clone, Copy)]
+enum Shown {
+    /// The loader of this kind.
+    Kind(lskel_gen::LoaderKind),
+    /// The signed interpreter loader (its instructions do not depend on the key).
+    Signed,
+}
+
+/// Objects whose signed interpreter loader is snapshot, in `snapshots/signed/`.
+const SIGNED_SNAPSHOTS: &[&str] = &["counter"];
+
+/// The snapshot text of one object, with the loader `shown`.
+fn render(data: &[u8], stem: &str, path: &Path, shown: Shown) -> String {
+    let skel = match shown {
+        Shown::Kind(kind) => lskel_gen::generate_with(data, stem, kind)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+        Shown::Signed => {
+            let plan = lskel_gen::Plan::build(data, stem)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let loader = lskel_gen::interp::emit_with(&plan, true)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            lskel_gen::Skeleton { plan, loader }
+        }
+    };
     lskel_gen::expand::describe(&skel.plan) + &skel.dump()
 }
 
@@ -160,7 +181,20 @@ fn loader_snapshots_match() {
         "no *.bpf.o fixtures in {}",
         fixtures_dir().display()
     );
-    check(&all, &snapshots_dir(), lskel_gen::LoaderKind::StraightLine);
+    check(
+        &all,
+        &snapshots_dir(),
+        Shown::Kind(lskel_gen::LoaderKind::StraightLine),
+    );
+}
+
+#[test]
+fn signed_loader_snapshots_match() {
+    let some: Vec<(String, PathBuf)> = (fixtures().into_iter())
+        .filter(|(stem, _)| SIGNED_SNAPSHOTS.contains(&stem.as_str()))
+        .collect();
+    assert_eq!(some.len(), SIGNED_SNAPSHOTS.len());
+    check(&some, &snapshots_dir().join("signed"), Shown::Signed);
 }
 
 #[test]
@@ -172,12 +206,12 @@ fn interp_loader_snapshots_match() {
     check(
         &some,
         &snapshots_dir().join("interp"),
-        lskel_gen::LoaderKind::Interp,
+        Shown::Kind(lskel_gen::LoaderKind::Interp),
     );
 }
 
 /// Compares (or, blessing, writes) the snapshot of each of `all` in `dir`.
-fn check(all: &[(String, PathBuf)], dir: &Path, kind: lskel_gen::LoaderKind) {
+fn check(all: &[(String, PathBuf)], dir: &Path, kind: Shown) {
     if bless() {
         std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     }

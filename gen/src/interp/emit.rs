@@ -74,6 +74,10 @@ pub struct Layout {
     pub max_name: usize,
     /// Ctx offset of the status word (written in the ctx area).
     pub status: usize,
+    /// For a signed loader, the SHA-256 the loader map must have (`struct bpf_map`'s
+    /// `sha`, computed by the kernel when user space read the frozen map's hash): checked
+    /// before any byte of the map is read or written. `None`: unsigned, no check.
+    pub map_sha256: Option<[u8; 32]>,
 }
 
 /// Registers of the loop body (r6 keeps the ctx).
@@ -120,6 +124,9 @@ impl Emit {
             self.b.label(),
             self.b.label(),
         );
+        if let Some(sha) = self.l.map_sha256 {
+            self.hash_check(sha);
+        }
         self.b
             .note("interpreter: copy the ctx into the blob's ctx area");
         self.b.mov_reg(CTX, R1);
@@ -169,6 +176,33 @@ impl Emit {
         self.b.store(Size::DW, R1, state::RET, R2);
         self.b.store_imm(Size::W, R1, state::STEP, BAD_OP_STEP);
         self.b.goto_long(report);
+    }
+
+    /// The signed loader's first instructions: the loader map's SHA-256, which the kernel
+    /// keeps at offset 0 of `struct bpf_map` (`sha`, Linux 6.18) once user space asked for
+    /// it, compared 8 bytes at a time with `sha`; any difference returns
+    /// [`ctx::HASH_MISMATCH`] before the blob is touched. `sha` is in the instructions, so
+    /// the signature covers it. r1 (the ctx) is not touched.
+    fn hash_check(&mut self, sha: [u8; 32]) {
+        let (matched, mismatch) = (self.b.label(), self.b.label());
+        self.b.note(
+            "signed: compare the loader map's SHA-256 (struct bpf_map.sha) with the signed one",
+        );
+        for (i, word) in sha.chunks_exact(8).enumerate() {
+            let mut dw = [0u8; 8];
+            dw.copy_from_slice(word);
+            self.b.loader_map(R2);
+            self.b.load(Size::DW, R3, R2, 8 * i);
+            self.b.ld_imm64(R4, u64::from_le_bytes(dw));
+            self.b.jump_reg(true, BPF_JNE, R3, R4, mismatch);
+        }
+        self.b.goto_long(matched);
+        self.b
+            .note("the map is not the blob this loader was signed with: -EBADMSG");
+        self.b.bind(mismatch);
+        self.b.mov_imm(R0, ctx::HASH_MISMATCH);
+        self.b.exit();
+        self.b.bind(matched);
     }
 
     /// `dst = &blob[op.field]`, the offset bounded to `0..=limit` (else the op is bad).

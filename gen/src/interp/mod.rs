@@ -28,6 +28,13 @@ pub fn unsupported(_plan: &Plan) -> Option<&'static str> {
 
 /// Emits the interpreter loader for `plan` (which [`unsupported`] accepts).
 pub fn emit(plan: &Plan) -> Result<Loader> {
+    emit_with(plan, false)
+}
+
+/// Emits the interpreter loader for `plan`; when `signed`, one that first checks that the
+/// loader map's kernel-computed SHA-256 is that of its blob
+/// ([`crate::sign::blob_sha256`]).
+pub fn emit_with(plan: &Plan, signed: bool) -> Result<Loader> {
     if let Some(what) = unsupported(plan) {
         return Err(Error::Limit {
             what: format!("the interpreter loader does not handle {what} yet"),
@@ -87,6 +94,7 @@ pub fn emit(plan: &Plan) -> Result<Loader> {
         max_read: done.max_read,
         max_name: done.max_name,
         status: ctx::status(n_maps, n_progs),
+        map_sha256: None,
     };
     if layout.blob_len > i32::MAX as usize {
         return Err(Error::Limit {
@@ -96,8 +104,12 @@ pub fn emit(plan: &Plan) -> Result<Loader> {
             ),
         });
     }
-    let (insns, notes) = emit::emit(layout)?;
     let (blob, blob_map) = done.blob.into_parts();
+    let layout = emit::Layout {
+        map_sha256: signed.then(|| crate::sign::blob_sha256(&blob)),
+        ..layout
+    };
+    let (insns, notes) = emit::emit(layout)?;
     Ok(Loader {
         insns,
         blob,

@@ -314,6 +314,19 @@ impl Builder {
         self.raw(BPF_ALU64 | BPF_MOV | BPF_X, dst, src, 0, 0);
     }
 
+    /// `dst = imm`: a plain `ld_imm64` of a full 64-bit constant.
+    pub fn ld_imm64(&mut self, dst: u8, imm: u64) {
+        self.raw(LD_IMM64, dst, 0, 0, imm as u32 as i32);
+        self.raw(0, 0, 0, 0, (imm >> 32) as u32 as i32);
+    }
+
+    /// `dst = &map`: a `ld_imm64` of the loader map itself (`BPF_PSEUDO_MAP_IDX` of
+    /// `fd_array[0]`), the kernel's `struct bpf_map`, not its value.
+    pub fn loader_map(&mut self, dst: u8) {
+        self.raw(LD_IMM64, dst, BPF_PSEUDO_MAP_IDX, 0, 0);
+        self.raw(0, 0, 0, 0, 0);
+    }
+
     /// `dst = imm` (64-bit, sign-extended)
     pub fn mov_imm(&mut self, dst: u8, imm: impl ImmValue) {
         let imm = self.imm(imm, "immediate");
