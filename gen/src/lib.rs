@@ -118,18 +118,38 @@ pub fn generate_with(data: &[u8], name: &str, kind: LoaderKind) -> Result<Skelet
     Ok(Skeleton { plan, loader })
 }
 
+/// How [`generate_signed_with`] signs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SignOptions {
+    /// Let the loader take map sizes, flags, reused map fds and initial values from the ctx,
+    /// which is unsigned input: whoever calls the loader can then change them without
+    /// breaking the signature. Off by default.
+    pub ctx_overrides: bool,
+}
+
+/// Builds the skeleton of object `data`, named `name`, with a signed interpreter loader and
+/// the default [`SignOptions`] (no ctx overrides).
+pub fn generate_signed(
+    data: &[u8],
+    name: &str,
+    signer: &sign::Signer,
+) -> Result<(Skeleton, sign::Signed)> {
+    generate_signed_with(data, name, signer, SignOptions::default())
+}
+
 /// Builds the skeleton of object `data`, named `name`, with a signed interpreter loader:
 /// one that first checks the loader map's SHA-256 against its blob's, and the signature and
 /// digests for it ([`sign::Signed`]). The straight-line loader has no signed form
 /// (`LSKEL_LOADER=straight` is refused here).
 ///
-/// Not yet done: the op table still takes map sizes and initial values from the (unsigned)
-/// ctx exactly as an unsigned loader does, so such a loader is only as trustworthy as the
-/// ctx its caller passes; turning those overrides off unless opted in is the next step.
-pub fn generate_signed(
+/// Not yet done: `opts.ctx_overrides = false` is recorded in [`sign::Signed`] but the op
+/// table still takes map sizes and initial values from the (unsigned) ctx exactly as an
+/// unsigned loader does.
+pub fn generate_signed_with(
     data: &[u8],
     name: &str,
     signer: &sign::Signer,
+    opts: SignOptions,
 ) -> Result<(Skeleton, sign::Signed)> {
     if LoaderKind::from_env() == LoaderKind::StraightLine {
         return Err(Error::Unsupported {
@@ -139,6 +159,7 @@ pub fn generate_signed(
     }
     let plan = Plan::build(data, name)?;
     let loader = interp::emit_with(&plan, true)?;
-    let signed = signer.sign_loader(&loader.insns, &loader.blob)?;
+    let mut signed = signer.sign_loader(&loader.insns, &loader.blob)?;
+    signed.ctx_overrides = opts.ctx_overrides;
     Ok((Skeleton { plan, loader }, signed))
 }

@@ -84,6 +84,9 @@ pub struct Signed {
     pub loader_sha256: [u8; 32],
     /// SHA-256 of the blob as the kernel hashes the loader map ([`blob_sha256`]).
     pub blob_sha256: [u8; 32],
+    /// Whether the loader takes map sizes and initial values from the (unsigned) ctx
+    /// ([`crate::SignOptions::ctx_overrides`]).
+    pub ctx_overrides: bool,
 }
 
 /// A private key with its certificate, checked to belong together.
@@ -212,6 +215,7 @@ impl Signer {
             signature: self.sign(insns)?,
             loader_sha256: sha256(insns),
             blob_sha256: blob_sha256(blob),
+            ctx_overrides: false,
         })
     }
 }
