@@ -121,9 +121,10 @@ pub fn generate_with(data: &[u8], name: &str, kind: LoaderKind) -> Result<Skelet
 /// How [`generate_signed_with`] signs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SignOptions {
-    /// Let the loader take map sizes, flags, reused map fds and initial values from the ctx,
-    /// which is unsigned input: whoever calls the loader can then change them without
-    /// breaking the signature. Off by default.
+    /// Let the loader take the user's map settings from the ctx, as an unsigned loader does.
+    /// The ctx is unsigned input: whoever runs the loader writes it, and the signature does
+    /// not cover it. Off by default; see [`generate_signed_with`] for what turning it on
+    /// gives away.
     pub ctx_overrides: bool,
 }
 
@@ -142,9 +143,34 @@ pub fn generate_signed(
 /// digests for it ([`sign::Signed`]). The straight-line loader has no signed form
 /// (`LSKEL_LOADER=straight` is refused here).
 ///
-/// Not yet done: `opts.ctx_overrides = false` is recorded in [`sign::Signed`] but the op
-/// table still takes map sizes and initial values from the (unsigned) ctx exactly as an
-/// unsigned loader does.
+/// The signature covers the loader's instructions, the hash check the blob; the ctx the
+/// loader is run with is covered by neither. So with `opts.ctx_overrides = false` (the
+/// default) the loader reads none of these ctx fields, and the settings they carry have no
+/// effect:
+/// - a map's `max_entries`, `key_size`, `value_size`, `map_flags` and `map_extra`: every
+///   map is created with the object's shape;
+/// - a map to reuse (`map_fd` with `REUSE`): every map is created new;
+/// - a user's inner map (`inner_map_fd`): a map-in-map without an inner map definition in
+///   the object is refused ([`Error::Map`]);
+/// - the `initial_value` of `.rodata`, `.data` and other data sections: their contents are
+///   the blob's, as signed.
+///
+/// It still takes from the ctx what cannot be known when signing, or does not change what
+/// the programs compute: the NUMA node, a struct_ops map's value size (that of the running
+/// kernel's `bpf_struct_ops_*` type, which the kernel checks the value against), the number
+/// of possible CPUs (a perf event array's size), which programs to leave unloaded, the
+/// verifier log, attach targets set before load, and the `.kconfig` values. Those describe
+/// the running kernel and are computed by the runtime at load time, so they cannot be
+/// signed; a caller can make the programs see another kernel config or version than the
+/// running one's, which is what running the same signed skeleton on another kernel does
+/// anyway. Programs must not rely on `.kconfig` values for their security.
+///
+/// With `opts.ctx_overrides = true` the loader is the unsigned one behind the hash check,
+/// and whoever runs it can resize maps (and change their key and value sizes and flags),
+/// hand it a map of their own to use in place of one it would create (filled by them, and
+/// not frozen by the loader), give the inner map of a map-in-map, and replace the initial
+/// values of `.rodata` and `.data`, that is, change the constants the signed programs rely
+/// on.
 pub fn generate_signed_with(
     data: &[u8],
     name: &str,
@@ -158,7 +184,7 @@ pub fn generate_signed_with(
         });
     }
     let plan = Plan::build(data, name)?;
-    let loader = interp::emit_with(&plan, true)?;
+    let loader = interp::emit_with(&plan, Some(opts))?;
     let mut signed = signer.sign_loader(&loader.insns, &loader.blob)?;
     signed.ctx_overrides = opts.ctx_overrides;
     Ok((Skeleton { plan, loader }, signed))

@@ -92,7 +92,13 @@ fn signature_verifies_with_openssl_over_exactly_the_insns() {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/objects/map_settings.bpf.o"),
     )
     .unwrap();
-    let (skel, signed) = lskel_gen::generate_signed(&object, "map_settings", &signer).unwrap();
+    // `outer` takes its inner map from the ctx: only a skeleton with ctx overrides has it.
+    let opts = lskel_gen::SignOptions {
+        ctx_overrides: true,
+    };
+    let (skel, signed) =
+        lskel_gen::generate_signed_with(&object, "map_settings", &signer, opts).unwrap();
+    assert!(signed.ctx_overrides);
     let insns = skel.loader.insns;
     assert_eq!(signed.loader_sha256, lskel_gen::sign::sha256(&insns));
     assert_eq!(

@@ -62,22 +62,24 @@ const INTERP_SNAPSHOTS: &[&str] = &[
 enum Shown {
     /// The loader of this kind.
     Kind(lskel_gen::LoaderKind),
-    /// The signed interpreter loader (its instructions do not depend on the key).
-    Signed,
+    /// The signed interpreter loader (its instructions do not depend on the key), with
+    /// these options.
+    Signed(lskel_gen::SignOptions),
 }
 
-/// Objects whose signed interpreter loader is snapshot, in `snapshots/signed/`.
-const SIGNED_SNAPSHOTS: &[&str] = &["counter"];
+/// Objects whose signed interpreter loader is snapshot, in `snapshots/signed/` (no ctx
+/// overrides) and `snapshots/signed_overrides/` (with).
+const SIGNED_SNAPSHOTS: &[&str] = &["counter", "kconfig", "mapinmap"];
 
 /// The snapshot text of one object, with the loader `shown`.
 fn render(data: &[u8], stem: &str, path: &Path, shown: Shown) -> String {
     let skel = match shown {
         Shown::Kind(kind) => lskel_gen::generate_with(data, stem, kind)
             .unwrap_or_else(|e| panic!("{}: {e}", path.display())),
-        Shown::Signed => {
+        Shown::Signed(opts) => {
             let plan = lskel_gen::Plan::build(data, stem)
                 .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            let loader = lskel_gen::interp::emit_with(&plan, true)
+            let loader = lskel_gen::interp::emit_with(&plan, Some(opts))
                 .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             lskel_gen::Skeleton { plan, loader }
         }
@@ -194,7 +196,17 @@ fn signed_loader_snapshots_match() {
         .filter(|(stem, _)| SIGNED_SNAPSHOTS.contains(&stem.as_str()))
         .collect();
     assert_eq!(some.len(), SIGNED_SNAPSHOTS.len());
-    check(&some, &snapshots_dir().join("signed"), Shown::Signed);
+    let no_overrides = lskel_gen::SignOptions::default();
+    check(
+        &some,
+        &snapshots_dir().join("signed"),
+        Shown::Signed(no_overrides),
+    );
+    let overrides = lskel_gen::SignOptions {
+        ctx_overrides: true,
+    };
+    let dir = snapshots_dir().join("signed_overrides");
+    check(&some, &dir, Shown::Signed(overrides));
 }
 
 #[test]

@@ -28,17 +28,26 @@ pub fn unsupported(_plan: &Plan) -> Option<&'static str> {
 
 /// Emits the interpreter loader for `plan` (which [`unsupported`] accepts).
 pub fn emit(plan: &Plan) -> Result<Loader> {
-    emit_with(plan, false)
+    emit_with(plan, None)
 }
 
-/// Emits the interpreter loader for `plan`; when `signed`, one that first checks that the
-/// loader map's kernel-computed SHA-256 is that of its blob
-/// ([`crate::sign::blob_sha256`]).
-pub fn emit_with(plan: &Plan, signed: bool) -> Result<Loader> {
+/// Emits the interpreter loader for `plan`; when `signed` is given, one that first checks
+/// that the loader map's kernel-computed SHA-256 is that of its blob
+/// ([`crate::sign::blob_sha256`]), and that takes from the ctx only what
+/// [`crate::SignOptions`] lets it (see [`crate::generate_signed_with`]). An unsigned loader,
+/// and a signed one with `ctx_overrides`, run the same op table.
+///
+/// A signed loader without `ctx_overrides` cannot take a user's inner map: a map-in-map
+/// whose inner map the object does not define is refused here ([`Error::Map`]).
+pub fn emit_with(plan: &Plan, signed: Option<crate::SignOptions>) -> Result<Loader> {
     if let Some(what) = unsupported(plan) {
         return Err(Error::Limit {
             what: format!("the interpreter loader does not handle {what} yet"),
         });
+    }
+    let overrides = signed.is_none_or(|o| o.ctx_overrides);
+    if !overrides {
+        check_no_overrides(plan)?;
     }
     let (n_maps, n_progs) = (plan.maps.len(), plan.programs.len());
     let ctx_size = ctx::size_with_targets(n_maps, n_progs, plan.targets.len());
@@ -56,7 +65,7 @@ pub fn emit_with(plan: &Plan, signed: bool) -> Result<Loader> {
     crate::loader::check_kfunc_count(plan)?;
     let fd_slots = crate::loader::fd_array_slots(n_maps, n_ext)?;
     let slots = ext_slot.iter().flatten().copied().collect();
-    let mut t = table::Table::new(plan, fd_slots, slots, ctx_size);
+    let mut t = table::Table::new(plan, fd_slots, slots, ctx_size, overrides);
     t.prologue();
     t.load_btf();
     for (i, map) in plan.maps.iter().enumerate() {
@@ -106,7 +115,7 @@ pub fn emit_with(plan: &Plan, signed: bool) -> Result<Loader> {
     }
     let (blob, blob_map) = done.blob.into_parts();
     let layout = emit::Layout {
-        map_sha256: signed.then(|| crate::sign::blob_sha256(&blob)),
+        map_sha256: signed.map(|_| crate::sign::blob_sha256(&blob)),
         ..layout
     };
     let (insns, notes) = emit::emit(layout)?;
@@ -121,4 +130,23 @@ pub fn emit_with(plan: &Plan, signed: bool) -> Result<Loader> {
         ctx_area: Some(ctx_area.0),
         ops: Some((done.ops.0, done.n_ops)),
     })
+}
+
+/// What a loader that takes no settings from the ctx cannot load: a map-in-map without an
+/// inner map definition needs the user's inner map (`set_inner_map`), which comes through
+/// the ctx.
+fn check_no_overrides(plan: &Plan) -> Result<()> {
+    let needs_user_inner =
+        (plan.maps.iter()).find(|m| crate::maps::is_map_in_map(m.map_type) && m.inner.is_none());
+    match needs_user_inner {
+        Some(map) => Err(Error::Map {
+            map: map.name.clone(),
+            what: "a map-in-map without an inner map definition takes its inner map from the \
+                   ctx at load time, which a signed skeleton without ctx overrides ignores; \
+                   define the inner map in the object (`__array(values, ...)`) or sign with \
+                   `ctx_overrides`"
+                .into(),
+        }),
+        None => Ok(()),
+    }
 }

@@ -58,18 +58,22 @@ impl Table<'_> {
         self.copy(self.area(cpus), to, false);
     }
 
-    /// Map `i`: reused, or created with the ctx settings (then written and frozen).
+    /// Map `i`: reused, or created with the ctx settings (then written and frozen). Without
+    /// overrides: created with the object's settings (and the few the ctx still gives, see
+    /// [`Table::map_settings`]), never reused.
     pub fn map(&mut self, i: usize, map: &MapDef) {
         use abi::map_create as f;
         use ctx::{map as d, set};
         let (create, reused) = (self.label(), self.label());
-        let desc = ctx::map_desc(i);
-        self.jump(cond::EQ, self.area(desc + d::SET), set::REUSE, 0, create);
-        self.jump(cond::SGE, self.area(ctx::map_fd(i)), u32::MAX, 1, reused);
-        self.fail(
-            EBADF,
-            format!("reuse map `{}`: the fd given is not a descriptor", map.name),
-        );
+        if self.overrides {
+            let desc = ctx::map_desc(i);
+            self.jump(cond::EQ, self.area(desc + d::SET), set::REUSE, 0, create);
+            self.jump(cond::SGE, self.area(ctx::map_fd(i)), u32::MAX, 1, reused);
+            self.fail(
+                EBADF,
+                format!("reuse map `{}`: the fd given is not a descriptor", map.name),
+            );
+        }
         self.bind(create);
         if let Some(inner) = &map.inner {
             let attr = self.map_create_attr(inner);
@@ -97,17 +101,20 @@ impl Table<'_> {
         }
         self.size_perf_event_array(map, attr);
         if map.data_kind().is_none() {
-            let keep = self.label();
-            let max = self.area(ctx::map_max_entries(i));
-            self.jump(cond::EQ, max, u32::MAX, 0, keep);
-            self.copy(max, attr.at(f::MAX_ENTRIES).0, false);
-            self.bind(keep);
-            self.map_settings(i, attr);
+            if self.overrides {
+                let keep = self.label();
+                let max = self.area(ctx::map_max_entries(i));
+                self.jump(cond::EQ, max, u32::MAX, 0, keep);
+                self.copy(max, attr.at(f::MAX_ENTRIES).0, false);
+                self.bind(keep);
+            }
+            self.map_settings(i, attr, struct_ops);
         }
         if map.inner.is_some() {
             self.copy(self.inner_fd.0, attr.at(f::INNER_MAP_FD).0, false);
         }
-        if crate::maps::is_map_in_map(map.map_type) {
+        // Without overrides, `emit_with` refused a map-in-map without an inner definition.
+        if crate::maps::is_map_in_map(map.map_type) && self.overrides {
             self.user_inner_map(i, map, attr);
         }
         let step = self.step(format!("create map `{}`", map.name));
@@ -143,7 +150,11 @@ impl Table<'_> {
 
     /// The settings the user changed before load, each when its `set` bit is on (a changed
     /// key or value size drops the BTF key/value types).
-    fn map_settings(&mut self, i: usize, attr: BlobOff) {
+    ///
+    /// Without overrides only what does not change what the programs see: the NUMA node,
+    /// and a struct_ops map's value size (the runtime sets it to the size of the running
+    /// kernel's `bpf_struct_ops_*` type; the kernel checks the value against that type).
+    fn map_settings(&mut self, i: usize, attr: BlobOff, struct_ops: bool) {
         use abi::map_create as f;
         use ctx::{map as d, set};
         let desc = ctx::map_desc(i);
@@ -157,7 +168,12 @@ impl Table<'_> {
             (set::NUMA_NODE, d::NUMA_NODE, f::NUMA_NODE, false),
             (set::MAP_EXTRA, d::MAP_EXTRA, f::MAP_EXTRA, true),
         ];
-        for (bit, from, to, wide) in fields {
+        let kept = |bit: u32| bit == set::NUMA_NODE || (struct_ops && bit == set::VALUE_SIZE);
+        let overrides = self.overrides;
+        for (bit, from, to, wide) in fields
+            .into_iter()
+            .filter(|&(bit, ..)| overrides || kept(bit))
+        {
             let skip = self.label();
             self.jump(cond::EQ, set_word, bit, 0, skip);
             self.copy(self.area(desc + from), attr.at(to).0, wide);
@@ -195,7 +211,8 @@ impl Table<'_> {
     }
 
     /// A data map's initial value (the user's copy when the ctx gives one), then freeze
-    /// when read-only.
+    /// when read-only. Without overrides only `.kconfig` takes its value from the ctx (the
+    /// runtime computes it on the running kernel); the others are the blob's.
     fn map_init(&mut self, i: usize, map: &MapDef) {
         let MapOrigin::Data { kind: dk, init, .. } = &map.origin else {
             return;
@@ -209,16 +226,18 @@ impl Table<'_> {
             map.value_size as usize,
         ));
         self.data_val[i] = Some(v);
-        let step = self.step(format!(
-            "copy the initial value of `{}` from user memory",
-            map.name
-        ));
-        let mut op = Op::new(kind::READ);
-        op.a = self.area(ctx::map_initial_value(i));
-        op.c = map.value_size;
-        op.step = step;
-        self.value_refs.push((self.ops.len(), Operand::B, v));
-        self.push(op);
+        if self.overrides || *dk == crate::maps::DataKind::Kconfig {
+            let step = self.step(format!(
+                "copy the initial value of `{}` from user memory",
+                map.name
+            ));
+            let mut op = Op::new(kind::READ);
+            op.a = self.area(ctx::map_initial_value(i));
+            op.c = map.value_size;
+            op.step = step;
+            self.value_refs.push((self.ops.len(), Operand::B, v));
+            self.push(op);
+        }
         {
             use abi::map_elem as f;
             let attr = self.blob.push(

@@ -72,6 +72,10 @@ pub(super) struct Table<'p> {
     ext_slots: Vec<usize>,
     /// Per map: the value an initial value goes to.
     data_val: Vec<Option<Val>>,
+    /// Whether the loader takes the user's map settings from the ctx (sizes, flags, reused
+    /// maps, inner maps, initial values): always for an unsigned loader, for a signed one
+    /// only with `ctx_overrides`. Without, those ctx fields are never read.
+    overrides: bool,
 }
 
 /// What the table gives the interpreter and the `Loader`.
@@ -88,12 +92,14 @@ pub(super) struct Done {
 }
 
 impl<'p> Table<'p> {
-    /// `ext_slots`: the `fd_array` slots of kernel-BTF externs.
+    /// `ext_slots`: the `fd_array` slots of kernel-BTF externs; `overrides`: whether the
+    /// user's map settings are taken from the ctx.
     pub fn new(
         plan: &'p Plan,
         fd_slots: usize,
         ext_slots: Vec<usize>,
         ctx_size: usize,
+        overrides: bool,
     ) -> Table<'p> {
         let mut blob = Blob::default();
         let fd_array = blob.reserve(4 * fd_slots, "fd_array: map fds");
@@ -136,6 +142,7 @@ impl<'p> Table<'p> {
             found: None,
             ext_slots,
             data_val: vec![None; plan.maps.len()],
+            overrides,
         }
     }
 
@@ -270,7 +277,7 @@ impl<'p> Table<'p> {
 
     /// Program slots: a slot preset to -1 (autoload off) stays; others start at 0. Maps to
     /// reuse: their fds go to `fd_array` (the loader owns them from here); other map slots
-    /// of the ctx start at 0.
+    /// of the ctx start at 0. Without overrides no map is reused: every map slot starts at 0.
     pub fn prologue(&mut self) {
         self.zero_fd_slots();
         let n_maps = self.plan.maps.len();
@@ -281,6 +288,10 @@ impl<'p> Table<'p> {
             self.bind(skip);
         }
         for i in 0..n_maps {
+            if !self.overrides {
+                self.store(self.area(ctx::map_fd(i)), 0);
+                continue;
+            }
             let (clear, next) = (self.label(), self.label());
             let set = self.area(ctx::map_desc(i) + ctx::map::SET);
             self.jump(cond::EQ, set, ctx::set::REUSE, 0, clear);
