@@ -1,6 +1,6 @@
 //! `lskel-emu`: runs an lskel loader program (a `BPF_PROG_TYPE_SYSCALL` program) in an eBPF
-//! interpreter, with a mock kernel behind its helper calls. Test support only; no
-//! dependencies.
+//! interpreter, with a mock kernel behind its helper calls. Test support only; its one
+//! dependency is `sha2`, for the hash the kernel computes of the loader map.
 //!
 //! ```text
 //! let mut k = MockKernel::new();
@@ -16,8 +16,9 @@
 //! The whole ISA a loader could use: ALU/ALU64 (signed div/mod, `movsx`, byte swaps), JMP and
 //! JMP32 with every condition, `gotol`, `may_goto` (never taken), LDX/ST/STX of every size,
 //! MEMSX loads, atomics (add/or/and/xor with and without fetch, xchg, cmpxchg,
-//! load-acquire/store-release), `ld_imm64` with `src_reg` 0 and 6 (`map_idx_value[0] + off`, the
-//! blob), helper calls, bpf-to-bpf calls and `exit`. Reading a register that is not
+//! load-acquire/store-release), `ld_imm64` with `src_reg` 0, 5 (`map_idx[0]`, the loader map's
+//! `struct bpf_map`, see [`MapHash`]) and 6 (`map_idx_value[0] + off`, the blob), helper calls,
+//! bpf-to-bpf calls and `exit`. Reading a register that is not
 //! initialized (r1-r5 after a call, say) is an error, as it is for the verifier.
 //!
 //! # Memory
@@ -51,7 +52,7 @@ pub use consts::*;
 pub use kernel::{
     BtfObject, Cmd, Event, MapObject, MockKernel, Object, Op, Pointees, ProgObject, SysCall,
 };
-pub use mem::{BLOB_BASE, CTX_BASE, STACK_BASE, USER_BASE};
+pub use mem::{BLOB_BASE, CTX_BASE, MAP_BASE, STACK_BASE, USER_BASE};
 
 use mem::{Memory, RegionKind};
 
@@ -113,17 +114,59 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// What the loader map's `struct bpf_map.sha` holds when the loader runs: the SHA-256 the
+/// kernel caches there the first time `BPF_OBJ_GET_INFO_BY_FD` asks a frozen map for its
+/// `hash` (of the array's value, padded with zeros to its 8-byte element size), zeros until
+/// then. A signed loader reads it through `ld_imm64` with `BPF_PSEUDO_MAP_IDX` 0 ([`MAP_BASE`]):
+/// 8-byte loads at offsets 0, 8, 16 and 24.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MapHash {
+    /// The map was not hashed (or not frozen first): `sha` reads as zeros.
+    #[default]
+    Unhashed,
+    /// The runtime froze the map and asked for its hash: the SHA-256 of the blob given to
+    /// [`run`], computed here as the kernel does.
+    Hashed,
+    /// `sha` holds these bytes (a map hashed with other contents, say).
+    Given([u8; 32]),
+}
+
+impl MapHash {
+    /// The 32 bytes of `struct bpf_map.sha` for a loader map holding `blob`.
+    pub fn sha(self, blob: &[u8]) -> [u8; 32] {
+        match self {
+            MapHash::Unhashed => [0; 32],
+            MapHash::Hashed => map_sha256(blob),
+            MapHash::Given(sha) => sha,
+        }
+    }
+}
+
+/// The SHA-256 the kernel gives a one-element array map whose value is `value`: the array
+/// hashes `max_entries` elements of `round_up(value_size, 8)` bytes each, the tail of each
+/// element zero.
+pub fn map_sha256(value: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(value);
+    h.update(&[0u8; 8][..value.len().next_multiple_of(8) - value.len()]);
+    h.finalize().into()
+}
+
 /// Run options.
 #[derive(Clone, Debug)]
 pub struct Options {
     /// Most instructions executed before giving up (a loop).
     pub insn_limit: u64,
+    /// What the loader map's `sha` holds (a signed loader checks it first).
+    pub map_hash: MapHash,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
             insn_limit: 1_000_000,
+            map_hash: MapHash::Unhashed,
         }
     }
 }
@@ -172,6 +215,7 @@ pub fn run_with(
     let mut mem = Memory::default();
     mem.add(RegionKind::Ctx, CTX_BASE, ctx.to_vec());
     mem.add(RegionKind::Blob, BLOB_BASE, blob.to_vec());
+    mem.add(RegionKind::Map, MAP_BASE, opts.map_hash.sha(blob).to_vec());
     let mut vm = vm::Vm::new(insns, mem)?;
     vm.set_reg(1, CTX_BASE);
     let res = vm.run(k, opts.insn_limit);

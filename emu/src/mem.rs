@@ -18,6 +18,9 @@ pub const STACK_SIZE: usize = 512;
 pub const USER_BASE: u64 = 0x0000_7f00_0000_0000;
 /// Distance between two user regions.
 pub const USER_STRIDE: u64 = 1 << 32;
+/// Address of the loader map's `struct bpf_map` (`ld_imm64` with `BPF_PSEUDO_MAP_IDX`); only
+/// its first field, `u8 sha[SHA256_DIGEST_SIZE]`, is modeled (32 bytes).
+pub const MAP_BASE: u64 = 0xffff_c930_0000_0000;
 
 /// What a region is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,6 +33,9 @@ pub enum RegionKind {
     Stack(usize),
     /// User memory registered with [`crate::MockKernel::add_user_mem`].
     User(usize),
+    /// The loader map's `struct bpf_map`, of which only `sha` is modeled; read-only (the
+    /// verifier lets a program read a map's fields, never write them).
+    Map,
 }
 
 impl fmt::Display for RegionKind {
@@ -40,6 +46,7 @@ impl fmt::Display for RegionKind {
             RegionKind::Stack(0) => write!(f, "stack"),
             RegionKind::Stack(d) => write!(f, "stack#{d}"),
             RegionKind::User(i) => write!(f, "user#{i}"),
+            RegionKind::Map => write!(f, "struct bpf_map"),
         }
     }
 }
@@ -180,6 +187,13 @@ impl Memory {
     /// Writes `data`.
     pub fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), Fault> {
         let (i, off) = self.locate(addr, data.len() as u64)?;
+        if self.regions[i].kind == RegionKind::Map {
+            return Err(Fault {
+                addr,
+                len: data.len() as u64,
+                why: "struct bpf_map is read-only to a program".into(),
+            });
+        }
         self.regions[i].bytes[off..off + data.len()].copy_from_slice(data);
         Ok(())
     }

@@ -1,7 +1,9 @@
 //! The eBPF interpreter.
 
 use crate::kernel::MockKernel;
-use crate::mem::{Fault, Memory, RegionKind, BLOB_BASE, STACK_BASE, STACK_SIZE, STACK_STRIDE};
+use crate::mem::{
+    Fault, Memory, RegionKind, BLOB_BASE, MAP_BASE, STACK_BASE, STACK_SIZE, STACK_STRIDE,
+};
 use crate::{Error, ErrorKind};
 
 use lskel_abi::insn::atomic::{BPF_CMPXCHG, BPF_FETCH, BPF_LOAD_ACQ, BPF_STORE_REL, BPF_XCHG};
@@ -581,12 +583,25 @@ impl Vm {
                 }
                 BLOB_BASE + off
             }
+            pseudo::BPF_PSEUDO_MAP_IDX => {
+                if i.imm != 0 || imm2 != 0 {
+                    return Err(Error::at(
+                        pc,
+                        ErrorKind::Insn,
+                        format!(
+                            "map_idx[{}] (second imm {imm2}): the loader's fd_array holds only the loader map (index 0), and the second imm must be 0",
+                            i.imm
+                        ),
+                    ));
+                }
+                MAP_BASE
+            }
             pseudo::BPF_PSEUDO_FUNC => self.func_addr(pc, i.imm)?,
             s => {
                 return Err(Error::at(
                     pc,
                     ErrorKind::Insn,
-                    format!("ld_imm64 with src_reg {s}: the emulator only knows 0, 4 (BPF_PSEUDO_FUNC) and 6 (BPF_PSEUDO_MAP_IDX_VALUE)"),
+                    format!("ld_imm64 with src_reg {s}: the emulator only knows 0, 4 (BPF_PSEUDO_FUNC), 5 (BPF_PSEUDO_MAP_IDX) and 6 (BPF_PSEUDO_MAP_IDX_VALUE)"),
                 ))
             }
         };

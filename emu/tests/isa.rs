@@ -404,3 +404,57 @@ fn bpf_loop_runs_the_callback_per_index_until_it_returns_1() {
     let e = bpf_loop_run(1, 2).unwrap_err();
     assert_eq!(e.kind, ErrorKind::Helper, "{e}");
 }
+
+/// `r1 = map_idx[0]; r0 = *(u64 *)(r1 + off); exit`, with the map hash `hash`.
+fn map_sha_word(off: i16, hash: MapHash, blob: &[u8]) -> Result<i64, Error> {
+    let [m0, m1] = ld64(1, 5, 0, 0);
+    let insns = prog(&[&[m0, m1, ins(0x79, 0, 1, off, 0), EXIT]]);
+    let opts = Options {
+        map_hash: hash,
+        ..Options::default()
+    };
+    let mut k = MockKernel::new();
+    let mut ctx = vec![0u8; 32];
+    run_with(&opts, &insns, blob, &mut ctx, &mut k).map(|o| o.retval)
+}
+
+#[test]
+fn map_idx_reads_the_loader_maps_sha() {
+    let blob = [1u8, 2, 3, 4, 5];
+    let sha = map_sha256(&blob);
+    // The kernel hashes the array's 8-byte element: the value padded with zeros.
+    let mut padded = blob.to_vec();
+    padded.resize(8, 0);
+    assert_eq!(sha, map_sha256(&padded));
+    assert_ne!(sha, [0; 32]);
+    for w in 0..4 {
+        let want = u64::from_le_bytes(sha[8 * w..8 * w + 8].try_into().unwrap()) as i64;
+        let got = map_sha_word(8 * w as i16, MapHash::Hashed, &blob).unwrap();
+        assert_eq!(got, want, "word {w}");
+        assert_eq!(
+            map_sha_word(8 * w as i16, MapHash::Unhashed, &blob).unwrap(),
+            0
+        );
+    }
+    let given = [0x11u8; 32];
+    assert_eq!(
+        map_sha_word(0, MapHash::Given(given), &blob).unwrap(),
+        0x1111_1111_1111_1111
+    );
+    // Only `sha` is modeled; beyond it is an emulator error.
+    let e = map_sha_word(32, MapHash::Hashed, &blob).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Memory, "{e}");
+}
+
+#[test]
+fn map_idx_is_read_only_and_only_map_0() {
+    // *(u64 *)(r1 + 0) = r1 with r1 = map_idx[0]
+    let [m0, m1] = ld64(1, 5, 0, 0);
+    let store = prog(&[&[m0, m1, ins(0x7b, 1, 1, 0, 0), mov64(0, 0), EXIT]]);
+    let e = exec(&store, &[0; 8]).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Memory, "{e}");
+    assert!(e.msg.contains("read-only"), "{e}");
+    let [m0, m1] = ld64(1, 5, 1, 0);
+    let e = exec(&prog(&[&[m0, m1, mov64(0, 0), EXIT]]), &[0; 8]).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Insn, "{e}");
+}
