@@ -52,7 +52,7 @@ fn symlink(target: &Path, link: &Path) -> io::Result<()> {
     std::os::unix::fs::symlink(target, link)
 }
 
-/// Makes `objects/...` and `../tests/...` resolve from the trybuild crate as they do from
+/// Makes `objects/...`, `keys/...` and `../tests/...` resolve from the trybuild crate as they do from
 /// this crate's root.
 fn link_paths() -> io::Result<()> {
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -60,6 +60,7 @@ fn link_paths() -> io::Result<()> {
     let project = trybuild_project_dir();
     std::fs::create_dir_all(&project)?;
     symlink(&here.join("objects"), &project.join("objects"))?;
+    symlink(&here.join("keys"), &project.join("keys"))?;
     // The project dir's parent is `<target dir>/tests/trybuild/`, trybuild's own target dir,
     // where nothing else is called `tests`.
     let parent = project.parent().expect("the project dir has a parent");
@@ -69,7 +70,11 @@ fn link_paths() -> io::Result<()> {
 
 #[test]
 fn ui() {
-    link_paths().expect("linking objects/ and ../tests/ next to the trybuild crate");
+    link_paths().expect("linking objects/, keys/ and ../tests/ next to the trybuild crate");
+    // `sign` without paths reads these; the cases expect them unset (trybuild's cargo
+    // inherits this process's environment).
+    std::env::remove_var("LSKEL_SIGNING_KEY");
+    std::env::remove_var("LSKEL_SIGNING_CERT");
     let t = trybuild::TestCases::new();
     t.compile_fail("tests/ui/fail/**/*.rs");
     t.pass("tests/ui/pass/*.rs");
