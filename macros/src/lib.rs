@@ -269,7 +269,18 @@ fn env_string(key: &str) -> Option<String> {
 ///   name.
 ///
 /// Absolute paths are refused (they do not work on other machines). Options follow the path:
-/// `name = my_name` names the generated module (default: the file name up to its first `.`).
+/// - `name = my_name` names the generated module (default: the file name up to its first `.`);
+/// - `sign(key = PATH, cert = PATH)` signs the loader at build time with an RSA private key
+///   (PEM, unencrypted) and its X.509 certificate (PEM). Each PATH is written like the object's
+///   path, but may also be absolute. `sign` alone, or a path left out, takes the path from
+///   `LSKEL_SIGNING_KEY` / `LSKEL_SIGNING_CERT` when the crate is built (so keys stay out of
+///   the source); a path in the call wins over the variable. `ctx_overrides = true` inside
+///   `sign(...)` lets the loader take map sizes and initial values from the unsigned ctx
+///   (default `false`). The module then also has `SIGNED` and `signing()`.
+///
+/// Cargo rebuilds the crate when the object, the key, the certificate, or a variable a path
+/// was read from changes. The key's bytes are not compiled into the crate: only the
+/// signature is.
 #[proc_macro]
 pub fn bpf_skeleton(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as SkeletonInput);
@@ -324,12 +335,13 @@ fn expand(input: &SkeletonInput) -> syn::Result<proc_macro2::TokenStream> {
     let signer = lskel_gen::sign::Signer::from_pem(&signing.key.bytes, &signing.cert.bytes)
         .map_err(|e| {
             use lskel_gen::sign::SignError;
-            let at = match e {
-                SignError::Key { .. } | SignError::KeyType { .. } => &signing.key.at,
-                SignError::Cert { .. } | SignError::Mismatch => &signing.cert.at,
-                SignError::Encode { .. } => &signing.key.at,
+            let file = match e {
+                SignError::Cert { .. } | SignError::Mismatch => &signing.cert,
+                SignError::Key { .. } | SignError::KeyType { .. } | SignError::Encode { .. } => {
+                    &signing.key
+                }
             };
-            syn::Error::new_spanned(at, format!("bpf_skeleton!: {e}"))
+            syn::Error::new_spanned(&file.at, format!("bpf_skeleton!: {e}{}", file.from()))
         })?;
     let opts = lskel_gen::SignOptions {
         ctx_overrides: sign.ctx_overrides,
@@ -352,6 +364,19 @@ struct SignFile {
     at: proc_macro2::TokenStream,
     /// The variable it came from, when it was not written in the call.
     var: Option<&'static str>,
+    /// `key` or `certificate`, and its path as given.
+    what: &'static str,
+    arg: String,
+}
+
+impl SignFile {
+    /// Where the file came from, for a message spanned on `sign` (empty when it was written).
+    fn from(&self) -> String {
+        match self.var {
+            Some(var) => format!(" (the {} `{}` from {var})", self.what, self.arg),
+            None => String::new(),
+        }
+    }
 }
 
 /// The key and certificate of `sign`.
@@ -426,7 +451,7 @@ fn signing_inputs(sign: &SignArg) -> syn::Result<SigningInputs> {
             ));
         }
     };
-    let read = |what: &str, given: Given<'_>| -> syn::Result<SignFile> {
+    let read = |what: &'static str, given: Given<'_>| -> syn::Result<SignFile> {
         let (arg, at, var) = match given {
             Given::Written(p) => (p.value.clone(), p.tokens.clone(), None),
             Given::Var(var, v) => (v, keyword.clone(), Some(var)),
@@ -452,6 +477,8 @@ fn signing_inputs(sign: &SignArg) -> syn::Result<SigningInputs> {
         };
         let bytes = std::fs::read(&path)
             .map_err(|e| err(format!("cannot read the signing {what} {shown}{base}: {e}")))?;
+        // Canonical when it can be: the path cargo's dep-info records.
+        let path = path.canonicalize().unwrap_or(path);
         let path = path
             .to_str()
             .ok_or_else(|| {
@@ -465,6 +492,8 @@ fn signing_inputs(sign: &SignArg) -> syn::Result<SigningInputs> {
             bytes,
             at,
             var,
+            what,
+            arg,
         })
     };
     Ok(SigningInputs {

@@ -1,7 +1,8 @@
 //! Compile-time behaviour of `lskel::bpf_skeleton!`: the errors it gives for bad objects and
 //! bad arguments (`tests/ui/fail/<kind>/*.rs`, each with its expected `.stderr`), and the API
 //! it generates for the fixture objects of `tests/bpf` (`tests/ui/pass/*.rs`, compiled and run;
-//! they make no kernel calls).
+//! they make no kernel calls). Cases of `sign` that read LSKEL_SIGNING_KEY / LSKEL_SIGNING_CERT
+//! are in `tests/ui/sign_env/`, run a second time with those variables set.
 //!
 //! Regenerate the `.stderr` files with `TRYBUILD=overwrite cargo test -p lskel-ui-tests`, then
 //! review the diff. The objects in `objects/` are rebuilt by `objects/build.sh`.
@@ -75,7 +76,19 @@ fn ui() {
     // inherits this process's environment).
     std::env::remove_var("LSKEL_SIGNING_KEY");
     std::env::remove_var("LSKEL_SIGNING_CERT");
+    {
+        let t = trybuild::TestCases::new();
+        t.compile_fail("tests/ui/fail/**/*.rs");
+        t.pass("tests/ui/pass/*.rs");
+        // Runs the cases when dropped.
+    }
+    // Then `sign` with paths from the environment (`tests/ui/sign_env/`): the key by an
+    // absolute path, the certificate relative to the crate root and not the key's, so a case
+    // compiles only where the call gives the certificate itself.
+    let key = Path::new(env!("CARGO_MANIFEST_DIR")).join("keys/test-only-key.pem");
+    std::env::set_var("LSKEL_SIGNING_KEY", key);
+    std::env::set_var("LSKEL_SIGNING_CERT", "keys/test-only-other-cert.pem");
     let t = trybuild::TestCases::new();
-    t.compile_fail("tests/ui/fail/**/*.rs");
-    t.pass("tests/ui/pass/*.rs");
+    t.compile_fail("tests/ui/sign_env/fail/*.rs");
+    t.pass("tests/ui/sign_env/pass/*.rs");
 }
