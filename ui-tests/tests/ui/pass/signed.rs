@@ -1,5 +1,8 @@
 // A signed skeleton compiles, and carries its signature and digests (made at build time with
-// the throwaway test key of `keys/`; nothing here loads it).
+// the throwaway test key of `keys/`; nothing here loads it). In a crate that denies unsafe
+// code and warnings, as an unsigned one.
+#![deny(unsafe_code, warnings)]
+
 lskel::bpf_skeleton!(
     "../tests/bpf/counter.bpf.o",
     sign(key = "keys/test-only-key.pem", cert = "keys/test-only-cert.pem")
