@@ -52,12 +52,6 @@ impl SignArg {
         while !content.is_empty() {
             let opt: Ident = content.parse()?;
             let name = opt.to_string();
-            let twice = || {
-                syn::Error::new(
-                    opt.span(),
-                    format!("bpf_skeleton!: `{name}` is given twice in `sign(...)`"),
-                )
-            };
             let seen = match name.as_str() {
                 "key" => arg.key.is_some(),
                 "cert" => arg.cert.is_some(),
@@ -70,7 +64,10 @@ impl SignArg {
                 }
             };
             if seen {
-                return Err(twice());
+                return Err(syn::Error::new(
+                    opt.span(),
+                    format!("bpf_skeleton!: `{name}` is given twice in `sign(...)`"),
+                ));
             }
             content.parse::<Token![=]>()?;
             match name.as_str() {
@@ -106,6 +103,8 @@ struct PathArg {
     value: String,
     tokens: proc_macro2::TokenStream,
     span: proc_macro2::Span,
+    /// The variables its `env!`s read.
+    vars: Vec<String>,
 }
 
 impl Parse for PathArg {
@@ -123,6 +122,7 @@ impl PathArg {
                 value: lit.value(),
                 span: lit.span(),
                 tokens: quote::ToTokens::into_token_stream(lit),
+                vars: Vec::new(),
             });
         }
         if !(input.peek(Ident) && input.peek2(Token![!])) {
@@ -143,11 +143,13 @@ impl PathArg {
             syn::punctuated::Punctuated::<ConcatPart, Token![,]>::parse_terminated,
         )?;
         let mut value = String::new();
+        let mut vars = Vec::new();
         for (i, part) in parts.iter().enumerate() {
             match part {
                 ConcatPart::Lit(lit) => value.push_str(&lit.value()),
                 ConcatPart::Env(var) => {
                     let name = var.value();
+                    vars.push(name.clone());
                     let v = env_string(&name).ok_or_else(|| {
                         syn::Error::new(
                             var.span(),
@@ -175,6 +177,7 @@ impl PathArg {
             value,
             tokens,
             span,
+            vars,
         })
     }
 }
@@ -364,6 +367,8 @@ struct SignFile {
     at: proc_macro2::TokenStream,
     /// The variable it came from, when it was not written in the call.
     var: Option<&'static str>,
+    /// Every variable its path was read from (`var`, or the `env!`s of a written `concat!`).
+    vars: Vec<String>,
     /// `key` or `certificate`, and its path as given.
     what: &'static str,
     arg: String,
@@ -392,8 +397,7 @@ impl SigningInputs {
     /// so the key's bytes are neither compiled into the crate nor kept in its metadata.
     fn rebuild_tracking(&self) -> proc_macro2::TokenStream {
         let (key, cert) = (&self.key.path, &self.cert.path);
-        let vars = [self.key.var, self.cert.var];
-        let vars = vars.iter().flatten();
+        let vars = self.key.vars.iter().chain(&self.cert.vars);
         quote::quote! {
             const _: () = {
                 #[allow(dead_code)]
@@ -452,9 +456,9 @@ fn signing_inputs(sign: &SignArg) -> syn::Result<SigningInputs> {
         }
     };
     let read = |what: &'static str, given: Given<'_>| -> syn::Result<SignFile> {
-        let (arg, at, var) = match given {
-            Given::Written(p) => (p.value.clone(), p.tokens.clone(), None),
-            Given::Var(var, v) => (v, keyword.clone(), Some(var)),
+        let (arg, at, var, vars) = match given {
+            Given::Written(p) => (p.value.clone(), p.tokens.clone(), None, p.vars.clone()),
+            Given::Var(var, v) => (v, keyword.clone(), Some(var), vec![var.to_string()]),
         };
         let err = |msg: String| syn::Error::new_spanned(&at, format!("bpf_skeleton!: {msg}"));
         let shown = match var {
@@ -492,6 +496,7 @@ fn signing_inputs(sign: &SignArg) -> syn::Result<SigningInputs> {
             bytes,
             at,
             var,
+            vars,
             what,
             arg,
         })
