@@ -1,7 +1,8 @@
 //! Compile-time behaviour of `lskel::bpf_skeleton!`: the errors it gives for bad objects and
 //! bad arguments (`tests/ui/fail/<kind>/*.rs`, each with its expected `.stderr`), and the API
 //! it generates for the fixture objects of `tests/bpf` (`tests/ui/pass/*.rs`, compiled and run;
-//! they make no kernel calls).
+//! they make no kernel calls). Cases of `sign` that read LSKEL_SIGNING_KEY / LSKEL_SIGNING_CERT
+//! are in `tests/ui/sign_env/`, run a second time with those variables set.
 //!
 //! Regenerate the `.stderr` files with `TRYBUILD=overwrite cargo test -p lskel-ui-tests`, then
 //! review the diff. The objects in `objects/` are rebuilt by `objects/build.sh`.
@@ -52,7 +53,7 @@ fn symlink(target: &Path, link: &Path) -> io::Result<()> {
     std::os::unix::fs::symlink(target, link)
 }
 
-/// Makes `objects/...` and `../tests/...` resolve from the trybuild crate as they do from
+/// Makes `objects/...`, `keys/...` and `../tests/...` resolve from the trybuild crate as they do from
 /// this crate's root.
 fn link_paths() -> io::Result<()> {
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -60,6 +61,7 @@ fn link_paths() -> io::Result<()> {
     let project = trybuild_project_dir();
     std::fs::create_dir_all(&project)?;
     symlink(&here.join("objects"), &project.join("objects"))?;
+    symlink(&here.join("keys"), &project.join("keys"))?;
     // The project dir's parent is `<target dir>/tests/trybuild/`, trybuild's own target dir,
     // where nothing else is called `tests`.
     let parent = project.parent().expect("the project dir has a parent");
@@ -69,8 +71,24 @@ fn link_paths() -> io::Result<()> {
 
 #[test]
 fn ui() {
-    link_paths().expect("linking objects/ and ../tests/ next to the trybuild crate");
+    link_paths().expect("linking objects/, keys/ and ../tests/ next to the trybuild crate");
+    // `sign` without paths reads these; the cases expect them unset (trybuild's cargo
+    // inherits this process's environment).
+    std::env::remove_var("LSKEL_SIGNING_KEY");
+    std::env::remove_var("LSKEL_SIGNING_CERT");
+    {
+        let t = trybuild::TestCases::new();
+        t.compile_fail("tests/ui/fail/**/*.rs");
+        t.pass("tests/ui/pass/*.rs");
+        // Runs the cases when dropped.
+    }
+    // Then `sign` with paths from the environment (`tests/ui/sign_env/`): the key by an
+    // absolute path, the certificate relative to the crate root and not the key's, so a case
+    // compiles only where the call gives the certificate itself.
+    let key = Path::new(env!("CARGO_MANIFEST_DIR")).join("keys/test-only-key.pem");
+    std::env::set_var("LSKEL_SIGNING_KEY", key);
+    std::env::set_var("LSKEL_SIGNING_CERT", "keys/test-only-other-cert.pem");
     let t = trybuild::TestCases::new();
-    t.compile_fail("tests/ui/fail/**/*.rs");
-    t.pass("tests/ui/pass/*.rs");
+    t.compile_fail("tests/ui/sign_env/fail/*.rs");
+    t.pass("tests/ui/sign_env/pass/*.rs");
 }

@@ -1,8 +1,9 @@
 //! The `lskel` tool:
 //! - `lskel dump OBJ [NAME]`: the plan of an object (maps, programs, records) and its loader
 //!   disassembly with the blob layout.
-//! - `lskel gen OBJ [NAME] [-o FILE]`: the Rust module `bpf_skeleton!` would generate,
-//!   formatted.
+//! - `lskel gen OBJ [NAME] [-o FILE] [--sign KEY,CERT]`: the Rust module `bpf_skeleton!`
+//!   would generate, formatted; with `--sign`, signed with the PEM RSA key and certificate
+//!   (as `bpf_skeleton!(..., sign(key = KEY, cert = CERT))`; `dump` takes it too).
 //! - `lskel vmlinux [-o FILE] [--btf PATH]`: a `vmlinux.h` from the running kernel's BTF (or
 //!   the BTF file given), as `bpftool btf dump file ... format c` writes it.
 //! - `lskel sections`: the program section names lskel (like libbpf) accepts.
@@ -12,6 +13,8 @@ use std::process::ExitCode;
 
 const USAGE: &str = "usage: lskel dump OBJ [NAME]             (plan and loader disassembly)
        lskel gen OBJ [NAME] [-o FILE]    (the generated Rust module, formatted)
+          [--sign KEY.pem,CERT.pem]      (signed with this RSA key and its certificate;
+                                          `dump` takes it too)
        lskel vmlinux [-o FILE] [--btf PATH]
                                          (C header of the kernel's BTF; default
                                           /sys/kernel/btf/vmlinux)
@@ -20,11 +23,12 @@ const USAGE: &str = "usage: lskel dump OBJ [NAME]             (plan and loader d
 /// Default BTF of `lskel vmlinux`.
 const KERNEL_BTF: &str = "/sys/kernel/btf/vmlinux";
 
-/// Positional arguments and the values of `-o` and `--btf`.
+/// Positional arguments and the values of `-o`, `--btf` and `--sign`.
 struct Args {
     positional: Vec<String>,
     output: Option<String>,
     btf: Option<String>,
+    sign: Option<String>,
 }
 
 fn parse_args(args: &[String]) -> Result<Args, String> {
@@ -32,12 +36,14 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
         positional: Vec::new(),
         output: None,
         btf: None,
+        sign: None,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let slot = match a.as_str() {
             "-o" | "--output" => &mut out.output,
             "--btf" => &mut out.btf,
+            "--sign" => &mut out.sign,
             _ => {
                 out.positional.push(a.clone());
                 continue;
@@ -57,7 +63,22 @@ fn read(path: &str) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))
 }
 
-fn skeleton(cmd: &str, path: &str, name: Option<&str>) -> Result<String, String> {
+/// The signer of `--sign KEY,CERT`.
+fn signer(arg: &str) -> Result<lskel_gen::sign::Signer, String> {
+    let (key, cert) = arg
+        .split_once(',')
+        .filter(|(k, c)| !k.is_empty() && !c.is_empty())
+        .ok_or_else(|| format!("`--sign` takes KEY,CERT (two PEM files), not `{arg}`"))?;
+    lskel_gen::sign::Signer::from_pem(&read(key)?, &read(cert)?)
+        .map_err(|e| format!("--sign {arg}: {e}"))
+}
+
+fn skeleton(
+    cmd: &str,
+    path: &str,
+    name: Option<&str>,
+    sign: Option<&str>,
+) -> Result<String, String> {
     let data = read(path)?;
     let stem = std::path::Path::new(path)
         .file_name()
@@ -65,7 +86,18 @@ fn skeleton(cmd: &str, path: &str, name: Option<&str>) -> Result<String, String>
         .and_then(|n| n.split('.').next())
         .unwrap_or("obj");
     let name = name.unwrap_or(stem);
-    let skel = lskel_gen::generate(&data, name).map_err(|e| format!("{path}: {e}"))?;
+    let (skel, signed) = match sign {
+        Some(arg) => {
+            let signer = signer(arg)?;
+            let (skel, signed) = lskel_gen::generate_signed(&data, name, &signer)
+                .map_err(|e| format!("{path}: {e}"))?;
+            (skel, Some(signed))
+        }
+        None => (
+            lskel_gen::generate(&data, name).map_err(|e| format!("{path}: {e}"))?,
+            None,
+        ),
+    };
     if cmd == "dump" {
         return Ok(format!(
             "{}{}",
@@ -74,7 +106,7 @@ fn skeleton(cmd: &str, path: &str, name: Option<&str>) -> Result<String, String>
         ));
     }
     let ident = lskel_gen::expand::types::ident(name);
-    let tokens = lskel_gen::expand::skeleton::expand(&skel, &ident, None)
+    let tokens = lskel_gen::expand::skeleton::expand_signed(&skel, &ident, None, signed.as_ref())
         .map_err(|e| format!("{path}: {e}"))?;
     let file: syn::File = syn::parse2(tokens)
         .map_err(|e| format!("{path}: the generated tokens do not parse as Rust: {e}"))?;
@@ -96,6 +128,11 @@ fn run(args: &[String]) -> Result<(String, Option<String>), String> {
     if a.btf.is_some() && pos.first() != Some(&"vmlinux") {
         return Err(format!("`--btf` is an option of `lskel vmlinux`\n{USAGE}"));
     }
+    if a.sign.is_some() && !matches!(pos.first(), Some(&"gen") | Some(&"dump")) {
+        return Err(format!(
+            "`--sign` is an option of `lskel gen` and `lskel dump`\n{USAGE}"
+        ));
+    }
     if a.output.is_some() && !matches!(pos.first(), Some(&"gen") | Some(&"vmlinux")) {
         return Err(format!(
             "`-o` is an option of `lskel gen` and `lskel vmlinux`\n{USAGE}"
@@ -105,8 +142,8 @@ fn run(args: &[String]) -> Result<(String, Option<String>), String> {
         ["sections"] => lskel_gen::section::patterns()
             .map(|p| format!("{p}\n"))
             .collect(),
-        [cmd @ ("dump" | "gen"), path] => skeleton(cmd, path, None)?,
-        [cmd @ ("dump" | "gen"), path, name] => skeleton(cmd, path, Some(name))?,
+        [cmd @ ("dump" | "gen"), path] => skeleton(cmd, path, None, a.sign.as_deref())?,
+        [cmd @ ("dump" | "gen"), path, name] => skeleton(cmd, path, Some(name), a.sign.as_deref())?,
         ["vmlinux"] => vmlinux(a.btf.as_deref())?,
         _ => return Err(USAGE.to_string()),
     };

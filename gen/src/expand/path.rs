@@ -29,6 +29,31 @@ pub fn resolve(
         .map_err(|e| format!("cannot open `{arg}` (relative to {base}): {e}"))
 }
 
+/// Where a signing key or certificate file is: `arg` as written (or as an environment
+/// variable gave it), relative to the crate root, or to `OUT_DIR` with a `$OUT_DIR/` prefix;
+/// unlike an object path, an absolute path is taken as it is (keys usually live outside the
+/// source tree). Not checked to exist: reading it gives the error.
+pub fn resolve_file(
+    arg: &str,
+    manifest_dir: Option<&Path>,
+    out_dir: Option<&Path>,
+) -> std::result::Result<PathBuf, String> {
+    if arg.is_empty() {
+        return Err("the path is empty".into());
+    }
+    if let Some(rest) = arg.strip_prefix("$OUT_DIR/") {
+        let out = out_dir.ok_or(
+            "`$OUT_DIR/` needs OUT_DIR, which cargo sets only for crates with a build script",
+        )?;
+        return Ok(out.join(rest));
+    }
+    if Path::new(arg).is_absolute() {
+        return Ok(PathBuf::from(arg));
+    }
+    let dir = manifest_dir.ok_or("CARGO_MANIFEST_DIR is not set; build with cargo")?;
+    Ok(dir.join(arg))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,5 +74,24 @@ mod tests {
             .unwrap_err()
             .contains("OUT_DIR"));
         assert!(resolve("Cargo.toml", Some(Path::new("/nonexistent")), None).is_err());
+    }
+
+    #[test]
+    fn signing_files_may_be_absolute() {
+        let dir = Path::new("/crate");
+        assert_eq!(
+            resolve_file("/keys/k.pem", Some(dir), None).unwrap(),
+            Path::new("/keys/k.pem")
+        );
+        assert_eq!(
+            resolve_file("k.pem", Some(dir), None).unwrap(),
+            Path::new("/crate/k.pem")
+        );
+        assert_eq!(
+            resolve_file("$OUT_DIR/k.pem", Some(dir), Some(Path::new("/out"))).unwrap(),
+            Path::new("/out/k.pem")
+        );
+        assert!(resolve_file("", Some(dir), None).is_err());
+        assert!(resolve_file("k.pem", None, None).is_err());
     }
 }

@@ -15,6 +15,7 @@ use proc_macro2::{Ident, Literal, TokenStream};
 use quote::quote;
 
 use crate::maps::DataKind;
+use crate::sign::Signed;
 use crate::Result;
 use crate::Skeleton;
 use data::DataParts;
@@ -26,6 +27,20 @@ use struct_ops::StructOpsParts;
 /// Generates `pub mod #name { ... }` for `skel`. `object_path`, when given, is embedded with
 /// `include_bytes!` so cargo rebuilds when the object changes.
 pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Result<TokenStream> {
+    expand_signed(skel, name, object_path, None)
+}
+
+/// [`expand`] for a skeleton that may be signed: with `signed` (what
+/// [`crate::generate_signed_with`] returned with `skel`), the module also holds `SIGNATURE`
+/// and `SIGNING`, its loader carries them (`TrustedLoader::with_signing`), and it exposes
+/// `pub const SIGNED: bool = true` and `pub fn signing()`. With `None` it is exactly
+/// [`expand`]'s output.
+pub fn expand_signed(
+    skel: &Skeleton,
+    name: &Ident,
+    object_path: Option<&str>,
+    signed: Option<&Signed>,
+) -> Result<TokenStream> {
     let plan = &skel.plan;
     let (mut types, datasecs, sec_defs) = data::data_sections(skel)?;
     let map_api = super::maps::MapApi::new(plan, &mut types);
@@ -90,6 +105,13 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
         }
         None => quote!(unsafe { __lskel::TrustedLoader::new(DATA, INSNS) }),
     };
+    let (trusted, signing_items) = match signed {
+        Some(signed) => (
+            quote!(#trusted.with_signing(&SIGNING)),
+            signing_items(signed),
+        ),
+        None => (trusted, TokenStream::new()),
+    };
     let (map_defs, pin_methods) = (
         super::pinning::map_defs(plan),
         super::pinning::open_skel_methods(plan),
@@ -110,6 +132,7 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
             static DATA: &[u8] = #data;
             /// The loader program.
             static INSNS: &[u8] = #insns;
+            #signing_items
             // The one `unsafe` of the expansion: DATA and INSNS are the loader lskel-gen generated
             // for this object, and the rest of SPEC is what it emitted with them.
             #[allow(unsafe_code)]
@@ -233,4 +256,28 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
             }
         }
     })
+}
+
+/// The signing statics of a signed skeleton and what it exposes of them.
+fn signing_items(signed: &Signed) -> TokenStream {
+    let signature = Literal::byte_string(&signed.signature);
+    let (loader_sha256, blob_sha256) = (&signed.loader_sha256, &signed.blob_sha256);
+    let ctx_overrides = signed.ctx_overrides;
+    quote! {
+        /// The loader's detached PKCS#7 signature (DER), made when the skeleton was built.
+        static SIGNATURE: &[u8] = #signature;
+        /// What the runtime hands the kernel for the signed loader.
+        static SIGNING: __lskel::Signing = __lskel::Signing {
+            signature: SIGNATURE,
+            loader_sha256: [#(#loader_sha256),*],
+            blob_sha256: [#(#blob_sha256),*],
+            ctx_overrides: #ctx_overrides,
+        };
+        /// Whether this skeleton's loader is signed (it is: built with `sign(...)`).
+        pub const SIGNED: bool = true;
+        /// The loader's signature and digests, for inspection (the runtime uses them itself).
+        pub fn signing() -> ::core::option::Option<&'static ::lskel::sign::Signing> {
+            SPEC.loader.signing()
+        }
+    }
 }

@@ -1,4 +1,4 @@
-// The only option is `name = ident`; a misspelt key is an error, not ignored.
+// The options are `name = ident` and `sign`; a misspelt key is an error, not ignored.
 lskel::bpf_skeleton!("../tests/bpf/counter.bpf.o", nmae = my_counter);
 
 fn main() {}
