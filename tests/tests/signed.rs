@@ -324,3 +324,54 @@ fn an_unsigned_skeleton_still_loads() {
     drop(link);
     assert!(skel.bss().count() >= before + 20);
 }
+
+/// The skeleton `bpf_skeleton!(…, sign(…))` makes, signed at build time with the test key
+/// `tests/build.rs` wrote into OUT_DIR.
+mod macro_signed {
+    lskel::bpf_skeleton!(
+        "bpf/counter.bpf.o",
+        name = signed_counter,
+        sign(
+            key = concat!(env!("OUT_DIR"), "/signer.key.pem"),
+            cert = concat!(env!("OUT_DIR"), "/signer.crt.pem")
+        )
+    );
+}
+
+#[test]
+fn a_macro_signed_skeleton_loads_and_runs() {
+    use macro_signed::signed_counter;
+    require_kernel!();
+    let Some((signer, _)) = keys() else { return };
+    assert!(signed_counter::SIGNED);
+    assert!(signed_counter::signing().is_some_and(|s| !s.ctx_overrides));
+    let ring = keyring_with("macro", &signer.cert_der);
+    let keyring = Keyring::Serial(ring.serial());
+    // Required: runs where the kernel checks signatures, KernelCannotVerify here.
+    match signed_counter::open().load_with(&opts(keyring, SignatureCheck::Required)) {
+        Ok(skel) => drop(skel),
+        Err(Error::KernelCannotVerify { errno }) => {
+            assert_eq!(errno, Errno::NOTSUP);
+            note_cannot_verify("macro_signed");
+        }
+        Err(e) => panic!("unexpected: {e}"),
+    }
+    let skel = signed_counter::open()
+        .load_with(&opts(keyring, SignatureCheck::IfSupported))
+        .unwrap();
+    let link = lskel::attach_raw_tp(skel.progs().count_syscalls().unwrap(), "sys_enter").unwrap();
+    let before = skel.bss().count();
+    getpid_syscalls(20);
+    drop(link);
+    assert!(skel.bss().count() >= before + 20);
+    // Map settings the signed loader would ignore are refused before any system call.
+    let mut open = signed_counter::open();
+    open.maps.syscall_counts.set_max_entries(1024);
+    match open.load_with(&opts(keyring, SignatureCheck::IfSupported)) {
+        Err(Error::SignedOverride { map, setting }) => {
+            assert_eq!((map, setting), (Some("syscall_counts"), "max_entries"));
+        }
+        Err(e) => panic!("expected SignedOverride, got {e}"),
+        Ok(_) => panic!("expected SignedOverride, got a load"),
+    }
+}
