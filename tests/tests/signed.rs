@@ -343,7 +343,7 @@ fn a_macro_signed_skeleton_loads_and_runs() {
     use macro_signed::signed_counter;
     require_kernel!();
     let Some((signer, _)) = keys() else { return };
-    assert!(signed_counter::SIGNED);
+    const { assert!(signed_counter::SIGNED) };
     assert!(signed_counter::signing().is_some_and(|s| !s.ctx_overrides));
     let ring = keyring_with("macro", &signer.cert_der);
     let keyring = Keyring::Serial(ring.serial());
