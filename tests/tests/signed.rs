@@ -375,3 +375,44 @@ fn a_macro_signed_skeleton_loads_and_runs() {
         Ok(_) => panic!("expected SignedOverride, got a load"),
     }
 }
+
+/// The kernel fact the signed loader map rests on, with this crate's `excl_prog_hash`
+/// attribute: a map created exclusive to one program's SHA-256 is refused (EACCES) to a
+/// program with other instructions, and accepted for that program.
+#[test]
+fn an_exclusive_map_is_refused_to_other_programs() {
+    require_kernel!();
+    // r1 = map fd_array[0] (ld_imm64, BPF_PSEUDO_MAP_IDX); r0 = ret; exit.
+    let prog = |ret: u8| -> Vec<u8> {
+        let mut v = vec![0x18, 0x51, 0, 0, 0, 0, 0, 0];
+        v.extend([0u8; 8]);
+        v.extend([0xb7, 0x00, 0, 0, ret, 0, 0, 0]);
+        v.extend([0x95, 0, 0, 0, 0, 0, 0, 0]);
+        v
+    };
+    let (mine, other) = (prog(0), prog(1));
+    let hash = lskel_gen::sign::sha256(&mine);
+    let map = bpf::map_create(&bpf::MapCreateAttr {
+        map_type: bpf::map_type::BPF_MAP_TYPE_ARRAY,
+        key_size: 4,
+        value_size: 8,
+        max_entries: 1,
+        name: "excl_test",
+        excl_prog_hash: &hash,
+        ..Default::default()
+    })
+    .unwrap();
+    let fd_array = [std::os::fd::AsRawFd::as_raw_fd(&map)];
+    let load = |insns: &[u8]| {
+        bpf::prog_load(&mut bpf::ProgLoadAttr {
+            prog_type: bpf::prog_type::BPF_PROG_TYPE_SOCKET_FILTER,
+            insns,
+            license: Some(c"GPL"),
+            name: "excl_test",
+            fd_array: &fd_array,
+            ..Default::default()
+        })
+    };
+    assert_eq!(load(&other).err(), Some(Errno::ACCES));
+    load(&mine).expect("the program the map is exclusive to");
+}
