@@ -506,3 +506,43 @@ pub fn probe_kernel() -> Result<()> {
     .map(drop)
     .map_err(|e| Error::syscall("BPF_MAP_CREATE(lskel_probe)", e))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signed_load_errors_are_told_apart() {
+        let empty = || VerifierLog::from_buf(&[]);
+        let serial = Keyring::Serial(12345);
+        let e = signed_load_error(Errno::NOTSUP, serial, empty());
+        assert!(matches!(e, Error::KernelCannotVerify { errno } if errno == Errno::NOTSUP));
+        for code in [
+            libc::ENOKEY,
+            libc::EKEYREJECTED,
+            libc::EBADMSG,
+            libc::ENOPKG,
+        ] {
+            let errno = Errno::from_raw_os_error(code);
+            let e = signed_load_error(errno, serial, empty());
+            assert!(
+                matches!(e, Error::SignatureRejected { errno: x } if x == errno),
+                "{e}"
+            );
+        }
+        let e = signed_load_error(Errno::INVAL, serial, empty());
+        assert!(
+            matches!(e, Error::KeyringNotFound { keyring, .. } if keyring == serial),
+            "{e}"
+        );
+        // A system keyring always resolves: EINVAL is the verifier's.
+        let e = signed_load_error(Errno::INVAL, Keyring::Builtin, empty());
+        assert!(matches!(e, Error::LoaderVerifier { .. }), "{e}");
+        // So is an EINVAL that came with a verifier log.
+        let log = VerifierLog::from_buf(b"R1 invalid mem access\0");
+        let e = signed_load_error(Errno::INVAL, serial, log);
+        assert!(matches!(e, Error::LoaderVerifier { .. }), "{e}");
+        let e = signed_load_error(Errno::ACCES, serial, empty());
+        assert!(matches!(e, Error::LoaderVerifier { .. }), "{e}");
+    }
+}
