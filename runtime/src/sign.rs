@@ -36,7 +36,8 @@ pub enum Keyring {
     /// The platform keyring (id 2, `VERIFY_USE_PLATFORM_KEYRING`): firmware (UEFI db) keys.
     Platform,
     /// The calling process's session keyring (`KEY_SPEC_SESSION_KEYRING`, -3): where
-    /// `keyctl padd asymmetric "" @s` puts a key. The default.
+    /// `keyctl padd asymmetric "" @s` puts a key. The default (bpftool's signed skeletons
+    /// use this keyring too).
     #[default]
     Session,
     /// The user's keyring (`KEY_SPEC_USER_KEYRING`, -4, `@u`).
