@@ -290,6 +290,43 @@ pub enum Error {
         /// The kernel's error code, when a system call failed.
         errno: Option<Errno>,
     },
+    /// The kernel checked a signed skeleton's signature and refused it: the keyring holds no
+    /// key that signed these loader instructions (`ENOKEY`), the signature does not match them
+    /// (`EKEYREJECTED`), or it is malformed or uses an algorithm the kernel lacks (`EBADMSG`,
+    /// `ENOPKG`, …).
+    SignatureRejected {
+        /// The error code of the signed `BPF_PROG_LOAD`.
+        errno: Errno,
+    },
+    /// The keyring given for a signed skeleton ([`LoadOptions::keyring`](crate::LoadOptions))
+    /// names no keyring or key the calling thread can use (the kernel's key lookup failed,
+    /// `EINVAL`, before any signature check).
+    KeyringNotFound {
+        /// The keyring that was asked for.
+        keyring: crate::Keyring,
+        /// The error code of the signed `BPF_PROG_LOAD`.
+        errno: Errno,
+    },
+    /// The kernel cannot check BPF program signatures: the signed `BPF_PROG_LOAD` gave
+    /// `EOPNOTSUPP` (a kernel built without `CONFIG_SYSTEM_DATA_VERIFICATION`), or the loader
+    /// map's `excl_prog_hash` was refused with `E2BIG` (a kernel older than 6.18).
+    KernelCannotVerify {
+        /// The kernel's error code.
+        errno: Errno,
+    },
+    /// A signed skeleton's loader map does not hold the blob the skeleton was signed with: its
+    /// SHA-256, as the kernel computed it once the map was frozen, is not the one recorded at
+    /// signing (checked in user space before the load), or the loader itself, which compares
+    /// it with the digest in its signed instructions, refused it (`HASH_MISMATCH`).
+    LoaderHashMismatch,
+    /// A signed skeleton built without `ctx_overrides` was given a setting its loader does not
+    /// take from user space (the ctx is not covered by the signature).
+    SignedOverride {
+        /// The map the setting is for (`None`: not a map setting).
+        map: Option<&'static str>,
+        /// The setting, e.g. `"max_entries"`.
+        setting: &'static str,
+    },
     /// Reading a system file (such as `/sys/devices/system/cpu/possible`) failed.
     Io {
         /// The file.
@@ -311,7 +348,10 @@ impl Error {
             Error::Syscall { errno, .. }
             | Error::Loader { errno, .. }
             | Error::LoaderVerifier { errno, .. }
-            | Error::Mmap { errno, .. } => Some(*errno),
+            | Error::Mmap { errno, .. }
+            | Error::SignatureRejected { errno }
+            | Error::KeyringNotFound { errno, .. }
+            | Error::KernelCannotVerify { errno } => Some(*errno),
             Error::MapReuse { errno, .. } => *errno,
             Error::Attach { errno, .. } => *errno,
             Error::Io { source, .. } => source.raw_os_error().map(Errno::from_raw_os_error),
@@ -397,6 +437,29 @@ impl fmt::Display for Error {
                 what,
                 errno: Some(e),
             } => write!(f, "attach: {what}: {e}"),
+            Error::SignatureRejected { errno } => write!(
+                f,
+                "the kernel rejected the signed loader's signature: {errno} (is the signing certificate in the keyring given in LoadOptions::keyring?)"
+            ),
+            Error::KeyringNotFound { keyring, errno } => write!(
+                f,
+                "the keyring for the signature check, {keyring}, names no keyring or key this thread can use: {errno}"
+            ),
+            Error::KernelCannotVerify { errno } => write!(
+                f,
+                "this kernel cannot check BPF program signatures ({errno}): that needs Linux 6.18 or newer built with CONFIG_SYSTEM_DATA_VERIFICATION=y (see /proc/config.gz or /boot/config-$(uname -r)); LoadOptions::signature = SignatureCheck::IfSupported loads without the check"
+            ),
+            Error::LoaderHashMismatch => f.write_str(
+                "the signed loader's data map is not the blob it was signed with (its SHA-256 differs)",
+            ),
+            Error::SignedOverride { map, setting } => {
+                f.write_str("a signed skeleton's loader takes no settings from user space, but ")?;
+                match map {
+                    Some(map) => write!(f, "map `{map}` has {setting} set")?,
+                    None => write!(f, "{setting} was set")?,
+                }
+                f.write_str("; sign the skeleton with ctx_overrides to allow it")
+            }
             Error::Io { path, source } => write!(f, "reading {path} failed: {source}"),
         }
     }
@@ -408,7 +471,10 @@ impl std::error::Error for Error {
             Error::Syscall { errno, .. }
             | Error::Loader { errno, .. }
             | Error::LoaderVerifier { errno, .. }
-            | Error::Mmap { errno, .. } => Some(errno),
+            | Error::Mmap { errno, .. }
+            | Error::SignatureRejected { errno }
+            | Error::KeyringNotFound { errno, .. }
+            | Error::KernelCannotVerify { errno } => Some(errno),
             Error::Io { source, .. } => Some(source),
             _ => None,
         }
@@ -469,6 +535,36 @@ mod tests {
         let s = e.to_string();
         assert!(s.contains("EINVAL") && s.contains("line2"), "{s}");
         assert!(s.contains("step 3, create map `counts`"), "{s}");
+    }
+
+    #[test]
+    fn signing_errors_say_what_refused() {
+        let s = Error::SignatureRejected {
+            errno: Errno::KEYREJECTED,
+        }
+        .to_string();
+        assert!(s.contains("rejected the signed loader's signature"), "{s}");
+        let s = Error::KeyringNotFound {
+            keyring: crate::Keyring::Serial(42),
+            errno: Errno::INVAL,
+        }
+        .to_string();
+        assert!(s.contains("key serial 42") && s.contains("EINVAL"), "{s}");
+        let s = Error::KernelCannotVerify {
+            errno: Errno::NOTSUP,
+        }
+        .to_string();
+        assert!(
+            s.contains("CONFIG_SYSTEM_DATA_VERIFICATION") && s.contains("IfSupported"),
+            "{s}"
+        );
+        assert!(Error::LoaderHashMismatch.to_string().contains("SHA-256"));
+        let s = Error::SignedOverride {
+            map: Some("counts"),
+            setting: "max_entries",
+        }
+        .to_string();
+        assert!(s.contains("map `counts` has max_entries set"), "{s}");
     }
 
     #[test]

@@ -91,6 +91,7 @@ pub use map::{
 };
 pub use perfbuf::{PerfBuffer, PerfRecord};
 pub use ringbuf::{RingBuffer, RingBufferPoller, UserRingBuffer};
+pub use sign::{Keyring, SignatureCheck};
 pub use sys::mmap::{MappedData, MappedRoData, Pod, PodBytes};
 pub use sys::trusted::{bpf_load_and_run, bpf_load_and_run_at};
 pub use usdt::{attach_usdt, UsdtError, UsdtLinks, UsdtManager};

@@ -5,6 +5,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd};
 use crate::abi::LoaderCtx;
 use crate::load_stats::{Phase, PhaseClock};
 use crate::loader_cache::{self, KeptLoader};
+use crate::sign::{Keyring, SignatureCheck, Signing};
 use crate::sys::bpf::{self, flags, map_type, prog_type};
 use crate::{Errno, Error, Result, VerifierLog};
 
@@ -36,7 +37,16 @@ pub struct LoadOptions {
     /// in the kernel (and count against the memory limits) until the process exits or
     /// [`drop_kept_loaders`](crate::drop_kept_loaders) is called. A forked child does not
     /// reuse its parent's pairs.
+    ///
+    /// Ignored for a signed skeleton: its loader map is frozen before the run, and a frozen
+    /// map cannot be given the next load's blob, so every signed load makes a fresh pair.
     pub keep_loader: bool,
+    /// The keyring a signed skeleton's signature is checked against (default: the session
+    /// keyring). Unused by unsigned skeletons.
+    pub keyring: Keyring,
+    /// Whether a signed skeleton may load on a kernel that cannot check signatures (default:
+    /// it may not). Unused by unsigned skeletons.
+    pub signature: SignatureCheck,
 }
 
 /// The descriptors a successful load returned, in object order.
@@ -93,11 +103,14 @@ pub(crate) fn load_and_run_reusing(
         opts,
         reuse,
         ctx_area,
+        None,
         &mut PhaseClock::off(),
     )
 }
 
-/// [`load_and_run_reusing`] timing its phases into `clock` (see [`crate::LoadStats`]).
+/// [`load_and_run_reusing`] timing its phases into `clock` (see [`crate::LoadStats`]), for a
+/// signed loader when `signing` is given (see [`new_signed_loader`]).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn load_and_run_timed(
     ctx: &mut LoaderCtx,
     data: &[u8],
@@ -105,6 +118,7 @@ pub(crate) fn load_and_run_timed(
     opts: &LoadOptions,
     reuse: &[(usize, BorrowedFd<'_>)],
     ctx_area: Option<usize>,
+    signing: Option<&Signing>,
     clock: &mut PhaseClock<'_>,
 ) -> Result<LoadedFds> {
     let _hold = crate::sys::signal::HoldSignals::new();
@@ -112,7 +126,7 @@ pub(crate) fn load_and_run_timed(
     let mut tries = 0;
     loop {
         tries += 1;
-        match load_and_run_once(ctx, data, insns, opts, reuse, ctx_area, clock) {
+        match load_and_run_once(ctx, data, insns, opts, reuse, ctx_area, signing, clock) {
             Err(e) if tries < MAX_TRIES && interrupted(&e) => continue,
             other => return other,
         }
@@ -132,6 +146,7 @@ fn interrupted(e: &Error) -> bool {
     errno == Errno::AGAIN || errno == Errno::INTR
 }
 
+#[allow(clippy::too_many_arguments)]
 fn load_and_run_once(
     ctx: &mut LoaderCtx,
     data: &[u8],
@@ -139,6 +154,7 @@ fn load_and_run_once(
     opts: &LoadOptions,
     reuse: &[(usize, BorrowedFd<'_>)],
     ctx_area: Option<usize>,
+    signing: Option<&Signing>,
     clock: &mut PhaseClock<'_>,
 ) -> Result<LoadedFds> {
     clock.start_try(insns.len() / 8);
@@ -165,8 +181,9 @@ fn load_and_run_once(
         Vec::new()
     };
     // 1-3. The loader map holding a fresh blob and the verified loader program: kept from an
-    // earlier load (see `loader_cache` for why that is sound), or made now.
-    let keep = opts.keep_loader && !FREEZE_LOADER_MAP;
+    // earlier load (see `loader_cache` for why that is sound), or made now. A signed loader's
+    // map is frozen: it cannot take another blob, so it is never kept.
+    let keep = opts.keep_loader && signing.is_none() && !FREEZE_LOADER_MAP;
     let kept = if keep {
         loader_cache::take(insns, data.len())
     } else {
@@ -181,7 +198,10 @@ fn load_and_run_once(
             clock.kept_loader();
             k
         }
-        None => new_loader(data, insns, opts, &mut log, clock)?,
+        None => match signing {
+            None => new_loader(data, insns, opts, &mut log, clock)?,
+            Some(signing) => new_signed_loader(data, insns, signing, opts, &mut log, clock)?,
+        },
     };
 
     // 4. Run it over the ctx. The inner loads log into the same buffer, emptied first.
@@ -245,6 +265,9 @@ fn load_and_run_once(
         loader_cache::put_back(insns, KeptLoader { map, prog });
     }
     let ret = out.retval as i32;
+    if signing.is_some() && ret == lskel_abi::ctx::HASH_MISMATCH {
+        return Err(Error::LoaderHashMismatch);
+    }
     if ret < 0 {
         return Err(Error::Loader {
             errno: Errno::from_raw_os_error(-ret),
@@ -270,7 +293,7 @@ fn new_loader(
     clock: &mut PhaseClock<'_>,
 ) -> Result<KeptLoader> {
     // The loader map holding the blob (no info query: its sizes are the ones it was made with).
-    let map = loader_map(data)?;
+    let map = loader_map(data, &[])?;
     clock.lap(Phase::Map);
     let fd_array = [map.as_fd().as_raw_fd()];
     let mut attr = bpf::ProgLoadAttr {
@@ -298,22 +321,137 @@ fn new_loader(
     Ok(KeptLoader { map, prog })
 }
 
-/// Whether the loader map is frozen before the loader runs. An unsigned load has nothing to
-/// protect: user space holds the map's only fd and writes it once, and the loader does not need
-/// its values to be constants (the map is not `BPF_F_RDONLY_PROG`), so the freeze would be one
-/// system call for nothing. A signed load (the kernel checks a signature over the frozen blob)
-/// must freeze it: turn this on for that path.
+/// Creates a signed loader's map and loads the loader with its signature:
+///
+/// 1. `BPF_MAP_CREATE` of the loader map with `excl_prog_hash` = `signing.loader_sha256`
+///    (only the program with exactly these instructions may use it), and the blob written;
+/// 2. `BPF_MAP_FREEZE`, then `BPF_OBJ_GET_INFO_BY_FD` with `hash`: the kernel computes the
+///    map's SHA-256 and keeps it where the loader reads it. It is compared with
+///    `signing.blob_sha256` here for a clear early error ([`Error::LoaderHashMismatch`]);
+///    what the security rests on is the loader's own comparison with the digest in its
+///    signed instructions;
+/// 3. `BPF_PROG_LOAD` with `signature` and `keyring_id` = [`LoadOptions::keyring`]. The
+///    kernel checks the signature before it verifies the program. Its errors are told apart
+///    (see [`signed_load_error`]); with [`SignatureCheck::IfSupported`], an `EOPNOTSUPP`
+///    (the kernel cannot check signatures) loads the same instructions unsigned.
+fn new_signed_loader(
+    data: &[u8],
+    insns: &[u8],
+    signing: &Signing,
+    opts: &LoadOptions,
+    log: &mut [u8],
+    clock: &mut PhaseClock<'_>,
+) -> Result<KeptLoader> {
+    if signing.signature.is_empty() {
+        return Err(Error::InvalidArgument(
+            "a signed loader's signature is empty",
+        ));
+    }
+    let map = loader_map(data, &signing.loader_sha256).map_err(|e| match e {
+        // A kernel before 6.18 has no `excl_prog_hash` and refuses the longer attribute.
+        Error::Syscall { errno, op } if errno == Errno::TOOBIG && op.contains("CREATE") => {
+            Error::KernelCannotVerify { errno }
+        }
+        other => other,
+    })?;
+    bpf::map_freeze(map.as_fd()).map_err(|e| Error::syscall("BPF_MAP_FREEZE(__loader.map)", e))?;
+    let hash = bpf::map_sha256(map.as_fd()).map_err(|e| {
+        if e == Errno::INVAL {
+            Error::KernelCannotVerify { errno: e }
+        } else {
+            Error::syscall("BPF_OBJ_GET_INFO_BY_FD(__loader.map hash)", e)
+        }
+    })?;
+    if hash != signing.blob_sha256 {
+        return Err(Error::LoaderHashMismatch);
+    }
+    clock.lap(Phase::Map);
+    let fd_array = [map.as_fd().as_raw_fd()];
+    let mut attr = bpf::ProgLoadAttr {
+        prog_type: prog_type::BPF_PROG_TYPE_SYSCALL,
+        insns,
+        license: Some(LOADER_LICENSE),
+        log_level: opts.log_level,
+        log_buf: if log.is_empty() { None } else { Some(log) },
+        prog_flags: flags::BPF_F_SLEEPABLE,
+        name: LOADER_PROG_NAME,
+        fd_array: &fd_array,
+        signature: signing.signature,
+        keyring_id: opts.keyring.id(),
+        ..Default::default()
+    };
+    clock.skip();
+    let prog = match bpf::prog_load(&mut attr) {
+        Ok(fd) => fd,
+        Err(errno) if errno == Errno::NOTSUP && opts.signature == SignatureCheck::IfSupported => {
+            // The kernel cannot check signatures: the same loader, unsigned (the map stays
+            // exclusive to it and frozen, and the loader still checks the map's hash).
+            attr.signature = &[];
+            attr.keyring_id = 0;
+            bpf::prog_load(&mut attr).map_err(|errno| Error::LoaderVerifier {
+                errno,
+                log: VerifierLog::from_buf(attr.log_buf.as_deref().unwrap_or(&[])),
+            })?
+        }
+        Err(errno) => {
+            let log = VerifierLog::from_buf(attr.log_buf.as_deref().unwrap_or(&[]));
+            return Err(signed_load_error(errno, opts.keyring, log));
+        }
+    };
+    clock.lap(Phase::Verify);
+    Ok(KeptLoader { map, prog })
+}
+
+/// What a failed signed `BPF_PROG_LOAD` means. The kernel (6.18 `bpf_prog_load`) checks the
+/// signature after copying the instructions and before the verifier runs: it looks the
+/// keyring up first (a system keyring, ids 0 to 2, always resolves; any other id is looked up
+/// as a key serial or `KEY_SPEC_*`, and a failed lookup is `EINVAL`), then verifies the
+/// PKCS#7 signature over the instructions against it: `EOPNOTSUPP` when the kernel is built
+/// without signature verification, `ENOKEY` (no key in the keyring signed it),
+/// `EKEYREJECTED` (the signature does not match), `EBADMSG` (malformed), `ENOPKG` (an
+/// algorithm the kernel lacks), `EKEYEXPIRED`/`EKEYREVOKED`. Anything else is the loader's
+/// verification. `EINVAL` is also what the verifier gives for a bad program: with a
+/// user keyring and no verifier log written, the key lookup is what failed.
+fn signed_load_error(errno: Errno, keyring: Keyring, log: VerifierLog) -> Error {
+    let code = errno.raw_os_error();
+    if errno == Errno::NOTSUP {
+        Error::KernelCannotVerify { errno }
+    } else if [
+        libc::ENOKEY,
+        libc::EKEYREJECTED,
+        libc::EBADMSG,
+        libc::ENOPKG,
+        libc::EKEYEXPIRED,
+        libc::EKEYREVOKED,
+    ]
+    .contains(&code)
+    {
+        Error::SignatureRejected { errno }
+    } else if errno == Errno::INVAL && !keyring.is_system() && log.is_empty() {
+        Error::KeyringNotFound { keyring, errno }
+    } else {
+        Error::LoaderVerifier { errno, log }
+    }
+}
+
+/// Whether an unsigned loader's map is frozen before the loader runs: it is not. An unsigned
+/// load has nothing to protect: user space holds the map's only fd and writes it once, and the
+/// loader does not need its values to be constants (the map is not `BPF_F_RDONLY_PROG`), so
+/// the freeze would be one system call for nothing. A signed load freezes its map
+/// ([`new_signed_loader`]): the kernel hashes only a frozen map.
 const FREEZE_LOADER_MAP: bool = false;
 
-/// The loader map: a one-entry array holding `data`, frozen only if [`FREEZE_LOADER_MAP`].
-fn loader_map(data: &[u8]) -> Result<bpf::OneValueArray> {
-    let map = bpf::array_of_one_value(LOADER_MAP_NAME, data).map_err(|(cmd, e)| {
-        let op = match cmd {
-            "BPF_MAP_CREATE" => "BPF_MAP_CREATE(__loader.map)",
-            _ => "BPF_MAP_UPDATE_ELEM(__loader.map)",
-        };
-        Error::syscall(op, e)
-    })?;
+/// The loader map: a one-entry array holding `data`, exclusive to the program whose SHA-256
+/// is `excl_prog_hash` (empty: to none), frozen only if [`FREEZE_LOADER_MAP`].
+fn loader_map(data: &[u8], excl_prog_hash: &[u8]) -> Result<bpf::OneValueArray> {
+    let map =
+        bpf::array_of_one_value(LOADER_MAP_NAME, data, excl_prog_hash).map_err(|(cmd, e)| {
+            let op = match cmd {
+                "BPF_MAP_CREATE" => "BPF_MAP_CREATE(__loader.map)",
+                _ => "BPF_MAP_UPDATE_ELEM(__loader.map)",
+            };
+            Error::syscall(op, e)
+        })?;
     if FREEZE_LOADER_MAP {
         bpf::map_freeze(map.as_fd())
             .map_err(|e| Error::syscall("BPF_MAP_FREEZE(__loader.map)", e))?;
@@ -367,4 +505,44 @@ pub fn probe_kernel() -> Result<()> {
     })
     .map(drop)
     .map_err(|e| Error::syscall("BPF_MAP_CREATE(lskel_probe)", e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signed_load_errors_are_told_apart() {
+        let empty = || VerifierLog::from_buf(&[]);
+        let serial = Keyring::Serial(12345);
+        let e = signed_load_error(Errno::NOTSUP, serial, empty());
+        assert!(matches!(e, Error::KernelCannotVerify { errno } if errno == Errno::NOTSUP));
+        for code in [
+            libc::ENOKEY,
+            libc::EKEYREJECTED,
+            libc::EBADMSG,
+            libc::ENOPKG,
+        ] {
+            let errno = Errno::from_raw_os_error(code);
+            let e = signed_load_error(errno, serial, empty());
+            assert!(
+                matches!(e, Error::SignatureRejected { errno: x } if x == errno),
+                "{e}"
+            );
+        }
+        let e = signed_load_error(Errno::INVAL, serial, empty());
+        assert!(
+            matches!(e, Error::KeyringNotFound { keyring, .. } if keyring == serial),
+            "{e}"
+        );
+        // A system keyring always resolves: EINVAL is the verifier's.
+        let e = signed_load_error(Errno::INVAL, Keyring::Builtin, empty());
+        assert!(matches!(e, Error::LoaderVerifier { .. }), "{e}");
+        // So is an EINVAL that came with a verifier log.
+        let log = VerifierLog::from_buf(b"R1 invalid mem access\0");
+        let e = signed_load_error(Errno::INVAL, serial, log);
+        assert!(matches!(e, Error::LoaderVerifier { .. }), "{e}");
+        let e = signed_load_error(Errno::ACCES, serial, empty());
+        assert!(matches!(e, Error::LoaderVerifier { .. }), "{e}");
+    }
 }

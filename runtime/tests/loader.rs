@@ -141,6 +141,8 @@ fn a_stale_log_address_never_reaches_the_loader() {
         log_level: 2,
         log_size: 8192,
         keep_loader: false,
+        keyring: lskel::Keyring::Session,
+        signature: lskel::SignatureCheck::Required,
     };
     unsafe { bpf_load_and_run(&mut ctx, DATA, &insns.0, &opts) }.unwrap();
     assert_eq!(ctx.max_entries(0), 2, "the requested level");
@@ -244,6 +246,8 @@ fn loader_error_is_reported_as_errno() {
         log_level: 1,
         log_size: 64 * 1024,
         keep_loader: false,
+        keyring: lskel::Keyring::Session,
+        signature: lskel::SignatureCheck::Required,
     };
     let err = unsafe { bpf_load_and_run(&mut ctx, DATA, &insns.0, &opts) }.unwrap_err();
     assert!(
@@ -274,6 +278,8 @@ fn rejected_loader_comes_with_the_verifier_log() {
         log_level: 1,
         log_size: 0,
         keep_loader: false,
+        keyring: lskel::Keyring::Session,
+        signature: lskel::SignatureCheck::Required,
     };
     let err = unsafe { bpf_load_and_run(&mut ctx, DATA, &insns.0, &opts) }.unwrap_err();
     let Error::LoaderVerifier { errno, log } = &err else {

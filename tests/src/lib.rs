@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+pub mod keys;
 pub mod netns;
 
 /// Whether the bpf syscall is usable. Under `LSKEL_REQUIRE_KERNEL=1` an unusable kernel is a

@@ -234,6 +234,8 @@ fn load_with_lskel(data: &[u8], stem: &str) -> Result<LskelLoad, (String, Option
         log_level: 1,
         log_size: 0,
         keep_loader: false,
+        keyring: lskel::Keyring::Session,
+        signature: lskel::SignatureCheck::Required,
     };
     // As libbpf: programs of `?` sections are not loaded.
     let autoload: Vec<bool> = skel

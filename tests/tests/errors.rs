@@ -29,6 +29,8 @@ const WITH_LOG: LoadOptions = LoadOptions {
     log_level: 1,
     log_size: 0,
     keep_loader: false,
+    keyring: lskel::Keyring::Session,
+    signature: lskel::SignatureCheck::Required,
 };
 
 /// The parts of an `Error::Loader`, or a panic naming what came instead.

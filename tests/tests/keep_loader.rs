@@ -27,6 +27,8 @@ const KEEP: LoadOptions = LoadOptions {
     log_level: 0,
     log_size: 0,
     keep_loader: true,
+    keyring: lskel::Keyring::Session,
+    signature: lskel::SignatureCheck::Required,
 };
 
 /// The ids of the loader programs this process holds an fd of.

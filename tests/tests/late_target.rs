@@ -87,6 +87,8 @@ fn a_load_refused_before_verification_reports_no_log_not_an_earlier_one() {
         log_level: 1,
         log_size: 0,
         keep_loader: false,
+        keyring: lskel::Keyring::Session,
+        signature: lskel::SignatureCheck::Required,
     };
     let err = open.load_with(&opts).err().expect("fentry is refused here");
     let text = err.to_string();

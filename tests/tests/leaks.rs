@@ -148,6 +148,8 @@ fn load_fixture(name: &str, log_level: u32) -> Option<lskel::Result<lskel::Loade
         log_level,
         log_size: 0,
         keep_loader: false,
+        keyring: lskel::Keyring::Session,
+        signature: lskel::SignatureCheck::Required,
     };
     // SAFETY: the loader lskel-gen generated for this ctx's layout; the ctx holds no address.
     let area = skel.loader.ctx_area.map(|a| a as usize);

@@ -275,6 +275,8 @@ fn failed_load_leaks_nothing() {
         log_level: 1,
         log_size: 0,
         keep_loader: false,
+        keyring: lskel::Keyring::Session,
+        signature: lskel::SignatureCheck::Required,
     }) {
         Ok(_) => panic!("accepted"),
         Err(e) => e,
@@ -340,16 +342,22 @@ fn load_with_log_level_works() {
             log_level: 1,
             log_size: 0,
             keep_loader: false,
+            keyring: lskel::Keyring::Session,
+            signature: lskel::SignatureCheck::Required,
         },
         LoadOptions {
             log_level: 2,
             log_size: 0,
             keep_loader: false,
+            keyring: lskel::Keyring::Session,
+            signature: lskel::SignatureCheck::Required,
         },
         LoadOptions {
             log_level: 1,
             log_size: 1 << 20,
             keep_loader: false,
+            keyring: lskel::Keyring::Session,
+            signature: lskel::SignatureCheck::Required,
         },
     ] {
         let skel = maps::open()

@@ -51,6 +51,8 @@ fn every_fixture_loads() {
             log_level: 1,
             log_size: 0,
             keep_loader: false,
+            keyring: lskel::Keyring::Session,
+            signature: lskel::SignatureCheck::Required,
         };
         // As a skeleton: programs of `?` sections are switched off.
         for (j, p) in skel.plan.programs.iter().enumerate() {

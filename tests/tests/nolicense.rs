@@ -44,6 +44,8 @@ fn gpl_only_helper_is_refused_and_the_error_says_why() {
             log_level: 1,
             log_size: 0,
             keep_loader: false,
+            keyring: lskel::Keyring::Session,
+            signature: lskel::SignatureCheck::Required,
         })
         .err()
         .expect("bpf_probe_read_kernel is GPL-only: the load fails");

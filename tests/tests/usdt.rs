@@ -121,6 +121,8 @@ fn usdt_args_reach_the_program() {
             log_level: 1,
             log_size: 0,
             keep_loader: false,
+            keyring: lskel::Keyring::Session,
+            signature: lskel::SignatureCheck::Required,
         })
         .unwrap_or_else(|e| panic!("{e}"));
     let prog = skel.progs().hit().unwrap();

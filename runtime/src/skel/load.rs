@@ -96,6 +96,56 @@ pub fn load_with_stats(
     Ok((fds, stats))
 }
 
+/// Whether `spec` is a signed skeleton whose loader takes no settings from the ctx (signed
+/// without `ctx_overrides`).
+fn signed_strict(spec: &SkelSpec) -> bool {
+    spec.loader.signing().is_some_and(|s| !s.ctx_overrides)
+}
+
+/// Refuses, for a signed skeleton without `ctx_overrides`, the map settings its loader would
+/// ignore: the ctx is unsigned input, so such a loader makes its maps exactly as signed. The
+/// user's initial values of data sections are not passed to it either: the maps start with
+/// the object's (signed) bytes, and values written into the open skeleton's sections before
+/// load do not reach them (write them into the loaded skeleton instead). (What the runtime itself computes, the `.kconfig`
+/// values and struct_ops value sizes of the running kernel, is not a user setting.)
+fn check_signed_settings(spec: &SkelSpec, maps: &[(usize, &OpenMap)]) -> Result<()> {
+    if !signed_strict(spec) {
+        return Ok(());
+    }
+    for &(i, map) in maps {
+        let def = spec.map_defs.get(i);
+        let setting = if def.is_some_and(|d| d.max_entries != map.max_entries) {
+            Some("max_entries")
+        } else if map.key_size.is_some() {
+            Some("key_size")
+        } else if map.value_size.is_some() {
+            Some("value_size")
+        } else if map.map_flags.is_some() {
+            Some("map_flags")
+        } else if map.numa_node.is_some() {
+            Some("numa_node")
+        } else if map.map_extra.is_some() {
+            Some("map_extra")
+        } else if map.inner_map.is_some() {
+            Some("an inner map (set_inner_map)")
+        } else if map.reuse.is_some() {
+            Some("a map to reuse (reuse_fd)")
+        } else {
+            None
+        };
+        if let Some(setting) = setting {
+            return Err(Error::SignedOverride {
+                map: def.map(|d| d.name),
+                setting,
+            });
+        }
+    }
+    // Initial values are not refused: a generated skeleton passes its open copy of every
+    // data section whether or not it was written. They are left out of the ctx instead
+    // (see `load_timed`): the loader copies the signed blob's bytes.
+    Ok(())
+}
+
 fn load_timed(
     spec: &SkelSpec,
     maps: &[(usize, &OpenMap)],
@@ -104,6 +154,7 @@ fn load_timed(
     opts: &LoadOptions,
     clock: &mut PhaseClock<'_>,
 ) -> Result<SkelFds> {
+    check_signed_settings(spec, maps)?;
     let mut ctx = LoaderCtx::with_targets(spec.n_maps, spec.n_progs, spec.targets.len());
     if ctx.size() != spec.ctx_size {
         return Err(Error::InvalidArgument(
@@ -148,6 +199,12 @@ fn load_timed(
     // Maps to reuse (given, or found pinned) are checked now; new pin-by-name maps are
     // pinned after the load.
     let reuse = plan_reuse(spec, maps)?;
+    if let Some((i, _)) = reuse.fds.first().filter(|_| signed_strict(spec)) {
+        return Err(Error::SignedOverride {
+            map: spec.map_defs.get(*i).map(|d| d.name),
+            setting: "a map to reuse (reuse_fd, or a map pinned at its pin path)",
+        });
+    }
     let reused: Vec<(usize, BorrowedFd<'_>)> =
         (reuse.fds.iter()).map(|(i, fd)| (*i, fd.as_fd())).collect();
     // struct_ops values in the running kernel's layout: their size goes to the map create.
@@ -157,6 +214,12 @@ fn load_timed(
         ctx.set_value_size(so.map, value.len() as u32);
         struct_ops.push((so, value, slots));
     }
+    // A strictly signed loader starts its data maps with the signed bytes: no user address.
+    let initial = if signed_strict(spec) {
+        &[][..]
+    } else {
+        initial
+    };
     for (n, &(i, value)) in initial.iter().enumerate() {
         let size = (spec.initial_sizes.iter())
             .find(|&&(m, _)| m == i)
@@ -192,6 +255,7 @@ fn load_timed(
         opts,
         &reused,
         spec.loader.ctx_area(),
+        spec.loader.signing(),
         clock,
     )
     .map_err(|e| name_step(e, spec))?;

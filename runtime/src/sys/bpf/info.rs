@@ -192,6 +192,31 @@ pub fn map_info(map: BorrowedFd<'_>) -> Result<MapInfo, Errno> {
     })
 }
 
+/// Offset of `hash` (a `__u64` pointer) in `struct bpf_map_info` (Linux 6.18 uapi).
+const MAP_INFO_HASH: usize = 88;
+/// Offset of `hash_size` (`__u32`) in `struct bpf_map_info`.
+const MAP_INFO_HASH_SIZE: usize = 96;
+const _: () = assert!(MAP_INFO_HASH_SIZE + 8 == MAP_INFO_SIZE);
+
+/// The SHA-256 the kernel computes of a map's values (`BPF_OBJ_GET_INFO_BY_FD` with `hash`
+/// and `hash_size` 32; an array hashes its `max_entries` values, each padded to 8 bytes). The
+/// kernel keeps it with the map, where a signed loader reads it. `EPERM` unless the map is
+/// frozen; `EINVAL` from a kernel that cannot hash maps (before 6.18) or a map type that has
+/// no hash.
+pub fn map_sha256(map: BorrowedFd<'_>) -> Result<[u8; 32], Errno> {
+    if crate::sys::is_bpf_map(map) == Some(false) {
+        return Err(Errno::INVAL);
+    }
+    let mut hash = [0u8; 32];
+    let mut words = [0u64; MAP_INFO_SIZE / 8];
+    let b = u64s_as_bytes_mut(&mut words);
+    // The kernel writes exactly `hash_size` (32) bytes at `hash`: the live array above.
+    wr_u64(b, MAP_INFO_HASH, ptr_u64(hash.as_mut_ptr()));
+    wr_u32(b, MAP_INFO_HASH_SIZE, 32);
+    obj_get_info(map, b)?;
+    Ok(hash)
+}
+
 /// `id` of a BPF program, map or link, from `BPF_OBJ_GET_INFO_BY_FD`: their info records all
 /// hold it at the same offset (BTF's does not).
 pub fn prog_or_map_id(fd: impl AsFd) -> Result<u32, Errno> {

@@ -252,11 +252,13 @@ impl OneValueArray {
 
 /// Creates a one-entry `BPF_MAP_TYPE_ARRAY` named `name` whose value is `value` (key 0): the
 /// loader's blob map. The map is not frozen: see [`map_freeze`] and the caller.
+/// `excl_prog_hash`: empty, or the SHA-256 of the only program that may use the map.
 ///
 /// Errors: the failed command and its errno.
 pub(crate) fn array_of_one_value(
     name: &str,
     value: &[u8],
+    excl_prog_hash: &[u8],
 ) -> Result<OneValueArray, (&'static str, Errno)> {
     let value_size = u32::try_from(value.len()).map_err(|_| ("BPF_MAP_CREATE", Errno::TOOBIG))?;
     let fd = map_create(&MapCreateAttr {
@@ -265,6 +267,7 @@ pub(crate) fn array_of_one_value(
         value_size,
         max_entries: 1,
         name,
+        excl_prog_hash,
         ..Default::default()
     })
     .map_err(|e| ("BPF_MAP_CREATE", e))?;

@@ -42,8 +42,8 @@ mod test_run;
 
 pub use consts::{attach_type, cmd, flags, map_type, prog_type, BPF_OBJ_NAME_LEN};
 pub use info::{
-    map_info, prog_info, prog_or_map_id, prog_verified_insns, MapInfo, ProgInfo, MAP_INFO_SIZE,
-    PROG_INFO_SIZE,
+    map_info, map_sha256, prog_info, prog_or_map_id, prog_verified_insns, MapInfo, ProgInfo,
+    MAP_INFO_SIZE, PROG_INFO_SIZE,
 };
 pub use link::{iter_create, link_create, link_create_perf_event, raw_tracepoint_open, LinkTarget};
 pub(crate) use loader_fds::take_loader_fds;
