@@ -30,6 +30,34 @@ pub(crate) struct Args {
     pc: usize,
 }
 
+/// One ALU binary operation at one width: `$u`/`$s` are the unsigned and
+/// signed types of that width and `$mask` keeps shift counts in range.
+/// `None` for an opcode that is not a binary ALU operation.
+macro_rules! alu_binop {
+    ($u:ty, $s:ty, $mask:expr, $op:expr, $signed:expr, $a:expr, $b:expr) => {{
+        let (a, b): ($u, $u) = ($a, $b);
+        let signed: bool = $signed;
+        match $op {
+            BPF_ADD => Some(a.wrapping_add(b)),
+            BPF_SUB => Some(a.wrapping_sub(b)),
+            BPF_MUL => Some(a.wrapping_mul(b)),
+            BPF_DIV if b == 0 => Some(0),
+            BPF_DIV if signed => Some((a as $s).wrapping_div(b as $s) as $u),
+            BPF_DIV => Some(a / b),
+            BPF_MOD if b == 0 => Some(a),
+            BPF_MOD if signed => Some((a as $s).wrapping_rem(b as $s) as $u),
+            BPF_MOD => Some(a % b),
+            BPF_OR => Some(a | b),
+            BPF_AND => Some(a & b),
+            BPF_XOR => Some(a ^ b),
+            BPF_LSH => Some(a << (b & $mask)),
+            BPF_RSH => Some(a >> (b & $mask)),
+            BPF_ARSH => Some(((a as $s) >> (b & $mask)) as $u),
+            _ => None,
+        }
+    }};
+}
+
 impl Args {
     /// Argument `n` (1-based, as the register number).
     pub fn get(&self, n: usize) -> Result<u64, Error> {
@@ -345,45 +373,11 @@ impl Vm {
             ));
         }
         let v = if is64 {
-            match op {
-                BPF_ADD => a.wrapping_add(b),
-                BPF_SUB => a.wrapping_sub(b),
-                BPF_MUL => a.wrapping_mul(b),
-                BPF_DIV if b == 0 => 0,
-                BPF_DIV if signed => (a as i64).wrapping_div(b as i64) as u64,
-                BPF_DIV => a / b,
-                BPF_MOD if b == 0 => a,
-                BPF_MOD if signed => (a as i64).wrapping_rem(b as i64) as u64,
-                BPF_MOD => a % b,
-                BPF_OR => a | b,
-                BPF_AND => a & b,
-                BPF_XOR => a ^ b,
-                BPF_LSH => a << (b & 63),
-                BPF_RSH => a >> (b & 63),
-                BPF_ARSH => ((a as i64) >> (b & 63)) as u64,
-                _ => return Err(Self::bad(pc, i)),
-            }
+            alu_binop!(u64, i64, 63, op, signed, a, b)
         } else {
-            let (a, b) = (a as u32, b as u32);
-            u64::from(match op {
-                BPF_ADD => a.wrapping_add(b),
-                BPF_SUB => a.wrapping_sub(b),
-                BPF_MUL => a.wrapping_mul(b),
-                BPF_DIV if b == 0 => 0,
-                BPF_DIV if signed => (a as i32).wrapping_div(b as i32) as u32,
-                BPF_DIV => a / b,
-                BPF_MOD if b == 0 => a,
-                BPF_MOD if signed => (a as i32).wrapping_rem(b as i32) as u32,
-                BPF_MOD => a % b,
-                BPF_OR => a | b,
-                BPF_AND => a & b,
-                BPF_XOR => a ^ b,
-                BPF_LSH => a << (b & 31),
-                BPF_RSH => a >> (b & 31),
-                BPF_ARSH => ((a as i32) >> (b & 31)) as u32,
-                _ => return Err(Self::bad(pc, i)),
-            })
+            alu_binop!(u32, i32, 31, op, signed, a as u32, b as u32).map(u64::from)
         };
+        let v = v.ok_or_else(|| Self::bad(pc, i))?;
         self.put(pc, i.dst, v)
     }
 

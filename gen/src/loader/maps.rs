@@ -28,28 +28,10 @@ impl Gen<'_> {
         reused
     }
 
-    /// The `BPF_MAP_CREATE` attr of `map`, in the blob.
-    fn map_create_attr(&mut self, map: &MapDef) -> BlobOff {
-        use abi::map_create as f;
-        let mut attr = Attr::new(f::SIZE);
-        attr.u32(f::MAP_TYPE, map.map_type)
-            .u32(f::KEY_SIZE, map.key_size)
-            .u32(f::VALUE_SIZE, map.value_size)
-            .u32(f::MAX_ENTRIES, map.max_entries)
-            .u32(f::MAP_FLAGS, map.map_flags)
-            .u32(f::NUMA_NODE, map.numa_node)
-            .name(f::MAP_NAME, &map.kernel_name)
-            .u32(f::BTF_KEY_TYPE_ID, map.btf_key_type_id)
-            .u32(f::BTF_VALUE_TYPE_ID, map.btf_value_type_id)
-            .u64(f::MAP_EXTRA, map.map_extra);
-        self.blob
-            .push(&attr.0, format!("MAP_CREATE attr of `{}`", map.name))
-    }
-
     /// Creates the inner map template of map-in-map `outer` into the `inner_fd` slot.
     fn inner_template(&mut self, outer: &MapDef, inner: &MapDef) {
         use abi::map_create as f;
-        let attr = self.map_create_attr(inner);
+        let attr = push_map_create(&mut self.blob, inner);
         self.b
             .note(format!("inner map template of `{}`", outer.name));
         self.b.blob_addr(R1, attr);
@@ -68,7 +50,7 @@ impl Gen<'_> {
         if let Some(inner) = &map.inner {
             self.inner_template(map, inner);
         }
-        let attr = self.map_create_attr(map);
+        let attr = push_map_create(&mut self.blob, map);
         if let MapOrigin::StructOps(s) = &map.origin {
             self.struct_ops_value_type(attr, s);
         }
@@ -229,4 +211,21 @@ impl Gen<'_> {
         );
         self.b.store(Size::W, R1, abi::map_create::MAX_ENTRIES, R2);
     }
+}
+
+/// Pushes the `BPF_MAP_CREATE` attr of `map` into `blob` (both loaders' map creation).
+pub(crate) fn push_map_create(blob: &mut Blob, map: &MapDef) -> BlobOff {
+    use abi::map_create as f;
+    let mut attr = Attr::new(f::SIZE);
+    attr.u32(f::MAP_TYPE, map.map_type)
+        .u32(f::KEY_SIZE, map.key_size)
+        .u32(f::VALUE_SIZE, map.value_size)
+        .u32(f::MAX_ENTRIES, map.max_entries)
+        .u32(f::MAP_FLAGS, map.map_flags)
+        .u32(f::NUMA_NODE, map.numa_node)
+        .name(f::MAP_NAME, &map.kernel_name)
+        .u32(f::BTF_KEY_TYPE_ID, map.btf_key_type_id)
+        .u32(f::BTF_VALUE_TYPE_ID, map.btf_value_type_id)
+        .u64(f::MAP_EXTRA, map.map_extra);
+    blob.push(&attr.0, format!("MAP_CREATE attr of `{}`", map.name))
 }

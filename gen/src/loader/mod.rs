@@ -21,7 +21,8 @@ mod externs;
 mod maps;
 mod patch;
 mod progs;
-pub(crate) use progs::{push_prog_load, ProgLoadPieces};
+pub(crate) use maps::push_map_create;
+pub(crate) use progs::{log_marker_attr, push_prog_load, ProgLoadPieces};
 mod prologue;
 mod recipe;
 

@@ -165,16 +165,7 @@ impl Gen<'_> {
     /// buffer tells the runtime so, instead of it showing an earlier step's log as this one's.
     fn log_marker(&mut self) {
         use abi::btf_load as f;
-        let attr = match self.marker_attr {
-            Some(a) => a,
-            None => {
-                let mut attr = Attr::new(f::SIZE);
-                attr.u32(f::BTF_SIZE, 4);
-                let a = self.blob.push(&attr.0, "BTF_LOAD attr of the log marker");
-                self.marker_attr = Some(a);
-                a
-            }
-        };
+        let attr = log_marker_attr(&mut self.blob, &mut self.marker_attr);
         let (none, refused) = (self.b.label(), self.b.label());
         self.b
             .note("log marker: a refused BTF_LOAD writes a known line into the log buffer");
@@ -258,4 +249,15 @@ pub(crate) fn push_prog_load<'p>(
         records,
         kernel_target,
     }
+}
+
+/// The `BTF_LOAD` attr of the log marker (four bytes of BTF), pushed into `blob` the first
+/// time and kept in `cached` for the later markers.
+pub(crate) fn log_marker_attr(blob: &mut Blob, cached: &mut Option<BlobOff>) -> BlobOff {
+    use abi::btf_load as f;
+    *cached.get_or_insert_with(|| {
+        let mut attr = Attr::new(f::SIZE);
+        attr.u32(f::BTF_SIZE, 4);
+        blob.push(&attr.0, "BTF_LOAD attr of the log marker")
+    })
 }

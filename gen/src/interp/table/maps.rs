@@ -4,23 +4,6 @@
 use super::*;
 
 impl Table<'_> {
-    fn map_create_attr(&mut self, map: &MapDef) -> BlobOff {
-        use abi::map_create as f;
-        let mut attr = Attr::new(f::SIZE);
-        attr.u32(f::MAP_TYPE, map.map_type)
-            .u32(f::KEY_SIZE, map.key_size)
-            .u32(f::VALUE_SIZE, map.value_size)
-            .u32(f::MAX_ENTRIES, map.max_entries)
-            .u32(f::MAP_FLAGS, map.map_flags)
-            .u32(f::NUMA_NODE, map.numa_node)
-            .name(f::MAP_NAME, &map.kernel_name)
-            .u32(f::BTF_KEY_TYPE_ID, map.btf_key_type_id)
-            .u32(f::BTF_VALUE_TYPE_ID, map.btf_value_type_id)
-            .u64(f::MAP_EXTRA, map.map_extra);
-        self.blob
-            .push(&attr.0, format!("MAP_CREATE attr of `{}`", map.name))
-    }
-
     fn has_btf(map: &MapDef) -> bool {
         map.btf_key_type_id != 0 || map.btf_value_type_id != 0
     }
@@ -76,7 +59,7 @@ impl Table<'_> {
         }
         self.bind(create);
         if let Some(inner) = &map.inner {
-            let attr = self.map_create_attr(inner);
+            let attr = push_map_create(&mut self.blob, inner);
             if Self::has_btf(inner) {
                 self.copy(self.btf_fd.0, attr.at(f::BTF_FD).0, false);
             }
@@ -91,7 +74,7 @@ impl Table<'_> {
                 step,
             );
         }
-        let attr = self.map_create_attr(map);
+        let attr = push_map_create(&mut self.blob, map);
         let struct_ops = matches!(map.origin, MapOrigin::StructOps(_));
         if let MapOrigin::StructOps(so) = &map.origin {
             self.struct_ops_value_type(attr, &so.name, &so.struct_name);

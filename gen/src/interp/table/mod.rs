@@ -16,7 +16,9 @@ mod targets;
 use super::ops::{cond, flag, kind, Op};
 use crate::abi::{self, ctx};
 use crate::loader::blob::{Attr, Blob, BlobOff};
-use crate::loader::{nul_terminated, push_prog_load, ProgLoadPieces};
+use crate::loader::{
+    log_marker_attr, nul_terminated, push_map_create, push_prog_load, ProgLoadPieces,
+};
 use crate::maps::{MapDef, MapOrigin};
 use crate::plan::{Plan, Program};
 use crate::target::AttachTarget;
@@ -347,16 +349,7 @@ impl<'p> Table<'p> {
     /// leaves in the buffer (see the straight-line loader's `log_marker`).
     fn log_marker(&mut self) {
         use abi::btf_load as f;
-        let attr = match self.marker_attr {
-            Some(a) => a,
-            None => {
-                let mut attr = Attr::new(f::SIZE);
-                attr.u32(f::BTF_SIZE, 4);
-                let a = self.blob.push(&attr.0, "BTF_LOAD attr of the log marker");
-                self.marker_attr = Some(a);
-                a
-            }
-        };
+        let attr = log_marker_attr(&mut self.blob, &mut self.marker_attr);
         let none = self.label();
         self.jump(cond::EQ, self.area(ctx::LOG_LEVEL), u32::MAX, 0, none);
         self.ptr(attr.at(f::BTF).0, self.zero_key);
