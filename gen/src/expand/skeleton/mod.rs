@@ -14,7 +14,6 @@ mod struct_ops;
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::quote;
 
-use crate::maps::DataKind;
 use crate::Result;
 use crate::Skeleton;
 use data::DataParts;
@@ -37,13 +36,6 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
     let insns = Literal::byte_string(&skel.loader.insns);
     let (n_maps, n_progs) = (plan.maps.len(), plan.programs.len());
     let obj_name = &plan.name;
-    let rodata_maps: Vec<usize> = plan
-        .maps
-        .iter()
-        .enumerate()
-        .filter(|(_, m)| m.data_kind() == Some(DataKind::Rodata))
-        .map(|(i, _)| i)
-        .collect();
     let kconfig = spec::kconfig_spec(plan);
     let steps = &skel.loader.steps;
     let include = object_path.map(|p| {
@@ -113,7 +105,7 @@ pub fn expand(skel: &Skeleton, name: &Ident, object_path: Option<&str>) -> Resul
             // The one `unsafe` of the expansion: DATA and INSNS are the loader lskel-gen generated
             // for this object, and the rest of SPEC is what it emitted with them.
             #[allow(unsafe_code)]
-            static SPEC: __lskel::SkelSpec = __lskel::SkelSpec { name: #obj_name, loader: #trusted, n_maps: #n_maps, n_progs: #n_progs, rodata_maps: &[#(#rodata_maps),*], kconfig: #kconfig, steps: &[#(#steps),*], targets: &[#(#targets)*], struct_ops: &[#(#struct_ops)*], ctx_size: #ctx_size, initial_sizes: &[#(#initial_sizes)*], map_defs: #map_defs };
+            static SPEC: __lskel::SkelSpec = __lskel::SkelSpec { name: #obj_name, loader: #trusted, n_maps: #n_maps, n_progs: #n_progs, kconfig: #kconfig, steps: &[#(#steps),*], targets: &[#(#targets)*], struct_ops: &[#(#struct_ops)*], ctx_size: #ctx_size, initial_sizes: &[#(#initial_sizes)*], map_defs: #map_defs };
 
             /// BTF ids of the object's functions, for `freplace` programs that extend them.
             pub mod btf_ids {
