@@ -217,6 +217,9 @@ pub mod prog_load {
         "offsetof(union bpf_attr, keyring_id)" => KEYRING_ID = offset_of!(ProgLoad, keyring_id);
         /// The loader's attribute size: up to and including `core_relo_rec_size`.
         "offsetof(union bpf_attr, core_relo_rec_size) + sizeof(__u32)" => SIZE = CORE_RELO_REC_SIZE + size_of::<u32>();
+        /// The loader's attribute size for a program it binds maps to: up to and including
+        /// `fd_array_cnt` (6.14+).
+        "offsetof(union bpf_attr, fd_array_cnt) + sizeof(__u32)" => SIZE_FD_ARRAY_CNT = FD_ARRAY_CNT + size_of::<u32>();
         /// End of the last field (6.18).
         "offsetof(union bpf_attr, keyring_id) + sizeof(__s32)" => END = size_of::<ProgLoad>();
     }

@@ -139,6 +139,37 @@ impl MapDef {
     }
 }
 
+/// Where each map's fd sits in the loaders' `fd_array`. The maps every program is bound to,
+/// as libbpf binds them (`.rodata` and `.rodata.*`, read-only data the verifier may read
+/// through and so must keep alive), come first in object order, then the other maps in object
+/// order: each program load passes `fd_array_cnt` = [`FdLayout::bound`], and the kernel binds
+/// every map of `fd_array[0..cnt)` to the program with no extra syscall. Every slot in that
+/// range holds a map created (or reused) before any program loads.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FdLayout {
+    /// `fd_array` slot of each map, by map index.
+    pub slots: Vec<usize>,
+    /// How many maps every program is bound to: the first `bound` slots.
+    pub bound: usize,
+}
+
+impl FdLayout {
+    /// The layout of `maps` (in object order).
+    pub fn of(maps: &[MapDef]) -> FdLayout {
+        let is_bound = |m: &MapDef| m.data_kind() == Some(DataKind::Rodata);
+        let bound = maps.iter().filter(|m| is_bound(m)).count();
+        let (mut first, mut rest) = (0, bound);
+        let slots = (maps.iter())
+            .map(|m| {
+                let next = if is_bound(m) { &mut first } else { &mut rest };
+                *next += 1;
+                *next - 1
+            })
+            .collect();
+        FdLayout { slots, bound }
+    }
+}
+
 /// Largest data section accepted (64 MiB): above what the kernel creates as one array value
 /// (KMALLOC_MAX_SIZE, 4 MiB with 4 KiB pages; the loader's blob is such a value too), low
 /// enough that a corrupt `sh_size` cannot make the generator allocate without bound.

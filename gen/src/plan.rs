@@ -33,7 +33,7 @@ pub struct Plan {
     pub name: String,
     /// The fixed-up BTF.
     pub btf: Btf,
-    /// Maps in `fd_array` order.
+    /// Maps in object order (their `fd_array` slots: [`Plan::fd_layout`]).
     pub maps: Vec<MapDef>,
     /// Entry programs in ctx order.
     pub programs: Vec<Program>,
@@ -87,6 +87,11 @@ impl Program {
 }
 
 impl Plan {
+    /// Where the loaders put each map's fd in `fd_array` (see [`maps::FdLayout`]).
+    pub fn fd_layout(&self) -> maps::FdLayout {
+        maps::FdLayout::of(&self.maps)
+    }
+
     /// What a failed program load adds to its step description: without a `license` section
     /// the verifier refuses every GPL-only helper, the likely cause.
     pub fn license_hint(&self) -> &'static str {
@@ -134,10 +139,12 @@ impl Plan {
             maps::collect(&obj, &btf, name, externs.kconfig_size, &mut diag)
                 .map_err(|e| diag.fail(e))?;
         let funcs = program::collect(&obj).map_err(|e| diag.fail(e))?;
+        let layout = maps::FdLayout::of(&maps);
         let linker = Linker {
             obj: &obj,
             funcs: &funcs,
             maps: &maps,
+            slots: &layout.slots,
             ext: ext.as_ref(),
             externs: &externs,
             failed_maps: &failed,
@@ -425,12 +432,16 @@ mod tests {
         let insns = &plan.programs[0].linked.insns;
         assert_eq!(insns.len(), 9 * 8, "a's 7 instructions, then helper's 2");
         assert_eq!(&insns[7 * 8..], &ret0().concat()[..]);
-        // `second` is map 1, by fd_array index.
+        // `.rodata` (map 2) goes first in fd_array, to be bound to every program; then the
+        // others in object order.
+        let layout = plan.fd_layout();
+        assert_eq!((layout.slots, layout.bound), (vec![1, 2, 0, 3, 4], 1));
+        // `second` is map 1, in fd_array slot 2.
         assert_eq!(
             (insns[1] >> 4, insns[4]),
-            (crate::abi::BPF_PSEUDO_MAP_IDX, 1)
+            (crate::abi::BPF_PSEUDO_MAP_IDX, 2)
         );
-        // `counter` is at byte 4 of `.data`, map 4.
+        // `counter` is at byte 4 of `.data`, map 4, slot 4.
         assert_eq!(insns[17] >> 4, crate::abi::BPF_PSEUDO_MAP_IDX_VALUE);
         assert_eq!((insns[20], insns[28]), (4, 4));
         // The call at instruction 4 now reaches instruction 7: imm = 7 - 4 - 1.

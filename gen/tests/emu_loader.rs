@@ -139,10 +139,30 @@ fn every_fixture_loads() {
             // Program loads: attrs, pointees, and every map reference resolving to its map.
             let loads = prog_loads(&k);
             assert_eq!(loads.len(), n_progs(&f));
+            // The map in each fd_array slot; `.rodata` maps first, bound to every program.
+            let layout = f.skel.plan.fd_layout();
+            let mut map_of_slot = vec![0; n_maps(&f)];
+            for (i, &slot) in layout.slots.iter().enumerate() {
+                map_of_slot[slot] = i;
+            }
+            let rodata: Vec<usize> = (f.skel.plan.maps.iter().enumerate())
+                .filter(|(_, m)| m.data_kind() == Some(lskel_gen::maps::DataKind::Rodata))
+                .map(|(i, _)| k.object_id(ctx_map_fd(&ctx, i)).unwrap())
+                .collect();
             for (j, (s, p)) in loads.iter().zip(&f.skel.plan.programs).enumerate() {
                 let l = &p.linked;
                 assert_eq!(s.ret, i64::from(ctx_prog_fd(&ctx, n_maps(&f), j)));
-                assert_eq!(s.size, 140);
+                if rodata.is_empty() {
+                    assert_eq!(s.size, 140, "{}: no fd_array_cnt", f.stem);
+                } else {
+                    assert_eq!(s.size, 152, "{}: up to fd_array_cnt", f.stem);
+                    assert_eq!(
+                        s.u32(148) as usize,
+                        rodata.len(),
+                        "{}: fd_array_cnt",
+                        f.stem
+                    );
+                }
                 assert_eq!(s.u32(0), p.def.def.prog_type);
                 assert_eq!(s.u32(4) as usize, l.insns.len() / 8);
                 assert_eq!(s.name(48), truncated(&p.def.func.name));
@@ -191,13 +211,18 @@ fn every_fixture_loads() {
                     if (slot as usize) < n_maps(&f) {
                         assert_eq!(
                             fd,
-                            ctx_map_fd(&ctx, slot as usize),
+                            ctx_map_fd(&ctx, map_of_slot[slot as usize]),
                             "{}: fd_array[{slot}]",
                             f.stem
                         );
                     }
                 }
                 let obj = k.prog(s.ret as i32).unwrap();
+                assert_eq!(
+                    obj.bound, rodata,
+                    "{}: `{}` bound to the .rodata maps",
+                    f.stem, p.def.func.name
+                );
                 if let Some((target, _)) = p.kernel_target() {
                     assert_ne!(obj.attach_btf_id, 0);
                     assert_eq!(
@@ -241,7 +266,7 @@ fn counter_exact_attrs() {
 
     let load = prog_loads(&k)[0];
     let p = &f.skel.plan.programs[0];
-    let mut want = vec![0u8; 140];
+    let mut want = vec![0u8; 152];
     put(&mut want, 0, 17); // BPF_PROG_TYPE_RAW_TRACEPOINT
     put(&mut want, 4, 40); // insn_cnt
     want[48..48 + 14].copy_from_slice(b"count_syscalls");
@@ -251,7 +276,8 @@ fn counter_exact_attrs() {
     put(&mut want, 88, 1); // func_info_cnt
     put(&mut want, 92, 16); // line_info_rec_size
     put(&mut want, 104, 17); // line_info_cnt
-                             // Pointer fields: into the blob; copied over after that check.
+    put(&mut want, 148, 1); // fd_array_cnt: `.rodata` (slot 0) bound to the program
+                            // Pointer fields: into the blob; copied over after that check.
     for (off, what) in [
         (8, "insns"),
         (16, "license"),
@@ -274,19 +300,28 @@ fn counter_exact_attrs() {
     assert_eq!(load.attr, want, "PROG_LOAD attr of count_syscalls");
     assert_eq!(load.mem.license.as_deref(), Some("GPL"));
     assert_eq!(load.mem.insns.as_deref(), Some(&p.linked.insns[..]));
-    // The program uses syscall_counts (slot 0) and the data maps by value; each slot holds
-    // its map's fd.
+    // `.rodata` (map 1) sits in slot 0, to be bound; syscall_counts (map 0) in slot 1. The
+    // program uses syscall_counts and the data maps by value; each slot holds its map's fd.
+    let layout = f.skel.plan.fd_layout();
+    assert_eq!(f.skel.plan.maps[1].name, ".rodata");
+    assert_eq!((&layout.slots[..2], layout.bound), (&[1, 0][..], 1));
     assert!(
-        load.mem.fd_array.contains_key(&0),
+        load.mem.fd_array.contains_key(&1),
         "fd_array slots used: {:?}",
         load.mem.fd_array
     );
     for (&slot, &fd) in &load.mem.fd_array {
-        assert_eq!(fd, ctx_map_fd(&ctx, slot as usize));
+        let map = layout
+            .slots
+            .iter()
+            .position(|&s| s == slot as usize)
+            .unwrap();
+        assert_eq!(fd, ctx_map_fd(&ctx, map));
     }
     let prog = k.prog(load.ret as i32).unwrap();
     let map_ids: Vec<usize> = prog.maps.iter().map(|&(_, id)| id).collect();
     assert!(map_ids.contains(&k.object_id(ctx_map_fd(&ctx, 0)).unwrap()));
+    assert_eq!(prog.bound, [k.object_id(ctx_map_fd(&ctx, 1)).unwrap()]);
 }
 
 #[test]

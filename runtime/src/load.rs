@@ -255,7 +255,7 @@ fn load_and_run_once(
         let _ = fd.into_raw_fd();
     }
     if let Some(off) = ctx_area {
-        read_back_ctx_area(map.as_fd(), ctx, off, data.len())?;
+        read_back_ctx_area(&map, ctx, off)?;
         // The blob's copy of the ctx holds the log buffer's address too.
         ctx.set_log_raw(0, 0, 0);
     }
@@ -462,35 +462,24 @@ fn loader_map(data: &[u8], excl_prog_hash: &[u8]) -> Result<bpf::OneValueArray> 
 /// An interpreter loader cannot write the ctx at a variable offset: it writes the fds it
 /// made (and its status) into its copy of the ctx in the blob, at `off`; this puts that copy
 /// over `ctx`, so the fds come back as from a straight-line loader. One
-/// `BPF_MAP_LOOKUP_ELEM` of the loader map (frozen maps stay readable).
+/// `BPF_MAP_LOOKUP_ELEM` of the loader map, whose value size we know (no info query).
 pub(crate) fn read_back_ctx_area(
-    map: BorrowedFd<'_>,
+    map: &bpf::OneValueArray,
     ctx: &mut LoaderCtx,
     off: usize,
-    blob_len: usize,
 ) -> Result<()> {
-    let mut blob = vec![0u8; blob_len];
-    let sized = bpf::SizedMap::new(map)?;
-    let found = sized
-        .lookup(&0u32.to_ne_bytes(), &mut blob, 0)
-        .map_err(|e| rename(e, "BPF_MAP_LOOKUP_ELEM(__loader.map)"))?;
+    let mut blob = vec![0u8; map.value_size()];
+    map.read(&mut blob)
+        .map_err(|e| Error::syscall("BPF_MAP_LOOKUP_ELEM(__loader.map)", e))?;
     let bytes = ctx.as_bytes_mut();
     let area = off
         .checked_add(bytes.len())
         .and_then(|end| blob.get(off..end))
-        .filter(|_| found)
         .ok_or(Error::InvalidArgument(
             "the loader's ctx area lies outside its blob",
         ))?;
     bytes.copy_from_slice(area);
     Ok(())
-}
-
-fn rename(e: Error, op: &'static str) -> Error {
-    match e {
-        Error::Syscall { errno, .. } => Error::syscall(op, errno),
-        other => other,
-    }
 }
 
 /// Checks that the `bpf(2)` system call is usable: creates and drops a one-entry array map.

@@ -26,7 +26,7 @@ pub struct LoadStats {
     /// `BPF_PROG_TYPE_SYSCALL` program, it reports 0 (Linux 6.18).
     pub kernel_run: Duration,
     /// Everything else: checking the settings, filling the ctx and `.kconfig`, taking the fds,
-    /// binding `.rodata`, mapping and writing the global data.
+    /// mapping and writing the global data.
     pub user_space: Duration,
     /// The whole load, from the call to the loaded skeleton.
     pub total: Duration,

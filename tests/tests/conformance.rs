@@ -183,14 +183,10 @@ fn libbpf_errno(stderr: &str) -> Option<i32> {
         .ok()
 }
 
-/// Loads `obj` through lskel, as a generated skeleton does (`skel::load`: the loader, then
-/// `.rodata` maps bound to every program); returns the program fds by name and the map fds.
+/// Loads `obj` through lskel, as a generated skeleton does (`skel::load`: the loader, which
+/// binds the `.rodata` maps to every program); returns the program fds by name and the map fds.
 fn load_with_lskel(data: &[u8], stem: &str) -> Result<LskelLoad, (String, Option<i32>)> {
     let skel = lskel_gen::generate(data, stem).map_err(|e| (format!("generate: {e}"), None))?;
-    let rodata_maps: Vec<usize> = (skel.plan.maps.iter().enumerate())
-        .filter(|(_, m)| m.data_kind() == Some(lskel_gen::maps::DataKind::Rodata))
-        .map(|(i, _)| i)
-        .collect();
     // SkelSpec wants 'static data, as generated code has: leak this test's copies.
     let spec = SkelSpec {
         name: "conformance",
@@ -211,7 +207,6 @@ fn load_with_lskel(data: &[u8], stem: &str) -> Result<LskelLoad, (String, Option
         },
         n_maps: skel.plan.maps.len(),
         n_progs: skel.plan.programs.len(),
-        rodata_maps: Vec::leak(rodata_maps),
         kconfig: kconfig_spec(&skel.plan),
         steps: Vec::leak(
             skel.loader
@@ -345,8 +340,8 @@ fn map_names(ids: &[u32]) -> Vec<String> {
 /// Compares the maps two loads of program `name` use (`map_ids`), by kernel map name.
 ///
 /// They must be the same: libbpf binds every `.rodata*` map to each program after load
-/// (`BPF_PROG_BIND_MAP`), and so does the lskel runtime after its loader has run (the loader
-/// itself cannot: `bpf_sys_bpf` refuses that command).
+/// (`BPF_PROG_BIND_MAP`); lskel's loader binds them in each program load (`fd_array_cnt`,
+/// with the `.rodata*` maps first in `fd_array`).
 fn compare_maps(name: &str, ours: &[u32], theirs: &[u32]) -> Vec<String> {
     let (a, b) = (map_names(ours), map_names(theirs));
     let mut only_theirs = b.clone();

@@ -307,3 +307,30 @@ fn tracepoint_via_bpf_link() {
     getpid_syscalls(5);
     assert_eq!(skel.bss().tp_hits(), 5, "link dropped");
 }
+
+/// The loader binds `.rodata` to every program in the program loads themselves
+/// (`fd_array_cnt`), as libbpf does with BPF_PROG_BIND_MAP after the load: each program lists
+/// the map in `map_ids`, whether its code reads `target_pid` or not.
+#[test]
+fn rodata_is_bound_to_every_program() {
+    require_kernel!();
+    let skel = multi::open().load().unwrap();
+    let rodata = lskel::sys::bpf::prog_or_map_id(skel.maps().rodata().fd()).unwrap();
+    let p = skel.progs();
+    let progs = [
+        ("xdp_count", p.xdp_count()),
+        ("tc_count", p.tc_count()),
+        ("sock_count", p.sock_count()),
+        ("cgskb_count", p.cgskb_count()),
+        ("tp_getpid", p.tp_getpid()),
+        ("rawtp_count", p.rawtp_count()),
+    ];
+    for (name, prog) in progs {
+        let info = lskel::sys::bpf::prog_info(prog.unwrap()).unwrap();
+        assert!(
+            info.map_ids.contains(&rodata),
+            "`{name}` uses maps {:?}, not .rodata ({rodata})",
+            info.map_ids
+        );
+    }
+}

@@ -61,6 +61,9 @@ pub struct ProgObject {
     pub attach_module: Option<String>,
     /// Maps used: (insn index, object id of the map).
     pub maps: Vec<(usize, usize)>,
+    /// Maps bound through `fd_array_cnt` (object ids, in `fd_array` order): used by the
+    /// program as the instructions' maps are.
+    pub bound: Vec<usize>,
     /// Kfuncs called: (insn index, btf id, module or `None` for vmlinux).
     pub kfuncs: Vec<(usize, u32, Option<String>)>,
 }

@@ -88,6 +88,8 @@ struct Gen<'p> {
     steps: Vec<String>,
     /// The attr of the log marker's BTF_LOAD, once emitted.
     marker_attr: Option<BlobOff>,
+    /// Each map's `fd_array` slot, and how many every program is bound to.
+    layout: crate::maps::FdLayout,
 }
 
 /// `MAX_KFUNC_DESCS`: distinct kfuncs one program may call (and `MAX_KFUNC_BTFS` module BTFs).
@@ -146,6 +148,7 @@ pub fn emit(plan: &Plan) -> Result<Loader> {
         ext_slot,
         steps: Vec::new(),
         marker_attr: None,
+        layout: plan.fd_layout(),
     };
     g.prologue();
     g.load_btf();

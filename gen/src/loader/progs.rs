@@ -14,7 +14,13 @@ impl Gen<'_> {
             attr,
             records,
             kernel_target,
-        } = push_prog_load(&mut self.blob, prog, self.plan.kern_version);
+            size,
+        } = push_prog_load(
+            &mut self.blob,
+            prog,
+            self.plan.kern_version,
+            self.layout.bound,
+        );
 
         let skip = self.b.label();
         self.b.note(format!(
@@ -57,7 +63,7 @@ impl Gen<'_> {
         }
         self.set_fd(f::PROG_BTF_FD, self.btf_fd);
         self.set_log(f::LOG_LEVEL, f::LOG_SIZE, f::LOG_BUF);
-        self.sys_bpf(abi::BPF_PROG_LOAD, attr, f::SIZE);
+        self.sys_bpf(abi::BPF_PROG_LOAD, attr, size);
         self.b
             .store(Size::W, CTX, ctx::prog_fd(self.plan.maps.len(), j), RET);
         if matches!(
@@ -192,6 +198,9 @@ pub(crate) struct ProgLoadPieces<'p> {
     pub attr: BlobOff,
     pub records: [Option<(usize, BlobOff)>; 3],
     pub kernel_target: Option<(BlobOff, &'p str, u32)>,
+    /// The attr's size: up to `fd_array_cnt` when the program binds maps, else
+    /// [`abi::prog_load::SIZE`] (what kernels before `fd_array_cnt` accept too).
+    pub size: usize,
 }
 
 /// Pushes [`ProgLoadPieces`] of `prog` into `blob`, in the order both loaders' snapshots show.
@@ -199,6 +208,7 @@ pub(crate) fn push_prog_load<'p>(
     blob: &mut Blob,
     prog: &'p Program,
     kern_version: u32,
+    bound: usize,
 ) -> ProgLoadPieces<'p> {
     use abi::prog_load as f;
     let name = &prog.def.func.name;
@@ -211,7 +221,15 @@ pub(crate) fn push_prog_load<'p>(
         flags |= BPF_F_XDP_HAS_FRAGS;
     }
     let core = linked.core_relos.count();
-    let mut attr = Attr::new(f::SIZE);
+    // `fd_array_cnt` > 0: the kernel binds the maps of `fd_array[0..bound)` to the program
+    // (the `.rodata` maps, first in `fd_array`: `FdLayout`), as libbpf binds them with one
+    // BPF_PROG_BIND_MAP per map and program after the load.
+    let size = if bound > 0 {
+        f::SIZE_FD_ARRAY_CNT
+    } else {
+        f::SIZE
+    };
+    let mut attr = Attr::new(size);
     attr.u32(f::PROG_TYPE, prog.def.def.prog_type)
         .u32(f::INSN_CNT, (linked.insns.len() / abi::insn::SIZE) as u32)
         .u32(f::KERN_VERSION, kern_version)
@@ -231,6 +249,9 @@ pub(crate) fn push_prog_load<'p>(
                 0
             },
         );
+    if bound > 0 {
+        attr.u32(f::FD_ARRAY_CNT, bound as u32);
+    }
     let records = [
         (f::FUNC_INFO, &linked.func_info, "func_info"),
         (f::LINE_INFO, &linked.line_info, "line_info"),
@@ -248,6 +269,7 @@ pub(crate) fn push_prog_load<'p>(
         attr,
         records,
         kernel_target,
+        size,
     }
 }
 

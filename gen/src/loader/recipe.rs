@@ -6,7 +6,7 @@ use super::*;
 
 impl Gen<'_> {
     pub(super) fn map_slot(&self, i: usize) -> BlobOff {
-        self.fd_array.at(4 * i)
+        self.fd_array.at(4 * self.layout.slots[i])
     }
 
     /// Jumps to `skip` when program `j`'s ctx slot says it is not to be loaded.

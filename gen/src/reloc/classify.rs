@@ -37,15 +37,15 @@ pub(crate) enum RelocKind {
         /// Instruction index in `.text`.
         target: i64,
     },
-    /// An `ld_imm64` of a `.maps` map: becomes `BPF_PSEUDO_MAP_IDX` of `fd_array` index `map`.
+    /// An `ld_imm64` of a `.maps` map: becomes `BPF_PSEUDO_MAP_IDX` of map `map`'s `fd_array` slot.
     Map {
-        /// `fd_array` index.
+        /// Index of the map (object order).
         map: i32,
     },
     /// An `ld_imm64` of an address in global data: `BPF_PSEUDO_MAP_IDX_VALUE` of `map` at
     /// `offset` in its value.
     Data {
-        /// `fd_array` index of the data section's map.
+        /// Index of the data section's map (object order).
         map: i32,
         /// Byte offset in the map value.
         offset: i32,
@@ -59,7 +59,7 @@ pub(crate) enum RelocKind {
 pub(crate) enum ExternRef {
     /// A `.kconfig` value: a load from the `.kconfig` map at `offset`, resolved now.
     Kconfig {
-        /// `fd_array` index of the `.kconfig` map.
+        /// Index of the `.kconfig` map (its `fd_array` slot once applied).
         map: i32,
         /// Byte offset in its value.
         offset: i32,

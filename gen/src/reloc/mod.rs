@@ -20,7 +20,7 @@ use std::collections::HashMap;
 
 use lskel_abi::insn::Insn;
 
-use self::classify::{classify, RelocKind, SymbolRef};
+use self::classify::{classify, ExternRef, RelocKind, SymbolRef};
 pub use self::error::{LinkError, RelocError};
 use crate::abi::{BPF_PSEUDO_CALL, CALL};
 use crate::btf::ext::{BtfExt, InfoKind};
@@ -93,8 +93,11 @@ pub struct Linker<'o, 'a> {
     pub obj: &'o ElfObject<'a>,
     /// Its functions.
     pub funcs: &'o Functions,
-    /// Its maps, in `fd_array` order.
+    /// Its maps, in object order.
     pub maps: &'o [MapDef],
+    /// The `fd_array` slot of each map ([`crate::maps::FdLayout::slots`]): what a map
+    /// reference's `imm` holds.
+    pub slots: &'o [usize],
     /// `.BTF.ext`, if present.
     pub ext: Option<&'o BtfExt>,
     /// The object's externs.
@@ -140,6 +143,14 @@ impl At<'_> {
 }
 
 impl Linker<'_, '_> {
+    /// The `fd_array` slot of map `map` (an index into `maps`, as classification gives it).
+    fn slot(&self, map: i32) -> i32 {
+        usize::try_from(map)
+            .ok()
+            .and_then(|i| self.slots.get(i))
+            .map_or(map, |&s| s as i32)
+    }
+
     /// Links entry program `prog`.
     pub fn link(&self, prog: &ProgramDef) -> Result<LinkedProgram> {
         let mut st = Linking {
@@ -267,13 +278,20 @@ impl Linker<'_, '_> {
                 let placed = self.place(st, target).map_err(|e| at.err_or(e))?;
                 callback::apply(&mut st.insns[site], site, placed).map_err(|e| at.err(e))?;
             }
-            RelocKind::Map { map } => map::apply(&mut st.insns[site], map),
+            RelocKind::Map { map } => map::apply(&mut st.insns[site], self.slot(map)),
             RelocKind::Data { map, offset } => {
                 let ld = <&mut [Insn; 2]>::try_from(&mut st.insns[site..site + 2])
                     .map_err(|_| at.err(RelocError::DataNotLdImm64))?;
-                data::apply(ld, map, offset);
+                data::apply(ld, self.slot(map), offset);
             }
             RelocKind::Extern(what) => {
+                let what = match what {
+                    ExternRef::Kconfig { map, offset } => ExternRef::Kconfig {
+                        map: self.slot(map),
+                        offset,
+                    },
+                    other => other,
+                };
                 let end = (site + 2).min(st.insns.len());
                 let patched = externs::apply(&mut st.insns[site..end], site, what);
                 st.extern_sites.extend(patched);

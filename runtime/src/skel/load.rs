@@ -10,7 +10,6 @@ use crate::abi::LoaderCtx;
 use crate::kconfig::fill;
 use crate::load::{load_and_run_timed, LoadOptions};
 use crate::load_stats::{LoadStats, PhaseClock};
-use crate::sys::bpf::prog_bind_map;
 use crate::{Error, Result, VerifierLog};
 
 /// Names the failed step of a loader error (the loader reports its number; the skeleton
@@ -275,12 +274,8 @@ fn load_timed(
         }
     }
     pin_new_maps(spec, &maps, &reuse.to_pin)?;
-    for prog in progs.iter().flatten() {
-        for &i in spec.rodata_maps {
-            // Like libbpf, a kernel that cannot bind is not a reason to fail the load.
-            let _ = prog_bind_map(prog.as_fd(), maps[i].as_fd());
-        }
-    }
+    // `.rodata` maps are bound to every program by the loader's program loads themselves
+    // (`fd_array_cnt`), so no BPF_PROG_BIND_MAP is needed here.
     // The program fds go into the struct_ops values (the kernel reads each slot as a u64).
     let struct_ops = (struct_ops.into_iter())
         .map(|(so, mut value, slots)| {

@@ -18,9 +18,6 @@ pub struct SkelSpec {
     pub n_maps: usize,
     /// Number of programs (ctx program descriptors).
     pub n_progs: usize,
-    /// Indexes of the read-only data maps (`.rodata`, `.rodata.*`): bound to every program
-    /// after load, as libbpf does, so they live as long as the programs and tools list them.
-    pub rodata_maps: &'static [usize],
     /// The `.kconfig` map, when the object has `__kconfig` externs.
     pub kconfig: Option<SkelKconfig>,
     /// What each loader step does: a failure at step n is reported as `steps[n - 1]`.

@@ -9,7 +9,7 @@ mod target;
 
 use super::attr::{valid_obj_name, Call, Log};
 use super::{refuse, KResult, MockKernel, Object, Pointees, ProgObject, Refusal};
-use crate::consts::{attr, prog_type, E2BIG, EINVAL, EPERM};
+use crate::consts::{attr, prog_type, E2BIG, EFAULT, EINVAL, EPERM};
 use crate::mem::Memory;
 use crate::vm::{decode, Insn};
 use crate::Error;
@@ -58,7 +58,8 @@ impl MockKernel {
             "core_relos",
         )?;
         let decoded = insns.as_deref().map(decode).unwrap_or_default();
-        Self::read_fd_array(c.mem, a.u64(f::FD_ARRAY), &decoded, c.p, pc)?;
+        let cnt = a.u32(f::FD_ARRAY_CNT);
+        Self::read_fd_array(c.mem, a.u64(f::FD_ARRAY), cnt, &decoded, c.p, pc)?;
         let p = &mut *c.p;
         p.insns = insns.clone();
         p.license = Some(String::from_utf8_lossy(&license).into_owned());
@@ -84,11 +85,13 @@ impl MockKernel {
         }
     }
 
-    /// Reads the `fd_array` slots the instructions use (map fd_idx loads and module kfunc
-    /// calls) into `p`, as the kernel does before it checks them.
+    /// Reads the `fd_array` slots the kernel reads into `p`: with `cnt` > 0 the first `cnt`
+    /// (a count the kernel refuses is left for the checks), then the slots the instructions
+    /// use (map fd_idx loads and module kfunc calls), as the kernel does before it checks them.
     fn read_fd_array(
         mem: &Memory,
         fd_array: u64,
+        cnt: u32,
         decoded: &[Insn],
         p: &mut Pointees,
         pc: usize,
@@ -96,19 +99,23 @@ impl MockKernel {
         if fd_array == 0 {
             return Ok(());
         }
+        let bound = if fd_array_cnt_valid(cnt) { cnt } else { 0 };
+        let mut slots: Vec<u32> = (0..bound).collect();
         let mut k = 0;
         while k < decoded.len() {
             let i = decoded[k];
             k += if i.code == LD_IMM64 { 2 } else { 1 };
-            let slot = if i.code == LD_IMM64
-                && matches!(i.src, BPF_PSEUDO_MAP_IDX | BPF_PSEUDO_MAP_IDX_VALUE)
+            if i.code == LD_IMM64 && matches!(i.src, BPF_PSEUDO_MAP_IDX | BPF_PSEUDO_MAP_IDX_VALUE)
             {
-                i.imm as u32
+                slots.push(i.imm as u32);
             } else if i.code == CALL && i.src == BPF_PSEUDO_KFUNC_CALL && i.off > 0 {
-                i.off as u32
-            } else {
+                slots.push(i.off as u32);
+            }
+        }
+        for slot in slots {
+            if p.fd_array.contains_key(&slot) {
                 continue;
-            };
+            }
             let b = Self::read_ptr(
                 mem,
                 fd_array.wrapping_add(4 * u64::from(slot)),
@@ -132,6 +139,7 @@ impl MockKernel {
         let starts = info::subprog_starts(insns)?;
         self.btf_info_valid(a, insns, p, &starts)?;
         let attach_module = self.attach_target_valid(a, t)?;
+        let bound = self.bound_maps(a, p)?;
         let (maps, kfuncs) = self.insn_refs(a, insns, p)?;
         Ok(ProgObject {
             prog_type: t,
@@ -143,9 +151,44 @@ impl MockKernel {
             attach_btf_id: a.u32(f::ATTACH_BTF_ID),
             attach_module,
             maps,
+            bound,
             kfuncs,
         })
     }
+
+    /// With `fd_array_cnt` > 0 the kernel binds every map of `fd_array[0..cnt)` to the
+    /// program (and takes BTF there too); anything else there fails the load. Returns the
+    /// object ids of those maps.
+    fn bound_maps(&self, a: &super::attr::A, p: &Pointees) -> Result<Vec<usize>, Refusal> {
+        let mut bound = Vec::new();
+        for slot in 0..a.u32(attr::prog_load::FD_ARRAY_CNT) {
+            let fd = p.fd_array.get(&slot).copied().unwrap_or(-1);
+            match self.map_by_fd(fd) {
+                Ok((obj, _)) => {
+                    if !bound.contains(&obj) {
+                        bound.push(obj);
+                    }
+                }
+                Err(not_map) => {
+                    if self.btf_by_fd(fd).is_err() {
+                        return Err((
+                            not_map.0,
+                            format!(
+                                "fd_array[{slot}]: fd {fd} is not pointing to valid bpf_map or btf"
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(bound)
+    }
+}
+
+/// Whether the kernel takes `fd_array_cnt` (it refuses a count whose byte size could
+/// overflow 32 bits).
+fn fd_array_cnt_valid(cnt: u32) -> bool {
+    cnt < u32::MAX / 4
 }
 
 /// The load's log attributes.
@@ -188,10 +231,16 @@ fn prog_attrs_valid(c: &Call<'_>) -> Result<(u32, u32, String), Refusal> {
         EINVAL,
         "prog_ifindex: no offload devices"
     );
+    let cnt = a.u32(f::FD_ARRAY_CNT);
     ensure!(
-        a.u32(f::FD_ARRAY_CNT) == 0,
+        fd_array_cnt_valid(cnt),
         EINVAL,
-        "fd_array_cnt is not supported by the mock"
+        "fd_array_cnt is too big ({cnt})"
+    );
+    ensure!(
+        cnt == 0 || a.u64(f::FD_ARRAY) != 0,
+        EFAULT,
+        "fd_array_cnt {cnt} without fd_array"
     );
     ensure!(
         a.u64(f::SIGNATURE) == 0,

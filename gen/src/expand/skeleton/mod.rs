@@ -14,7 +14,6 @@ mod struct_ops;
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::quote;
 
-use crate::maps::DataKind;
 use crate::sign::Signed;
 use crate::Result;
 use crate::Skeleton;
@@ -52,13 +51,6 @@ pub fn expand_signed(
     let insns = Literal::byte_string(&skel.loader.insns);
     let (n_maps, n_progs) = (plan.maps.len(), plan.programs.len());
     let obj_name = &plan.name;
-    let rodata_maps: Vec<usize> = plan
-        .maps
-        .iter()
-        .enumerate()
-        .filter(|(_, m)| m.data_kind() == Some(DataKind::Rodata))
-        .map(|(i, _)| i)
-        .collect();
     let kconfig = spec::kconfig_spec(plan);
     let steps = &skel.loader.steps;
     let include = object_path.map(|p| {
@@ -136,7 +128,7 @@ pub fn expand_signed(
             // The one `unsafe` of the expansion: DATA and INSNS are the loader lskel-gen generated
             // for this object, and the rest of SPEC is what it emitted with them.
             #[allow(unsafe_code)]
-            static SPEC: __lskel::SkelSpec = __lskel::SkelSpec { name: #obj_name, loader: #trusted, n_maps: #n_maps, n_progs: #n_progs, rodata_maps: &[#(#rodata_maps),*], kconfig: #kconfig, steps: &[#(#steps),*], targets: &[#(#targets)*], struct_ops: &[#(#struct_ops)*], ctx_size: #ctx_size, initial_sizes: &[#(#initial_sizes)*], map_defs: #map_defs };
+            static SPEC: __lskel::SkelSpec = __lskel::SkelSpec { name: #obj_name, loader: #trusted, n_maps: #n_maps, n_progs: #n_progs, kconfig: #kconfig, steps: &[#(#steps),*], targets: &[#(#targets)*], struct_ops: &[#(#struct_ops)*], ctx_size: #ctx_size, initial_sizes: &[#(#initial_sizes)*], map_defs: #map_defs };
 
             /// BTF ids of the object's functions, for `freplace` programs that extend them.
             pub mod btf_ids {

@@ -78,6 +78,8 @@ pub(super) struct Table<'p> {
     /// maps, inner maps, initial values): always for an unsigned loader, for a signed one
     /// only with `ctx_overrides`. Without, those ctx fields are never read.
     overrides: bool,
+    /// Each map's `fd_array` slot, and how many every program is bound to.
+    layout: crate::maps::FdLayout,
 }
 
 /// What the table gives the interpreter and the `Loader`.
@@ -145,6 +147,7 @@ impl<'p> Table<'p> {
             ext_slots,
             data_val: vec![None; plan.maps.len()],
             overrides,
+            layout: plan.fd_layout(),
         }
     }
 
@@ -173,7 +176,7 @@ impl<'p> Table<'p> {
     }
 
     fn map_slot(&self, i: usize) -> BlobOff {
-        self.fd_array.at(4 * i)
+        self.fd_array.at(4 * self.layout.slots[i])
     }
 
     fn sys(
@@ -369,7 +372,13 @@ impl<'p> Table<'p> {
             attr,
             records,
             kernel_target,
-        } = push_prog_load(&mut self.blob, prog, self.plan.kern_version);
+            size,
+        } = push_prog_load(
+            &mut self.blob,
+            prog,
+            self.plan.kern_version,
+            self.layout.bound,
+        );
         let n_maps = self.plan.maps.len();
         let (skip, slot) = (self.label(), self.area(ctx::prog_fd(n_maps, j)));
         self.jump(cond::EQ, slot, u32::MAX, ctx::PROG_SKIP as u32, skip);
@@ -395,7 +404,7 @@ impl<'p> Table<'p> {
         self.copy(self.btf_fd.0, attr.at(f::PROG_BTF_FD).0, false);
         self.log(attr, f::LOG_LEVEL, f::LOG_SIZE, f::LOG_BUF);
         let step = self.step(format!("load program `{name}`{}", self.plan.license_hint()));
-        self.sys(abi::BPF_PROG_LOAD, attr, f::SIZE, Some(slot), false, step);
+        self.sys(abi::BPF_PROG_LOAD, attr, size, Some(slot), false, step);
         if kernel_target.is_some() || matches!(prog.target, Some(AttachTarget::BeforeLoad { .. })) {
             // A module's BTF fd came with the target: the program holds its own reference now.
             self.close(attr.at(f::ATTACH_BTF_OBJ_FD).0);

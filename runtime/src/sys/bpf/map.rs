@@ -248,6 +248,19 @@ impl OneValueArray {
         // kernel reads exactly the bytes of the two live slices.
         unsafe { map_update_elem(self.fd.as_fd(), &0u32.to_ne_bytes(), value, 0) }
     }
+
+    /// Reads the map's one value (key 0) into `out`. EINVAL, and no system call, when `out`
+    /// is not exactly the map's value size; like [`rewrite`](Self::rewrite), it needs no
+    /// `BPF_OBJ_GET_INFO_BY_FD`.
+    pub(crate) fn read(&self, out: &mut [u8]) -> Result<(), Errno> {
+        if out.len() != self.value_size {
+            return Err(Errno::INVAL);
+        }
+        // SAFETY: the map was created by `array_of_one_value` with 4-byte keys and
+        // `self.value_size`-byte values, not per-CPU, and `out` has exactly that length: the
+        // kernel writes exactly the bytes of `out` and reads those of the key.
+        unsafe { map_lookup_elem(self.fd.as_fd(), &0u32.to_ne_bytes(), out, 0) }
+    }
 }
 
 /// Creates a one-entry `BPF_MAP_TYPE_ARRAY` named `name` whose value is `value` (key 0): the
