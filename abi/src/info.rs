@@ -12,6 +12,8 @@ pub mod prog_info {
         "offsetof(struct bpf_prog_info, map_ids)" => MAP_IDS = 56;
         "offsetof(struct bpf_prog_info, name)" => NAME = 64;
         "offsetof(struct bpf_prog_info, btf_id)" => BTF_ID = 128;
+        "offsetof(struct bpf_prog_info, nr_func_info)" => NR_FUNC_INFO = 144;
+        "offsetof(struct bpf_prog_info, nr_line_info)" => NR_LINE_INFO = 148;
         "offsetof(struct bpf_prog_info, run_time_ns)" => RUN_TIME_NS = 192;
         "offsetof(struct bpf_prog_info, run_cnt)" => RUN_CNT = 200;
         "offsetof(struct bpf_prog_info, recursion_misses)" => RECURSION_MISSES = 208;

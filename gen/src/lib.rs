@@ -111,9 +111,10 @@ pub fn generate(data: &[u8], name: &str) -> Result<Skeleton> {
 /// Builds the skeleton of object `data`, named `name`, with a loader of `kind`.
 pub fn generate_with(data: &[u8], name: &str, kind: LoaderKind) -> Result<Skeleton> {
     let plan = Plan::build(data, name)?;
+    let kernel = plan.for_kernel()?;
     let loader = match kind {
-        LoaderKind::Interp if interp::unsupported(&plan).is_none() => interp::emit(&plan)?,
-        _ => loader::emit(&plan)?,
+        LoaderKind::Interp if interp::unsupported(&kernel).is_none() => interp::emit(&kernel)?,
+        _ => loader::emit(&kernel)?,
     };
     Ok(Skeleton { plan, loader })
 }
@@ -184,7 +185,7 @@ pub fn generate_signed_with(
         });
     }
     let plan = Plan::build(data, name)?;
-    let loader = interp::emit_with(&plan, Some(opts))?;
+    let loader = interp::emit_with(&plan.for_kernel()?, Some(opts))?;
     let mut signed = signer.sign_loader(&loader.insns, &loader.blob)?;
     signed.ctx_overrides = opts.ctx_overrides;
     Ok((Skeleton { plan, loader }, signed))

@@ -7,9 +7,9 @@ use crate::diag::Diag;
 use crate::elf::ElfObject;
 use crate::error::{btf_err, Error, Result};
 use crate::externs::{self, Externs};
-use crate::maps::{self, MapDef};
+use crate::maps::{self, MapDef, MapOrigin};
 use crate::program::{self, ProgramDef};
-use crate::reloc::{LinkedProgram, Linker};
+use crate::reloc::{LinkedProgram, Linker, Records};
 use crate::target::AttachTarget;
 
 /// One entry program, linked.
@@ -184,10 +184,125 @@ impl Plan {
     }
 }
 
+/// The u32 at byte `at` of each record of `r` (none when its records are shorter).
+fn record_words(r: &Records, at: usize) -> Vec<u32> {
+    let size = r.rec_size as usize;
+    if size < at + 4 {
+        return Vec::new();
+    }
+    r.bytes
+        .chunks_exact(size)
+        .map(|c| u32::from_le_bytes([c[at], c[at + 1], c[at + 2], c[at + 3]]))
+        .collect()
+}
+
+/// Rewrites the u32 at byte `at` of each record of `r` with `f`.
+fn rewrite_records(r: &mut Records, at: usize, f: &dyn Fn(u32) -> Result<u32>) -> Result<()> {
+    let size = r.rec_size as usize;
+    if size < at + 4 {
+        return Ok(());
+    }
+    for c in r.bytes.chunks_exact_mut(size) {
+        let w = f(u32::from_le_bytes([c[at], c[at + 1], c[at + 2], c[at + 3]]))?;
+        c[at..at + 4].copy_from_slice(&w.to_le_bytes());
+    }
+    Ok(())
+}
+
+/// Byte offsets of what the trimming renumbers in the kernel's records: `bpf_func_info.type_id`,
+/// `bpf_line_info`'s `file_name_off` and `line_off`, `bpf_core_relo`'s `type_id` and
+/// `access_str_off`.
+const FUNC_INFO_TYPE_ID: usize = 4;
+const LINE_INFO_FILE_NAME_OFF: usize = 4;
+const LINE_INFO_LINE_OFF: usize = 8;
+const CORE_RELO_TYPE_ID: usize = 4;
+const CORE_RELO_ACCESS_STR_OFF: usize = 8;
+
+/// Calls `f` on `map` and on its inner map template, if any, and so on down.
+fn each_map(map: &mut MapDef, f: &mut dyn FnMut(&mut MapDef) -> Result<()>) -> Result<()> {
+    f(map)?;
+    match map.inner.as_deref_mut() {
+        Some(inner) => each_map(inner, f),
+        None => Ok(()),
+    }
+}
+
+impl Plan {
+    /// The plan as the loader hands it to the kernel: its BTF trimmed to the types the kernel
+    /// can reach from the map key/value types, func_info and CO-RE records (plus the tags and
+    /// strings those need, see [`Btf::trimmed`]), with every type id and string offset the
+    /// maps and programs hold renumbered to match. The full BTF stays in `self` for the
+    /// generated Rust types.
+    pub fn for_kernel(&self) -> Result<Plan> {
+        let mut plan = self.clone();
+        let mut roots = Vec::new();
+        for m in &mut plan.maps {
+            each_map(m, &mut |m| {
+                roots.extend([m.btf_key_type_id, m.btf_value_type_id]);
+                if let MapOrigin::Data {
+                    datasec: Some(id), ..
+                } = m.origin
+                {
+                    roots.push(id);
+                }
+                Ok(())
+            })?;
+        }
+        let mut strings = Vec::new();
+        for p in &plan.programs {
+            let l = &p.linked;
+            roots.extend(record_words(&l.func_info, FUNC_INFO_TYPE_ID));
+            roots.extend(record_words(&l.core_relos, CORE_RELO_TYPE_ID));
+            strings.extend(record_words(&l.core_relos, CORE_RELO_ACCESS_STR_OFF));
+            strings.extend(record_words(&l.line_info, LINE_INFO_FILE_NAME_OFF));
+            strings.extend(record_words(&l.line_info, LINE_INFO_LINE_OFF));
+        }
+        roots.retain(|&id| id != 0);
+        if roots.is_empty() {
+            // Nothing refers to a type: keep the BTF as it is (the kernel refuses BTF with
+            // no types, and the line_info strings still need a string section).
+            return Ok(plan);
+        }
+        let (btf, remap) = self.btf.trimmed(&roots, &strings)?;
+        let id = |old: u32| {
+            remap
+                .id(old)
+                .ok_or_else(|| btf_err(format!("type [{old}] was trimmed but is still used")))
+        };
+        let off = |old: u32| {
+            remap
+                .str(old)
+                .ok_or_else(|| btf_err(format!("string at {old} was trimmed but is still used")))
+        };
+        for m in &mut plan.maps {
+            each_map(m, &mut |m| {
+                m.btf_key_type_id = id(m.btf_key_type_id)?;
+                m.btf_value_type_id = id(m.btf_value_type_id)?;
+                if let MapOrigin::Data {
+                    datasec: Some(d), ..
+                } = &mut m.origin
+                {
+                    *d = id(*d)?;
+                }
+                Ok(())
+            })?;
+        }
+        for p in &mut plan.programs {
+            let l = &mut p.linked;
+            rewrite_records(&mut l.func_info, FUNC_INFO_TYPE_ID, &id)?;
+            rewrite_records(&mut l.core_relos, CORE_RELO_TYPE_ID, &id)?;
+            rewrite_records(&mut l.core_relos, CORE_RELO_ACCESS_STR_OFF, &off)?;
+            rewrite_records(&mut l.line_info, LINE_INFO_FILE_NAME_OFF, &off)?;
+            rewrite_records(&mut l.line_info, LINE_INFO_LINE_OFF, &off)?;
+        }
+        plan.btf = btf;
+        Ok(plan)
+    }
+}
+
 /// A struct_ops program attaches to its struct type (`tcp_congestion_ops`), as the member it
 /// implements; one that no struct_ops map uses is not loaded (nothing could attach it).
 fn bind_struct_ops(maps: &[crate::maps::MapDef], programs: &mut [Program]) -> Result<()> {
-    use crate::maps::MapOrigin;
     for p in programs
         .iter_mut()
         .filter(|p| p.def.def.prog_type == crate::abi::prog_type::STRUCT_OPS)

@@ -45,6 +45,8 @@ fn expected_cmds(f: &Fixture) -> Vec<Cmd> {
 #[test]
 fn every_fixture_loads() {
     for f in fixtures() {
+        // What the loader hands the kernel: the plan with its BTF trimmed.
+        let kplan = f.skel.plan.for_kernel().unwrap();
         for home in [Home::Vmlinux, Home::Modules] {
             let mut k = kernel_for(&f.skel, home);
             let mut ctx = fresh_ctx(&f);
@@ -60,13 +62,10 @@ fn every_fixture_loads() {
             let cmds: Vec<Cmd> = k.syscalls().iter().map(|s| s.cmd).collect();
             assert_eq!(cmds, expected_cmds(&f), "{} ({home:?})", f.stem);
 
-            // BTF_LOAD carries the plan's BTF.
+            // BTF_LOAD carries the plan's trimmed BTF.
             let btf = &k.syscalls()[0];
-            assert_eq!(
-                btf.mem.btf.as_deref(),
-                Some(&f.skel.plan.btf.to_bytes()[..])
-            );
-            assert_eq!(btf.u32(16) as usize, f.skel.plan.btf.to_bytes().len());
+            assert_eq!(btf.mem.btf.as_deref(), Some(&kplan.btf.to_bytes()[..]));
+            assert_eq!(btf.u32(16) as usize, kplan.btf.to_bytes().len());
 
             // Map creates: plan order and attrs (inner templates interleaved).
             let creates: Vec<&SysCall> = k
@@ -75,7 +74,7 @@ fn every_fixture_loads() {
                 .filter(|s| s.cmd == Cmd::MapCreate)
                 .collect();
             let mut c = creates.iter();
-            for (i, m) in f.skel.plan.maps.iter().enumerate() {
+            for (i, m) in kplan.maps.iter().enumerate() {
                 if let Some(inner) = &m.inner {
                     let s = c.next().unwrap();
                     assert_eq!(s.name(28), truncated(&inner.kernel_name));
@@ -119,7 +118,7 @@ fn every_fixture_loads() {
 
             // Data maps get their initial bytes from the blob; those that start zeroed are
             // left as created (checked in assert_loaded).
-            for (i, m) in f.skel.plan.maps.iter().enumerate() {
+            for (i, m) in kplan.maps.iter().enumerate() {
                 let MapOrigin::Data { init, .. } = &m.origin else {
                     continue;
                 };
@@ -149,7 +148,7 @@ fn every_fixture_loads() {
                 .filter(|(_, m)| m.data_kind() == Some(lskel_gen::maps::DataKind::Rodata))
                 .map(|(i, _)| k.object_id(ctx_map_fd(&ctx, i)).unwrap())
                 .collect();
-            for (j, (s, p)) in loads.iter().zip(&f.skel.plan.programs).enumerate() {
+            for (j, (s, p)) in loads.iter().zip(&kplan.programs).enumerate() {
                 let l = &p.linked;
                 assert_eq!(s.ret, i64::from(ctx_prog_fd(&ctx, n_maps(&f), j)));
                 if rodata.is_empty() {
@@ -177,7 +176,7 @@ fn every_fixture_loads() {
                     (l.line_info.rec_size, l.line_info.count())
                 );
                 assert_eq!(s.u32(116), l.core_relos.count());
-                assert_eq!(s.mem.license.as_deref(), Some(f.skel.plan.license.as_str()));
+                assert_eq!(s.mem.license.as_deref(), Some(kplan.license.as_str()));
                 assert_eq!(
                     s.mem.func_info.as_deref(),
                     (l.func_info.count() > 0).then_some(&l.func_info.bytes[..])
@@ -258,8 +257,8 @@ fn counter_exact_attrs() {
     put(&mut want, 12, 512); // max_entries
     want[28..28 + 14].copy_from_slice(b"syscall_counts");
     put(&mut want, 48, btf as u32); // btf_fd
-    put(&mut want, 52, 8); // btf_key_type_id
-    put(&mut want, 56, 11); // btf_value_type_id
+    put(&mut want, 52, 2); // btf_key_type_id (in the trimmed BTF)
+    put(&mut want, 56, 4); // btf_value_type_id
     assert_eq!(create.size, 72);
     assert_eq!(create.attr, want, "MAP_CREATE attr of syscall_counts");
     assert_eq!(i64::from(ctx_map_fd(&ctx, 0)), create.ret);

@@ -79,7 +79,11 @@ fn render(data: &[u8], stem: &str, path: &Path, shown: Shown) -> String {
         Shown::Signed(opts) => {
             let plan = lskel_gen::Plan::build(data, stem)
                 .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            let loader = lskel_gen::interp::emit_with(&plan, Some(opts))
+            // What the kernel gets: the trimmed plan, as `generate_signed_with` emits.
+            let kernel = plan
+                .for_kernel()
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let loader = lskel_gen::interp::emit_with(&kernel, Some(opts))
                 .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             lskel_gen::Skeleton { plan, loader }
         }

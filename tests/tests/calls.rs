@@ -130,3 +130,23 @@ fn raw_tp_program_calls_subprograms() {
     getpid_syscalls(20);
     assert_eq!(skel.bss().tp_hits(), b.tp_hits);
 }
+
+/// The BTF the loader hands the kernel is trimmed to what it needs: the programs still carry
+/// their func_info (one FUNC per function, subprograms included) and line_info, and the
+/// `.bss` map its DATASEC value type.
+#[test]
+fn programs_keep_func_and_line_info_with_trimmed_btf() {
+    require_kernel!();
+    let skel = calls::open().load().unwrap();
+    let calc = lskel::sys::bpf::prog_info(skel.progs().calc().unwrap()).unwrap();
+    assert_ne!(calc.btf_id, 0, "calc is loaded with BTF");
+    assert!(calc.nr_func_info >= 2, "calc and its subprograms: {calc:?}");
+    assert!(calc.nr_line_info > 0, "calc keeps its line info: {calc:?}");
+    let tp = lskel::sys::bpf::prog_info(skel.progs().calls_tp().unwrap()).unwrap();
+    assert!(tp.nr_func_info >= 2 && tp.nr_line_info > 0, "{tp:?}");
+    let bss = lskel::sys::bpf::map_info(skel.maps().bss().fd()).unwrap();
+    assert_ne!(
+        bss.btf_value_type_id, 0,
+        "`.bss` keeps its DATASEC value type"
+    );
+}

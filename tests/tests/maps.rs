@@ -66,6 +66,11 @@ fn write_maps_fills_every_map_type() {
 
     let hash = Map::new(m.hash_map().fd()).unwrap();
     assert_eq!(u64_at(&hash, 3), Some(200));
+    let hash_info = lskel::sys::bpf::map_info(m.hash_map().fd()).unwrap();
+    assert!(
+        hash_info.btf_id != 0 && hash_info.btf_key_type_id != 0 && hash_info.btf_value_type_id != 0,
+        "hash_map keeps its BTF key/value types in the trimmed BTF: {hash_info:?}"
+    );
     assert_eq!(u64_at(&hash, 2), None);
     let keys: Vec<_> = hash.keys().map(Result::unwrap).collect();
     assert_eq!(keys, vec![3u32.to_ne_bytes().to_vec()]);

@@ -3,6 +3,7 @@
 
 pub mod cdump;
 pub mod ext;
+pub mod trim;
 
 use crate::abi::btf::{
     BTF_MAGIC, BTF_VERSION, HDR_LEN_AT, HEADER_SIZE, MAGIC_AT, STR_LEN_AT, STR_OFF_AT, TYPE_LEN_AT,

@@ -72,6 +72,10 @@ pub struct ProgInfo {
     pub map_ids: Vec<u32>,
     /// `btf_id`.
     pub btf_id: u32,
+    /// `nr_func_info`: how many func_info records the kernel holds for it.
+    pub nr_func_info: u32,
+    /// `nr_line_info`: how many line_info records the kernel holds for it.
+    pub nr_line_info: u32,
     /// `verified_insns`.
     pub verified_insns: u32,
     /// `attach_btf_obj_id`.
@@ -125,6 +129,8 @@ pub fn prog_info(prog: BorrowedFd<'_>) -> Result<ProgInfo, Errno> {
         xlated_insns: xlated,
         map_ids,
         btf_id: rd_u32(buf2, o::BTF_ID),
+        nr_func_info: rd_u32(buf2, o::NR_FUNC_INFO),
+        nr_line_info: rd_u32(buf2, o::NR_LINE_INFO),
         verified_insns: rd_u32(buf2, o::VERIFIED_INSNS),
         attach_btf_obj_id: rd_u32(buf2, o::ATTACH_BTF_OBJ_ID),
         attach_btf_id: rd_u32(buf2, o::ATTACH_BTF_ID),
