@@ -332,12 +332,16 @@ impl Emit {
                 _ => self.op_fail(),
             }
         }
-        self.b
-            .note("malformed op: fail with -EINVAL (a generator bug)");
+        self.b.note(
+            "malformed op: fail with -EINVAL at step -1 (a generator bug); pc and step in one store",
+        );
         self.b.bind(self.bad);
-        self.b.mov_imm(R1, -EINVAL);
-        self.b.store(Size::DW, BASE, self.st(state::RET), R1);
-        self.b.mov_imm(STEP, BAD_OP_STEP);
+        const _: () = assert!(state::STEP == state::PC + 4 && PC_STOP == BAD_OP_STEP);
+        self.b
+            .store_imm(Size::DW, BASE, self.st(state::PC), PC_STOP);
+        self.b
+            .store_imm(Size::DW, BASE, self.st(state::RET), -EINVAL);
+        self.b.goto_long(self.next);
         self.b.note(
             "failure: record the step, stop the walk at the loop head (state.ret holds the errno)",
         );
