@@ -21,7 +21,7 @@ use super::ops::{at, cond, flag, kind, OP_SIZE};
 use crate::abi::{self, ctx, BPF_JEQ, BPF_JGE, BPF_JGT, BPF_JNE, BPF_JSET, BPF_JSGE, BPF_JSLE};
 use crate::abi::{BPF_ADD, BPF_AND, BPF_ARSH, BPF_LSH, BPF_MUL, BPF_NEG, BPF_OR, BPF_RSH};
 use crate::abi::{BPF_JSLT, BPF_SUB, BPF_XOR};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::loader::blob::BlobOff;
 use crate::loader::emit::{reg::*, Builder, Label, Size};
 
@@ -102,6 +102,8 @@ mod cb {
     pub const BASE: u8 = super::R9;
     /// The current op.
     pub const OP: u8 = super::R8;
+    /// The interpreter state (r6 holds the ctx only before the loop; callee-saved).
+    pub const STATE: u8 = super::CTX;
     /// Its step.
     pub const STEP: u8 = super::RET;
 }
@@ -118,20 +120,6 @@ struct Emit {
 
 /// Emits the interpreter for `l`; returns its instructions and notes.
 pub fn emit(l: Layout) -> Result<(Vec<u8>, std::collections::BTreeMap<usize, String>)> {
-    // The state and the ctx flags are reached as r9 + offset (the table puts them right after
-    // the fd slots).
-    let near = [
-        l.state.0 as usize + state::SIZE,
-        l.ctx_area.0 as usize + ctx::FLAGS + 4,
-    ];
-    if near.iter().any(|&end| end > NEAR) {
-        return Err(Error::Limit {
-            what: format!(
-                "an interpreter state at blob offset {:#x}: it must lie in the first 32 KiB",
-                l.state.0
-            ),
-        });
-    }
     let mut b = Builder::default();
     let (next, stop, fail, bad) = (b.label(), b.label(), b.label(), b.label());
     let mut e = Emit {
@@ -153,13 +141,38 @@ const R5: u8 = 5;
 const NEAR: usize = i16::MAX as usize;
 
 impl Emit {
-    /// The offset from [`cb::BASE`] of the state field `field`.
+    /// The offset from [`cb::STATE`] of the state field `field`.
     fn st(&self, field: usize) -> usize {
-        self.l.state.0 as usize + field
+        field
+    }
+
+    /// A register and offset that reach blob offset `off` (`len` bytes), when one of the
+    /// loop's base registers is near enough: the state's (the ctx area follows it) or the
+    /// blob's.
+    fn near(&self, off: usize, len: usize) -> Option<(u8, usize)> {
+        let state = self.l.state.0 as usize;
+        if off >= state && off - state + len <= NEAR {
+            Some((cb::STATE, off - state))
+        } else if off + len <= NEAR {
+            Some((cb::BASE, off))
+        } else {
+            None
+        }
+    }
+
+    /// `dst = *(size *)&blob[off]`; `dst` is also the address register when needed.
+    fn load_blob(&mut self, size: Size, dst: u8, off: usize) {
+        match self.near(off, 8) {
+            Some((reg, at)) => self.b.load(size, dst, reg, at),
+            None => {
+                self.b.blob_addr(dst, BlobOff(off as u32));
+                self.b.load(size, dst, dst, 0);
+            }
+        }
     }
 
     fn main(&mut self) {
-        use cb::BASE;
+        use cb::{BASE, STATE};
         let (out, ok, report, exhausted) = (
             self.b.label(),
             self.b.label(),
@@ -181,29 +194,30 @@ impl Emit {
         self.b
             .note("reset the state (pc and step in one word); r9 = the blob from here on");
         self.b.blob_addr(BASE, BlobOff(0));
-        self.b.store_imm(Size::DW, BASE, self.st(state::PC), 0);
-        self.b.store_imm(Size::DW, BASE, self.st(state::RET), 0);
-        self.b.store_imm(Size::W, BASE, self.st(state::MODE), 0);
+        self.b.blob_addr(STATE, self.l.state);
+        self.b.store_imm(Size::DW, STATE, self.st(state::PC), 0);
+        self.b.store_imm(Size::DW, STATE, self.st(state::RET), 0);
+        self.b.store_imm(Size::W, STATE, self.st(state::MODE), 0);
         self.body(exhausted);
         self.b
             .note("walk stopped: after the load ops, run the cleanup ops if a step failed");
         self.b.bind(self.stop);
-        self.b.load(Size::W, R2, BASE, self.st(state::MODE));
+        self.b.load(Size::W, R2, STATE, self.st(state::MODE));
         self.b.jump_if(true, BPF_JNE, R2, 0, report);
-        self.b.load(Size::W, R2, BASE, self.st(state::STEP));
+        self.b.load(Size::W, R2, STATE, self.st(state::STEP));
         self.b.jump_if(false, BPF_JEQ, R2, 0, ok);
-        self.b.store_imm(Size::W, BASE, self.st(state::MODE), 1);
+        self.b.store_imm(Size::W, STATE, self.st(state::MODE), 1);
         self.b
-            .store_imm(Size::W, BASE, self.st(state::PC), self.l.n_main);
+            .store_imm(Size::W, STATE, self.st(state::PC), self.l.n_main);
         self.b.goto_long(self.next);
         self.b
             .note("failed: report the step in the ctx area, return the errno");
         self.b.bind(report);
-        self.b.load(Size::W, R8, BASE, self.st(state::STEP));
-        self.b.load(Size::DW, RET, BASE, self.st(state::RET));
+        self.b.load(Size::W, R8, STATE, self.st(state::STEP));
+        self.b.load(Size::DW, RET, STATE, self.st(state::RET));
         let status = self.l.ctx_area.0 as usize + self.l.status;
-        if status + 4 <= NEAR {
-            self.b.store(Size::W, BASE, status, R8);
+        if let Some((reg, at)) = self.near(status, 4) {
+            self.b.store(Size::W, reg, at, R8);
         } else {
             self.b.blob_addr(R1, self.l.ctx_area.at(self.l.status));
             self.b.store(Size::W, R1, 0, R8);
@@ -219,9 +233,9 @@ impl Emit {
         self.b.note("may_goto budget used up: fail with -E2BIG");
         self.b.bind(exhausted);
         self.b.mov_imm(R2, -E2BIG);
-        self.b.store(Size::DW, BASE, self.st(state::RET), R2);
+        self.b.store(Size::DW, STATE, self.st(state::RET), R2);
         self.b
-            .store_imm(Size::W, BASE, self.st(state::STEP), BAD_OP_STEP);
+            .store_imm(Size::W, STATE, self.st(state::STEP), BAD_OP_STEP);
         self.b.goto_long(report);
     }
 
@@ -290,11 +304,11 @@ impl Emit {
         self.b.note("loop: run the op at state.pc");
         self.b.bind(self.next);
         self.b.may_goto(exhausted);
-        self.b.load(Size::W, R1, BASE, self.st(state::PC));
+        self.b.load(Size::W, R1, STATE, self.st(state::PC));
         self.b.jump_if(true, BPF_JGE, R1, l.n_ops, self.stop);
         self.b.mov_reg(R2, R1);
         self.b.alu_imm(BPF_ADD, R2, 1);
-        self.b.store(Size::W, BASE, self.st(state::PC), R2);
+        self.b.store(Size::W, STATE, self.st(state::PC), R2);
         self.b.alu_imm(BPF_MUL, R1, OP_SIZE);
         self.b.alu_imm(BPF_ADD, R1, l.ops.0);
         self.b.mov_reg(OP, BASE);
@@ -316,7 +330,8 @@ impl Emit {
             self.b.jump_if(true, BPF_JEQ, R1, u32::from(k), label);
         }
         self.b.note("END (or an unknown kind): stop the walk");
-        self.b.store_imm(Size::W, BASE, self.st(state::PC), PC_STOP);
+        self.b
+            .store_imm(Size::W, STATE, self.st(state::PC), PC_STOP);
         self.b.goto_long(self.next);
         for (k, label) in kinds {
             self.b.bind(label);
@@ -338,22 +353,23 @@ impl Emit {
         self.b.bind(self.bad);
         const _: () = assert!(state::STEP == state::PC + 4 && PC_STOP == BAD_OP_STEP);
         self.b
-            .store_imm(Size::DW, BASE, self.st(state::PC), PC_STOP);
+            .store_imm(Size::DW, STATE, self.st(state::PC), PC_STOP);
         self.b
-            .store_imm(Size::DW, BASE, self.st(state::RET), -EINVAL);
+            .store_imm(Size::DW, STATE, self.st(state::RET), -EINVAL);
         self.b.goto_long(self.next);
         self.b.note(
             "failure: record the step, stop the walk at the loop head (state.ret holds the errno)",
         );
         self.b.bind(self.fail);
-        self.b.store(Size::W, BASE, self.st(state::STEP), STEP);
-        self.b.store_imm(Size::W, BASE, self.st(state::PC), PC_STOP);
+        self.b.store(Size::W, STATE, self.st(state::STEP), STEP);
+        self.b
+            .store_imm(Size::W, STATE, self.st(state::PC), PC_STOP);
         self.b.goto_long(self.next);
     }
 
     /// r0 -> state.ret
     fn keep_ret(&mut self) {
-        self.b.store(Size::DW, cb::BASE, self.st(state::RET), R0);
+        self.b.store(Size::DW, cb::STATE, self.st(state::RET), R0);
     }
 
     /// r1 = op.flags
@@ -467,12 +483,12 @@ impl Emit {
         self.b.and_imm(R5, 1);
         // pc ^= (pc ^ d) & -take
         self.b.alu_imm(BPF_NEG, R5, 0);
-        self.b.load(Size::W, R1, cb::BASE, self.st(state::PC));
+        self.b.load(Size::W, R1, cb::STATE, self.st(state::PC));
         self.b.load(Size::W, R2, cb::OP, at::D);
         self.b.alu_reg(BPF_XOR, R2, R1);
         self.b.alu_reg(BPF_AND, R2, R5);
         self.b.alu_reg(BPF_XOR, R1, R2);
-        self.b.store(Size::W, cb::BASE, self.st(state::PC), R1);
+        self.b.store(Size::W, cb::STATE, self.st(state::PC), R1);
         self.b.goto_long(self.next);
     }
 
@@ -486,12 +502,7 @@ impl Emit {
         self.field_ptr(R1, at::B, self.limit(max));
         self.size_operand(R2, at::C, R4);
         self.b.jump_if(true, BPF_JGT, R2, max, self.bad);
-        self.b.load(
-            Size::W,
-            R4,
-            cb::BASE,
-            self.l.ctx_area.0 as usize + ctx::FLAGS,
-        );
+        self.load_blob(Size::W, R4, self.l.ctx_area.0 as usize + ctx::FLAGS);
         self.b
             .jump_if(true, BPF_JSET, R4, ctx::SKEL_KERNEL as i32, kernel);
         self.b.call(abi::FUNC_COPY_FROM_USER);
@@ -529,7 +540,7 @@ impl Emit {
 
     /// `reg` -> state.ret
     fn keep_ret_reg(&mut self, reg: u8) {
-        self.b.store(Size::DW, cb::BASE, self.st(state::RET), reg);
+        self.b.store(Size::DW, cb::STATE, self.st(state::RET), reg);
     }
 
     fn op_find(&mut self) {
