@@ -18,8 +18,9 @@
 //! those bounds hold (see `table.rs`).
 
 use super::ops::{at, cond, flag, kind, OP_SIZE};
-use crate::abi::{self, ctx, BPF_JEQ, BPF_JGE, BPF_JGT, BPF_JNE, BPF_JSGE, BPF_JSLE, BPF_JSLT};
-use crate::abi::{BPF_ADD, BPF_AND, BPF_LSH, BPF_MUL, BPF_OR, BPF_SUB};
+use crate::abi::{self, ctx, BPF_JEQ, BPF_JGE, BPF_JGT, BPF_JNE, BPF_JSET, BPF_JSGE, BPF_JSLE};
+use crate::abi::{BPF_ADD, BPF_AND, BPF_ARSH, BPF_LSH, BPF_MUL, BPF_NEG, BPF_OR, BPF_RSH};
+use crate::abi::{BPF_JSLT, BPF_SUB, BPF_XOR};
 use crate::error::Result;
 use crate::loader::blob::BlobOff;
 use crate::loader::emit::{reg::*, Builder, Label, Size};
@@ -48,6 +49,20 @@ const ENOENT: i32 = lskel_abi::errno::ENOENT;
 const E2BIG: i32 = lskel_abi::errno::E2BIG;
 /// The step reported for a malformed op (no step of the table has this number).
 const BAD_OP_STEP: i32 = -1;
+/// What a failure stores in `state.pc`: past every op, so the loop head stops the walk.
+const PC_STOP: i32 = -1;
+/// The JUMP truth table: bit `cond * 4 + ne * 2 + lt` is whether the jump is taken, where
+/// `ne` is `(v & mask) != value` and `lt` is `(s32)(v & mask) < (s32)value`.
+const JUMP_TRUTH: i32 = {
+    let always = 0b1111 << (4 * cond::ALWAYS as u32);
+    let eq = 0b0011 << (4 * cond::EQ as u32);
+    let ne = 0b1100 << (4 * cond::NE as u32);
+    let slt = 0b1010 << (4 * cond::SLT as u32);
+    let sge = 0b0101 << (4 * cond::SGE as u32);
+    always | eq | ne | slt | sge
+};
+/// The highest `cond` the truth table covers.
+const COND_MAX: u8 = cond::SGE;
 
 /// The constants the interpreter is emitted with.
 #[derive(Clone, Copy, Debug)]
@@ -80,12 +95,15 @@ pub struct Layout {
     pub map_sha256: Option<[u8; 32]>,
 }
 
-/// Registers of the loop body (r6 keeps the ctx).
+/// Registers of the loop body (r6 keeps the ctx until the loop starts).
 mod cb {
-    /// The blob's base address.
+    /// The blob's base address, set once before the loop (callee-saved, so helper calls keep
+    /// it): the state, the ctx area and every operand are reached from it.
     pub const BASE: u8 = super::R9;
     /// The current op.
     pub const OP: u8 = super::R8;
+    /// The interpreter state (r6 holds the ctx only before the loop; callee-saved).
+    pub const STATE: u8 = super::CTX;
     /// Its step.
     pub const STEP: u8 = super::RET;
 }
@@ -116,8 +134,45 @@ pub fn emit(l: Layout) -> Result<(Vec<u8>, std::collections::BTreeMap<usize, Str
     e.b.finish()
 }
 
+/// r5, a scratch register of the JUMP handler (no call there).
+const R5: u8 = 5;
+
+/// Offsets from [`cb::BASE`] reach at most this far (an instruction's 16-bit offset).
+const NEAR: usize = i16::MAX as usize;
+
 impl Emit {
+    /// The offset from [`cb::STATE`] of the state field `field`.
+    fn st(&self, field: usize) -> usize {
+        field
+    }
+
+    /// A register and offset that reach blob offset `off` (`len` bytes), when one of the
+    /// loop's base registers is near enough: the state's (the ctx area follows it) or the
+    /// blob's.
+    fn near(&self, off: usize, len: usize) -> Option<(u8, usize)> {
+        let state = self.l.state.0 as usize;
+        if off >= state && off - state + len <= NEAR {
+            Some((cb::STATE, off - state))
+        } else if off + len <= NEAR {
+            Some((cb::BASE, off))
+        } else {
+            None
+        }
+    }
+
+    /// `dst = *(size *)&blob[off]`; `dst` is also the address register when needed.
+    fn load_blob(&mut self, size: Size, dst: u8, off: usize) {
+        match self.near(off, 8) {
+            Some((reg, at)) => self.b.load(size, dst, reg, at),
+            None => {
+                self.b.blob_addr(dst, BlobOff(off as u32));
+                self.b.load(size, dst, dst, 0);
+            }
+        }
+    }
+
     fn main(&mut self) {
+        use cb::{BASE, STATE};
         let (out, ok, report, exhausted) = (
             self.b.label(),
             self.b.label(),
@@ -136,31 +191,37 @@ impl Emit {
         self.b.call(FUNC_PROBE_READ_KERNEL);
         self.b.mov_reg(RET, R0);
         self.b.jump_if(true, BPF_JNE, RET, 0, out);
-        self.b.note("reset the state");
-        self.b.blob_addr(R1, self.l.state);
-        self.b.store_imm(Size::W, R1, state::PC, 0);
-        self.b.store_imm(Size::W, R1, state::STEP, 0);
-        self.b.store_imm(Size::DW, R1, state::RET, 0);
-        self.b.store_imm(Size::W, R1, state::MODE, 0);
+        self.b
+            .note("reset the state (pc and step in one word); r9 = the blob from here on");
+        self.b.blob_addr(BASE, BlobOff(0));
+        self.b.blob_addr(STATE, self.l.state);
+        self.b.store_imm(Size::DW, STATE, self.st(state::PC), 0);
+        self.b.store_imm(Size::DW, STATE, self.st(state::RET), 0);
+        self.b.store_imm(Size::W, STATE, self.st(state::MODE), 0);
         self.body(exhausted);
         self.b
             .note("walk stopped: after the load ops, run the cleanup ops if a step failed");
         self.b.bind(self.stop);
-        self.b.blob_addr(R1, self.l.state);
-        self.b.load(Size::W, R2, R1, state::MODE);
+        self.b.load(Size::W, R2, STATE, self.st(state::MODE));
         self.b.jump_if(true, BPF_JNE, R2, 0, report);
-        self.b.load(Size::W, R2, R1, state::STEP);
+        self.b.load(Size::W, R2, STATE, self.st(state::STEP));
         self.b.jump_if(false, BPF_JEQ, R2, 0, ok);
-        self.b.store_imm(Size::W, R1, state::MODE, 1);
-        self.b.store_imm(Size::W, R1, state::PC, self.l.n_main);
+        self.b.store_imm(Size::W, STATE, self.st(state::MODE), 1);
+        self.b
+            .store_imm(Size::W, STATE, self.st(state::PC), self.l.n_main);
         self.b.goto_long(self.next);
         self.b
             .note("failed: report the step in the ctx area, return the errno");
         self.b.bind(report);
-        self.b.load(Size::W, R8, R1, state::STEP);
-        self.b.load(Size::DW, RET, R1, state::RET);
-        self.b.blob_addr(R1, self.l.ctx_area.at(self.l.status));
-        self.b.store(Size::W, R1, 0, R8);
+        self.b.load(Size::W, R8, STATE, self.st(state::STEP));
+        self.b.load(Size::DW, RET, STATE, self.st(state::RET));
+        let status = self.l.ctx_area.0 as usize + self.l.status;
+        if let Some((reg, at)) = self.near(status, 4) {
+            self.b.store(Size::W, reg, at, R8);
+        } else {
+            self.b.blob_addr(R1, self.l.ctx_area.at(self.l.status));
+            self.b.store(Size::W, R1, 0, R8);
+        }
         self.b.bind(out);
         self.b.mov_reg(R0, RET);
         self.b.exit();
@@ -171,10 +232,10 @@ impl Emit {
         // verifier calls infinite (the budget is spent, the cleanup could not run anyway).
         self.b.note("may_goto budget used up: fail with -E2BIG");
         self.b.bind(exhausted);
-        self.b.blob_addr(R1, self.l.state);
         self.b.mov_imm(R2, -E2BIG);
-        self.b.store(Size::DW, R1, state::RET, R2);
-        self.b.store_imm(Size::W, R1, state::STEP, BAD_OP_STEP);
+        self.b.store(Size::DW, STATE, self.st(state::RET), R2);
+        self.b
+            .store_imm(Size::W, STATE, self.st(state::STEP), BAD_OP_STEP);
         self.b.goto_long(report);
     }
 
@@ -221,7 +282,8 @@ impl Emit {
     }
 
     /// `dst = op.field`, or with `INDIRECT` the u32 at that blob offset (a size the ctx
-    /// gives); `scratch` is clobbered. The caller bounds the result.
+    /// gives); `scratch` is clobbered (0 on both paths, so the verifier sees one state where
+    /// they meet). The caller bounds the result.
     fn size_operand(&mut self, dst: u8, field: usize, scratch: u8) {
         let direct = self.b.label();
         self.b.load(Size::B, scratch, cb::OP, at::FLAGS);
@@ -231,6 +293,7 @@ impl Emit {
         self.b.jump_if(true, BPF_JGT, dst, self.limit(4), self.bad);
         self.b.add_reg(dst, cb::BASE);
         self.b.load(Size::W, dst, dst, 0);
+        self.b.mov_imm(scratch, 0);
         self.b.bind(direct);
     }
 
@@ -239,20 +302,21 @@ impl Emit {
         self.l.blob_len - len
     }
 
-    /// The loop: one op per iteration.
+    /// The loop: one op per iteration. Every path through an op ends at the loop head (a
+    /// failure too: it sets `pc` past the table), so the verifier meets each op's code
+    /// once, its states pruned at the `may_goto`; where two paths of one op join before
+    /// that, their registers are made equal.
     fn body(&mut self, exhausted: Label) {
         use cb::*;
         let l = self.l;
         self.b.note("loop: run the op at state.pc");
         self.b.bind(self.next);
         self.b.may_goto(exhausted);
-        self.b.blob_addr(BASE, BlobOff(0));
-        self.b.blob_addr(R3, l.state);
-        self.b.load(Size::W, R1, R3, state::PC);
+        self.b.load(Size::W, R1, STATE, self.st(state::PC));
         self.b.jump_if(true, BPF_JGE, R1, l.n_ops, self.stop);
         self.b.mov_reg(R2, R1);
         self.b.alu_imm(BPF_ADD, R2, 1);
-        self.b.store(Size::W, R3, state::PC, R2);
+        self.b.store(Size::W, STATE, self.st(state::PC), R2);
         self.b.alu_imm(BPF_MUL, R1, OP_SIZE);
         self.b.alu_imm(BPF_ADD, R1, l.ops.0);
         self.b.mov_reg(OP, BASE);
@@ -273,7 +337,10 @@ impl Emit {
         for &(k, label) in &kinds {
             self.b.jump_if(true, BPF_JEQ, R1, u32::from(k), label);
         }
-        self.b.goto_long(self.stop);
+        self.b.note("END (or an unknown kind): stop the walk");
+        self.b
+            .store_imm(Size::W, STATE, self.st(state::PC), PC_STOP);
+        self.b.goto_long(self.next);
         for (k, label) in kinds {
             self.b.bind(label);
             match k {
@@ -288,31 +355,34 @@ impl Emit {
                 _ => self.op_fail(),
             }
         }
-        self.b
-            .note("malformed op: fail with -EINVAL (a generator bug)");
+        self.b.note(
+            "malformed op: fail with -EINVAL at step -1 (a generator bug); pc and step in one store",
+        );
         self.b.bind(self.bad);
-        self.b.mov_imm(R1, -EINVAL);
-        self.b.blob_addr(R2, l.state);
-        self.b.store(Size::DW, R2, state::RET, R1);
-        self.b.mov_imm(STEP, BAD_OP_STEP);
+        const _: () = assert!(state::STEP == state::PC + 4 && PC_STOP == BAD_OP_STEP);
         self.b
-            .note("failure: record the step, stop the loop (state.ret holds the errno)");
+            .store_imm(Size::DW, STATE, self.st(state::PC), PC_STOP);
+        self.b
+            .store_imm(Size::DW, STATE, self.st(state::RET), -EINVAL);
+        self.b.goto_long(self.next);
+        self.b.note(
+            "failure: record the step, stop the walk at the loop head (state.ret holds the errno)",
+        );
         self.b.bind(self.fail);
-        self.b.blob_addr(R1, l.state);
-        self.b.store(Size::W, R1, state::STEP, STEP);
-        self.b.goto_long(self.stop);
+        self.b.store(Size::W, STATE, self.st(state::STEP), STEP);
+        self.b
+            .store_imm(Size::W, STATE, self.st(state::PC), PC_STOP);
+        self.b.goto_long(self.next);
     }
 
     /// r0 -> state.ret
     fn keep_ret(&mut self) {
-        self.b.blob_addr(R1, self.l.state);
-        self.b.store(Size::DW, R1, state::RET, R0);
+        self.b.store(Size::DW, cb::STATE, self.st(state::RET), R0);
     }
 
-    /// r1 = op.flags & bit
-    fn flag(&mut self, bit: u8) {
+    /// r1 = op.flags
+    fn flags(&mut self) {
         self.b.load(Size::B, R1, cb::OP, at::FLAGS);
-        self.b.and_imm(R1, i32::from(bit));
     }
 
     fn op_sys(&mut self) {
@@ -327,15 +397,16 @@ impl Emit {
         self.b.call(abi::FUNC_SYS_BPF);
         // r0 is kept until the next call.
         self.keep_ret();
+        self.flags();
         self.b.jump_if(true, BPF_JSLT, R0, 0, err);
-        self.flag(flag::OUT);
+        self.b.and_imm(R1, i32::from(flag::OUT));
         self.b.jump_if(true, BPF_JEQ, R1, 0, self.next);
         self.field_ptr(R1, at::D, self.limit(4));
         self.b.store(Size::W, R1, 0, R0);
         self.b.goto_long(self.next);
         self.b.bind(err);
-        self.flag(flag::SOFT);
-        self.b.jump_if(true, BPF_JNE, R1, 0, self.next);
+        self.b
+            .jump_if(true, BPF_JSET, R1, i32::from(flag::SOFT), self.next);
         self.b.goto_long(self.fail);
     }
 
@@ -344,8 +415,9 @@ impl Emit {
         self.b.note("COPY: blob[b] = blob[a]");
         self.field_ptr(R2, at::A, self.limit(8));
         self.field_ptr(R3, at::B, self.limit(8));
-        self.flag(flag::WIDE);
-        self.b.jump_if(true, BPF_JNE, R1, 0, wide);
+        self.flags();
+        self.b
+            .jump_if(true, BPF_JSET, R1, i32::from(flag::WIDE), wide);
         self.b.load(Size::W, R1, R2, 0);
         self.b.store(Size::W, R3, 0, R1);
         self.b.goto_long(self.next);
@@ -360,8 +432,9 @@ impl Emit {
         self.b.note("STORE: blob[a] = b | c << 32");
         self.field_ptr(R3, at::A, self.limit(8));
         self.b.load(Size::W, R2, cb::OP, at::B);
-        self.flag(flag::WIDE);
-        self.b.jump_if(true, BPF_JNE, R1, 0, wide);
+        self.flags();
+        self.b
+            .jump_if(true, BPF_JSET, R1, i32::from(flag::WIDE), wide);
         self.b.store(Size::W, R3, 0, R2);
         self.b.goto_long(self.next);
         self.b.bind(wide);
@@ -380,39 +453,55 @@ impl Emit {
         self.b.goto_long(self.next);
     }
 
+    /// Without a branch: the condition is looked up in [`JUMP_TRUTH`], and `pc` becomes
+    /// `d` or stays by masking, so the verifier meets this code once.
     fn op_jump(&mut self) {
-        let take = self.b.label();
-        self.b.note("JUMP: if cond(blob[a] & b, c) then pc = d");
+        self.b.note(
+            "JUMP: if cond(blob[a] & b, c) then pc = d (branch-free: truth table, masked pc)",
+        );
         self.b.load(Size::B, R4, cb::OP, at::COND);
         self.b
-            .jump_if(true, BPF_JEQ, R4, u32::from(cond::ALWAYS), take);
+            .jump_if(true, BPF_JGT, R4, u32::from(COND_MAX), self.bad);
         self.field_ptr(R2, at::A, self.limit(4));
         self.b.load(Size::W, R2, R2, 0);
         self.b.load(Size::W, R3, cb::OP, at::B);
         self.b.alu_reg(BPF_AND, R2, R3);
         self.b.load(Size::W, R3, cb::OP, at::C);
-        for (c, op) in [
-            (cond::EQ, BPF_JEQ),
-            (cond::NE, BPF_JNE),
-            (cond::SLT, BPF_JSLT),
-            (cond::SGE, BPF_JSGE),
-        ] {
-            let other = self.b.label();
-            self.b.jump_if(true, BPF_JNE, R4, u32::from(c), other);
-            self.b.jump_reg(false, op, R2, R3, take);
-            self.b.goto_long(self.next);
-            self.b.bind(other);
+        // ne = ((v ^ c) | -(v ^ c)) >> 63: the sign bit is set unless v ^ c is 0.
+        self.b.mov_reg(R1, R2);
+        self.b.alu_reg(BPF_XOR, R1, R3);
+        self.b.mov_reg(R5, R1);
+        self.b.alu_imm(BPF_NEG, R5, 0);
+        self.b.alu_reg(BPF_OR, R1, R5);
+        self.b.alu_imm(BPF_RSH, R1, 63);
+        // lt = (sext(v) - sext(c)) >> 63, exact on 64 bits for 32-bit operands.
+        for r in [R2, R3] {
+            self.b.alu_imm(BPF_LSH, r, 32);
+            self.b.alu_imm(BPF_ARSH, r, 32);
         }
-        self.b.goto_long(self.bad);
-        self.b.bind(take);
-        self.b.load(Size::W, R1, cb::OP, at::D);
-        self.b.blob_addr(R2, self.l.state);
-        self.b.store(Size::W, R2, state::PC, R1);
+        self.b.alu_reg(BPF_SUB, R2, R3);
+        self.b.alu_imm(BPF_RSH, R2, 63);
+        // take = JUMP_TRUTH >> (cond * 4 + ne * 2 + lt) & 1
+        self.b.alu_imm(BPF_LSH, R4, 2);
+        self.b.alu_imm(BPF_LSH, R1, 1);
+        self.b.alu_reg(BPF_OR, R4, R1);
+        self.b.alu_reg(BPF_OR, R4, R2);
+        self.b.mov_imm(R5, JUMP_TRUTH);
+        self.b.alu_reg(BPF_RSH, R5, R4);
+        self.b.and_imm(R5, 1);
+        // pc ^= (pc ^ d) & -take
+        self.b.alu_imm(BPF_NEG, R5, 0);
+        self.b.load(Size::W, R1, cb::STATE, self.st(state::PC));
+        self.b.load(Size::W, R2, cb::OP, at::D);
+        self.b.alu_reg(BPF_XOR, R2, R1);
+        self.b.alu_reg(BPF_AND, R2, R5);
+        self.b.alu_reg(BPF_XOR, R1, R2);
+        self.b.store(Size::W, cb::STATE, self.st(state::PC), R1);
         self.b.goto_long(self.next);
     }
 
     fn op_read(&mut self) {
-        let (kernel, done, max) = (self.b.label(), self.b.label(), self.l.max_read);
+        let (kernel, max) = (self.b.label(), self.l.max_read);
         self.b
             .note("READ: c bytes from the user pointer at blob[a] (when not 0) to &blob[b]");
         self.field_ptr(R3, at::A, self.limit(8));
@@ -421,15 +510,18 @@ impl Emit {
         self.field_ptr(R1, at::B, self.limit(max));
         self.size_operand(R2, at::C, R4);
         self.b.jump_if(true, BPF_JGT, R2, max, self.bad);
-        self.b.blob_addr(R4, self.l.ctx_area.at(ctx::FLAGS));
-        self.b.load(Size::W, R4, R4, 0);
-        self.b.and_imm(R4, ctx::SKEL_KERNEL as i32);
-        self.b.jump_if(true, BPF_JNE, R4, 0, kernel);
+        self.load_blob(Size::W, R4, self.l.ctx_area.0 as usize + ctx::FLAGS);
+        self.b
+            .jump_if(true, BPF_JSET, R4, ctx::SKEL_KERNEL as i32, kernel);
         self.b.call(abi::FUNC_COPY_FROM_USER);
-        self.b.goto_long(done);
+        self.read_done();
         self.b.bind(kernel);
         self.b.call(FUNC_PROBE_READ_KERNEL);
-        self.b.bind(done);
+        self.read_done();
+    }
+
+    /// After READ's call (one copy per call site: no join before the loop head).
+    fn read_done(&mut self) {
         self.keep_ret();
         self.b.jump_if(true, BPF_JSLT, R0, 0, self.fail);
         self.b.goto_long(self.next);
@@ -450,9 +542,13 @@ impl Emit {
         self.b.load(Size::W, R2, cb::OP, at::A);
         self.b.mov_imm(R1, 0);
         self.b.alu_reg(BPF_SUB, R1, R2);
-        self.b.blob_addr(R2, self.l.state);
-        self.b.store(Size::DW, R2, state::RET, R1);
+        self.keep_ret_reg(R1);
         self.b.goto_long(self.fail);
+    }
+
+    /// `reg` -> state.ret
+    fn keep_ret_reg(&mut self, reg: u8) {
+        self.b.store(Size::DW, cb::STATE, self.st(state::RET), reg);
     }
 
     fn op_find(&mut self) {
@@ -461,13 +557,13 @@ impl Emit {
         self.b.note(
             "FIND: blob[d] = btf_find_by_name_kind(&blob[a], b, c, 0), 8 bytes (KSYM: kallsyms)",
         );
-        self.b.load(Size::B, R3, cb::OP, at::FLAGS);
-        self.b.and_imm(R3, i32::from(flag::KSYM));
         self.field_ptr(R1, at::A, self.limit(max));
         self.size_operand(R2, at::B, R4);
         self.b.jump_if(true, BPF_JEQ, R2, 0, self.bad);
         self.b.jump_if(true, BPF_JGT, R2, max, self.bad);
-        self.b.jump_if(true, BPF_JNE, R3, 0, ksym);
+        self.b.load(Size::B, R3, cb::OP, at::FLAGS);
+        self.b
+            .jump_if(true, BPF_JSET, R3, i32::from(flag::KSYM), ksym);
         self.b.load(Size::W, R3, cb::OP, at::C);
         self.b.mov_imm(R4, 0);
         self.b.call(abi::FUNC_BTF_FIND_BY_NAME_KIND);
@@ -481,17 +577,19 @@ impl Emit {
         self.b.add_reg(R4, cb::BASE);
         self.b.mov_imm(R3, 0);
         self.b.call(abi::FUNC_KALLSYMS_LOOKUP_NAME);
+        // Both calls leave the same registers (r1-r5 clobbered, r0 unknown): one state here.
         self.b.bind(called);
         self.keep_ret();
+        self.flags();
         self.b.jump_if(true, BPF_JSGE, R0, 0, found);
         // Only "not found" means a weak symbol is absent; any other error is a failure.
-        self.flag(flag::SOFT);
+        self.b.and_imm(R1, i32::from(flag::SOFT));
         self.b.jump_if(true, BPF_JEQ, R1, 0, self.fail);
         self.b.jump_if(true, BPF_JEQ, R0, -ENOENT, self.next);
         self.b.goto_long(self.fail);
         self.b.bind(found);
-        self.flag(flag::KSYM);
-        self.b.jump_if(true, BPF_JNE, R1, 0, self.next);
+        self.b
+            .jump_if(true, BPF_JSET, R1, i32::from(flag::KSYM), self.next);
         self.field_ptr(R1, at::D, self.limit(8));
         self.b.store(Size::DW, R1, 0, R0);
         self.b.goto_long(self.next);
