@@ -112,7 +112,6 @@ fn signed_counter(
             loader,
             n_maps: skel.plan.maps.len(),
             n_progs: skel.plan.programs.len(),
-            rodata_maps: &[],
             kconfig: None,
             steps: &[],
             targets: &[],
