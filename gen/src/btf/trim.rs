@@ -34,26 +34,14 @@ impl Remap {
     }
 }
 
-/// The type ids `t` refers to.
+/// The type ids `t` refers to: the ones [`map_type_refs`] visits, so the two cannot disagree.
 fn type_refs(t: &Type) -> Vec<u32> {
-    match t.kind() {
-        kind::PTR
-        | kind::TYPEDEF
-        | kind::VOLATILE
-        | kind::CONST
-        | kind::RESTRICT
-        | kind::FUNC
-        | kind::VAR
-        | kind::DECL_TAG
-        | kind::TYPE_TAG => vec![t.size_or_type],
-        kind::ARRAY => t.extra.iter().take(2).copied().collect(),
-        kind::STRUCT | kind::UNION => t.members().map(|m| m.1).collect(),
-        kind::DATASEC => t.secinfos().map(|s| s.0).collect(),
-        kind::FUNC_PROTO => std::iter::once(t.size_or_type)
-            .chain(t.extra.chunks_exact(2).map(|c| c[1]))
-            .collect(),
-        _ => Vec::new(),
-    }
+    let mut refs = Vec::new();
+    map_type_refs(&mut t.clone(), &mut |id| {
+        refs.push(id);
+        id
+    });
+    refs
 }
 
 /// Applies `f` to every type id `t` holds.
