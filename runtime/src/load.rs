@@ -296,17 +296,7 @@ fn new_loader(
     let map = loader_map(data, &[])?;
     clock.lap(Phase::Map);
     let fd_array = [map.as_fd().as_raw_fd()];
-    let mut attr = bpf::ProgLoadAttr {
-        prog_type: prog_type::BPF_PROG_TYPE_SYSCALL,
-        insns,
-        license: Some(LOADER_LICENSE),
-        log_level: opts.log_level,
-        log_buf: if log.is_empty() { None } else { Some(log) },
-        prog_flags: flags::BPF_F_SLEEPABLE,
-        name: LOADER_PROG_NAME,
-        fd_array: &fd_array,
-        ..Default::default()
-    };
+    let mut attr = loader_prog_attr(insns, opts, log, &fd_array);
     clock.skip();
     let prog = match bpf::prog_load(&mut attr) {
         Ok(fd) => fd,
@@ -319,6 +309,27 @@ fn new_loader(
     };
     clock.lap(Phase::Verify);
     Ok(KeptLoader { map, prog })
+}
+
+/// The `BPF_PROG_LOAD` attributes of the loader program, signed or not: a sleepable SYSCALL
+/// program over `fd_array` (the loader map), logging into `log` when it is not empty.
+fn loader_prog_attr<'a>(
+    insns: &'a [u8],
+    opts: &LoadOptions,
+    log: &'a mut [u8],
+    fd_array: &'a [i32],
+) -> bpf::ProgLoadAttr<'a> {
+    bpf::ProgLoadAttr {
+        prog_type: prog_type::BPF_PROG_TYPE_SYSCALL,
+        insns,
+        license: Some(LOADER_LICENSE),
+        log_level: opts.log_level,
+        log_buf: if log.is_empty() { None } else { Some(log) },
+        prog_flags: flags::BPF_F_SLEEPABLE,
+        name: LOADER_PROG_NAME,
+        fd_array,
+        ..Default::default()
+    }
 }
 
 /// Creates a signed loader's map and loads the loader with its signature:
@@ -368,17 +379,9 @@ fn new_signed_loader(
     clock.lap(Phase::Map);
     let fd_array = [map.as_fd().as_raw_fd()];
     let mut attr = bpf::ProgLoadAttr {
-        prog_type: prog_type::BPF_PROG_TYPE_SYSCALL,
-        insns,
-        license: Some(LOADER_LICENSE),
-        log_level: opts.log_level,
-        log_buf: if log.is_empty() { None } else { Some(log) },
-        prog_flags: flags::BPF_F_SLEEPABLE,
-        name: LOADER_PROG_NAME,
-        fd_array: &fd_array,
         signature: signing.signature,
         keyring_id: opts.keyring.id(),
-        ..Default::default()
+        ..loader_prog_attr(insns, opts, log, &fd_array)
     };
     clock.skip();
     let prog = match bpf::prog_load(&mut attr) {
